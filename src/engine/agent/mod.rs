@@ -1,0 +1,1 @@
+//! One tokio task per agent: it owns the conversation and runs turns.

@@ -1,0 +1,265 @@
+//! The configuration: v6's `config.yaml` format (settings, servers, agents, tasks) plus tzzr's
+//! optional keys (providers, models, budgets, api_base, …), resolved into typed values with every
+//! default applied. Loading reports mistakes with file:line:column.
+
+pub mod diagnose;
+pub mod raw;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use indexmap::IndexMap;
+
+/// The built-in provider names an agent's `provider:` may use (besides named `providers:`).
+pub const BUILTIN_PROVIDERS: [&str; 5] = ["claude", "litellm", "openai", "anthropic", "scripted"];
+
+/// A loaded, validated configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// The file it came from.
+    pub source: PathBuf,
+    /// The directory of that file: relative paths in the config are relative to it.
+    pub base_dir: PathBuf,
+    pub settings: Settings,
+    pub servers: IndexMap<String, Server>,
+    pub providers: IndexMap<String, ProviderSpec>,
+    pub models: IndexMap<String, ModelSpec>,
+    pub agents: IndexMap<String, AgentSpec>,
+    pub tasks: IndexMap<String, TaskSpec>,
+}
+
+/// `settings:` with v6's defaults applied.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    pub default_provider: String,
+    pub default_model: String,
+    pub timeout: Duration,
+    /// Absolute: `working_dir` resolved against the config's directory.
+    pub working_dir: PathBuf,
+    pub max_tool_iterations: u32,
+    pub sandbox_paths: bool,
+    pub ssh_strict_host_checking: bool,
+    pub allowed_commands: Vec<String>,
+    /// Requests per minute per endpoint; 0 means no limit.
+    pub rate_limit_per_minute: u32,
+    pub max_retries: u32,
+    pub retry_delay: Duration,
+    pub enable_circuit_breaker: bool,
+    pub circuit_breaker_threshold: u32,
+    pub circuit_breaker_timeout: Duration,
+    /// Spending limit for the whole run, in USD.
+    pub budget_usd: Option<f64>,
+    /// Absolute: where per-agent logs go (`logs/` beside the config by default, as in v6).
+    pub log_dir: PathBuf,
+}
+
+/// An SSH host an agent may reach.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Server {
+    pub host: String,
+    pub user: String,
+    /// Path of the private key (`~` not expanded).
+    pub key: String,
+    pub port: u16,
+    pub description: String,
+}
+
+/// What a provider name stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProviderKind {
+    /// The Claude Code CLI (`claude -p`).
+    ClaudeCli,
+    /// LiteLLM-style model names routed to each vendor's API.
+    LiteLlm,
+    /// An OpenAI-compatible chat-completions API.
+    OpenAi,
+    /// The Anthropic Messages API.
+    Anthropic,
+    /// Replies written in the config, for demos and tests.
+    Scripted,
+}
+
+impl ProviderKind {
+    /// The kind of a built-in provider name (`claude`, `litellm`, …).
+    pub fn from_builtin(name: &str) -> Option<Self> {
+        match name {
+            "claude" => Some(Self::ClaudeCli),
+            "litellm" => Some(Self::LiteLlm),
+            "openai" => Some(Self::OpenAi),
+            "anthropic" => Some(Self::Anthropic),
+            "scripted" => Some(Self::Scripted),
+            _ => None,
+        }
+    }
+}
+
+/// A named entry of `providers:`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProviderSpec {
+    pub kind: ProviderKind,
+    /// Base URL as the SDK of that dialect takes it (OpenAI: with `/v1`; Anthropic: the root).
+    pub api_base: Option<String>,
+    /// Name of the environment variable that holds the key.
+    pub api_key_env: Option<String>,
+    pub rpm: Option<u32>,
+    pub tpm: Option<u64>,
+    /// Calls in flight at once on this endpoint.
+    pub concurrency: Option<u32>,
+    /// For `kind: claude`: the CLI program to run.
+    pub command: Option<String>,
+}
+
+/// Whether a model is given tools natively or through v6's ```tool text blocks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ToolProtocol {
+    /// Native tool calling, falling back to text if the server says the model has none.
+    Auto,
+    Native,
+    Text,
+}
+
+/// An entry of `models:`: an alias and/or a price and context window for a model name.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct ModelSpec {
+    /// What the alias stands for (a LiteLLM-style name), if this entry is an alias.
+    pub model: Option<String>,
+    /// USD per million tokens.
+    pub input: Option<f64>,
+    pub output: Option<f64>,
+    pub cache_read: Option<f64>,
+    pub cache_write: Option<f64>,
+    pub context_window: Option<u64>,
+    pub tool_protocol: Option<ToolProtocol>,
+}
+
+/// One agent, with settings' defaults applied.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AgentSpec {
+    pub name: String,
+    pub role: String,
+    /// As written (or `settings.default_provider`): a built-in name or a key of `providers:`.
+    pub provider: String,
+    /// As written (or `settings.default_model`).
+    pub model: String,
+    pub tools: Vec<String>,
+    pub servers: Vec<String>,
+    pub max_turns: u32,
+    pub api_base: Option<String>,
+    pub temperature: Option<f32>,
+    pub max_tokens: Option<u32>,
+    pub budget_usd: Option<f64>,
+    pub tool_protocol: Option<ToolProtocol>,
+    /// Replies of a `scripted` agent, played in order (then from the start again).
+    pub script: Vec<ScriptedReply>,
+}
+
+/// One reply of a scripted agent.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct ScriptedReply {
+    /// Streamed word by word.
+    pub text: String,
+    pub tool_calls: Vec<ScriptedToolCall>,
+    /// Pause between streamed words.
+    pub delay: Duration,
+    /// If set, the call fails with this message instead.
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScriptedToolCall {
+    pub tool: String,
+    pub params: serde_json::Value,
+}
+
+/// A pipeline: each step's output feeds the next.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskSpec {
+    pub description: String,
+    pub steps: Vec<TaskStep>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskStep {
+    pub agent: String,
+    pub prompt: String,
+}
+
+/// A message about a place in a config file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub file: PathBuf,
+    /// 1-based; 0 when the place is unknown.
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.file.display(), self.message)
+        } else {
+            write!(
+                f,
+                "{}:{}:{}: {}",
+                self.file.display(),
+                self.line,
+                self.column,
+                self.message
+            )
+        }
+    }
+}
+
+/// A config that could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("no config file found (looked for {}); pass --config FILE or create config.yaml", list_paths(.searched))]
+    NotFound { searched: Vec<PathBuf> },
+    #[error("{}: cannot read: {source}", .path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Invalid(Diagnostic),
+}
+
+fn list_paths(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A loaded config and the warnings (unknown keys, …) found while loading it.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    pub config: Config,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// The config file to load: `explicit` (`--config`) if given, else `./config.yaml`, `./config.yml`,
+/// else `config.yaml` in the user config dir.
+pub fn discover(
+    explicit: Option<&Path>,
+    cwd: &Path,
+    user_config_dir: Option<&Path>,
+) -> Result<PathBuf, ConfigError> {
+    let _ = (explicit, cwd, user_config_dir);
+    todo!("config::discover")
+}
+
+/// Reads and loads a config file.
+pub fn load_file(path: &Path) -> Result<Loaded, ConfigError> {
+    let _ = path;
+    todo!("config::load_file")
+}
+
+/// Loads config text; `origin` names it in messages and its parent is the base directory.
+pub fn load_str(text: &str, origin: &Path) -> Result<Loaded, ConfigError> {
+    let _ = (text, origin);
+    todo!("config::load_str")
+}

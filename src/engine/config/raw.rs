@@ -1,0 +1,1 @@
+//! The file format: serde structs that mirror `config.yaml` key for key.

@@ -1,0 +1,13 @@
+//! The engine: agents, providers, tools, costs and logs. It knows nothing of terminals; the TUI
+//! and the headless CLI both drive it through `protocol`.
+
+pub mod agent;
+pub mod config;
+pub mod conversation;
+pub mod cost;
+pub mod env;
+pub mod journal;
+pub mod protocol;
+pub mod provider;
+pub mod resilience;
+pub mod tools;

@@ -1,0 +1,1 @@
+//! Server-sent events over a reqwest response, shared by the HTTP dialects.

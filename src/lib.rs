@@ -1,0 +1,3 @@
+//! tzzr runs a team of LLM agents side by side, in a terminal UI or headless.
+
+pub mod engine;
