@@ -4,19 +4,33 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use crate::engine::protocol::BreakerState;
 
 #[derive(Debug)]
 pub struct Breaker {
     threshold: u32,
     cooldown: Duration,
-    state: Mutex<()>,
+    state: Mutex<Circuit>,
+}
+
+#[derive(Debug, Default)]
+struct Circuit {
+    consecutive_failures: u32,
+    /// When the breaker last opened; `None` while closed.
+    opened_at: Option<Instant>,
+    /// A half-open probe is in flight.
+    probing: bool,
 }
 
 impl Breaker {
     pub fn new(threshold: u32, cooldown: Duration) -> Self {
-        let _ = (threshold, cooldown, &Mutex::new(()));
-        todo!("Breaker::new")
+        Self {
+            threshold: threshold.max(1),
+            cooldown,
+            state: Mutex::new(Circuit::default()),
+        }
     }
 
     /// `Ok` if a call may go now; `Err(wait)` with the time until the next probe otherwise.
