@@ -68,3 +68,15 @@ impl Message {
         }
     }
 }
+
+/// The text of the last user message, `""` if there is none.
+pub fn last_user_text(messages: &[Message]) -> &str {
+    messages
+        .iter()
+        .rev()
+        .find_map(|m| match m {
+            Message::User { text } => Some(text.as_str()),
+            Message::Assistant { .. } | Message::ToolResults { .. } => None,
+        })
+        .unwrap_or("")
+}

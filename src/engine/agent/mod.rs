@@ -1,1 +1,43 @@
-//! One tokio task per agent: it owns the conversation and runs turns.
+//! One tokio task per agent: it owns the conversation, runs turns (model calls and tool calls, up
+//! to `max_turns`), and reports everything as events. Nobody else touches its state.
+
+mod emitter;
+mod task;
+mod turn;
+
+use std::sync::{Arc, Mutex};
+
+pub use emitter::Emitter;
+pub use task::{AgentHandle, spawn};
+
+use crate::engine::config::ToolProtocol;
+use crate::engine::conversation::Message;
+use crate::engine::cost::{CostMeter, PriceTable};
+use crate::engine::protocol::AgentName;
+use crate::engine::provider::backend::Backend;
+use crate::engine::tools::Toolbox;
+
+/// Everything an agent task needs, built by the orchestrator.
+#[derive(Debug)]
+pub struct AgentRuntime {
+    pub name: AgentName,
+    /// v6's system prompt: `# NAME`, the role, the servers it may reach.
+    pub system_prompt: String,
+    /// The model id sent upstream.
+    pub model: String,
+    /// The name prices are looked up by.
+    pub price_model: String,
+    pub backend: Backend,
+    pub toolbox: Toolbox,
+    pub tool_protocol: ToolProtocol,
+    /// Model calls allowed in one turn.
+    pub max_turns: u32,
+    pub temperature: Option<f32>,
+    pub max_tokens: Option<u32>,
+    pub prices: Arc<PriceTable>,
+    /// Shared by all agents; locked only for a synchronous step.
+    pub meter: Arc<Mutex<CostMeter>>,
+    /// Something to say at the first turn (tools this build cannot give the agent, …).
+    pub startup_notes: Vec<String>,
+    pub conversation: Vec<Message>,
+}

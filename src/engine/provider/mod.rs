@@ -3,6 +3,7 @@
 //! endpoint's limiter, breaker and retries.
 
 pub mod anthropic;
+pub mod backend;
 pub mod call;
 pub mod claude_cli;
 pub mod openai;
@@ -49,6 +50,8 @@ pub enum StreamItem {
         usage: TokenUsage,
         reported_cost_usd: Option<f64>,
     },
+    /// The endpoint's rate limiter holds the call back for about `eta`.
+    Waiting { limiter: String, eta: Duration },
     /// The provider itself is retrying (the Claude CLI's `api_retry` lines).
     Retry {
         attempt: u32,

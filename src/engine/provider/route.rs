@@ -1,1 +1,560 @@
-//! placeholder
+//! Which endpoint and upstream model an agent talks to: built-in provider names, LiteLLM's model
+//! names (v6's aliases and vendor prefixes), named `providers:`, `api_base`, and the key each needs.
+//! Pure: reads the config and the environment, touches no network.
+
+use url::Url;
+
+use crate::engine::config::{AgentSpec, Config, ProviderKind, ProviderSpec, ToolProtocol};
+use crate::engine::env::{ApiKey, Environment};
+use crate::engine::resilience::endpoint::Dialect;
+
+/// Where an agent's calls go.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Route {
+    Http(HttpRoute),
+    ClaudeCli { program: String, model: String },
+    Scripted { model: String },
+}
+
+/// An HTTP API endpoint and the model to ask for on it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HttpRoute {
+    pub dialect: Dialect,
+    /// `openai`, `anthropic`, `gemini`, `groq`, …, or the name of a `providers:` entry.
+    pub vendor: String,
+    /// Without a trailing slash; OpenAI dialect with its version (`…/v1`), Anthropic the root.
+    pub base_url: String,
+    pub key: KeyStatus,
+    /// The model id sent upstream (vendor prefix removed).
+    pub model: String,
+    /// The name to look prices up by (the LiteLLM name, e.g. `gemini/gemini-1.5-pro`).
+    pub price_model: String,
+    pub tool_protocol: ToolProtocol,
+    pub rpm: Option<u32>,
+    pub tpm: Option<u64>,
+    pub concurrency: Option<u32>,
+}
+
+impl HttpRoute {
+    /// `vendor host[:port]`, for panes and messages.
+    pub fn label(&self) -> String {
+        let host = Url::parse(&self.base_url)
+            .ok()
+            .and_then(|u| {
+                u.host_str()
+                    .map(|h| u.port().map_or(h.to_owned(), |p| format!("{h}:{p}")))
+            })
+            .unwrap_or_else(|| self.base_url.clone());
+        format!("{} {host}", self.vendor)
+    }
+}
+
+/// Whether the route has the key it needs.
+#[derive(Clone, Debug, PartialEq)]
+pub enum KeyStatus {
+    Found { var: String, key: ApiKey },
+    /// Local servers (localhost, Ollama) need none.
+    NotNeeded,
+    /// None of these variables is set.
+    Missing { vars: Vec<String> },
+}
+
+impl KeyStatus {
+    pub fn key(&self) -> Option<&ApiKey> {
+        match self {
+            KeyStatus::Found { key, .. } => Some(key),
+            KeyStatus::NotNeeded | KeyStatus::Missing { .. } => None,
+        }
+    }
+}
+
+/// A vendor reachable through a LiteLLM-style prefix.
+struct Vendor {
+    prefix: &'static str,
+    dialect: Dialect,
+    base_url: &'static str,
+    /// Variables that may override the base URL, in order.
+    base_env: &'static [&'static str],
+    /// Variables that may hold the key, in order; empty when none is needed.
+    key_env: &'static [&'static str],
+}
+
+const OPENAI: Vendor = Vendor {
+    prefix: "openai",
+    dialect: Dialect::OpenAi,
+    base_url: "https://api.openai.com/v1",
+    base_env: &["OPENAI_BASE_URL", "OPENAI_API_BASE"],
+    key_env: &["OPENAI_API_KEY"],
+};
+
+const ANTHROPIC: Vendor = Vendor {
+    prefix: "anthropic",
+    dialect: Dialect::Anthropic,
+    base_url: "https://api.anthropic.com",
+    base_env: &["ANTHROPIC_BASE_URL"],
+    key_env: &["ANTHROPIC_API_KEY"],
+};
+
+const VENDORS: [Vendor; 9] = [
+    OPENAI,
+    ANTHROPIC,
+    Vendor {
+        prefix: "ollama",
+        dialect: Dialect::OpenAi,
+        base_url: "http://localhost:11434/v1",
+        base_env: &["OLLAMA_API_BASE", "OLLAMA_HOST"],
+        key_env: &[],
+    },
+    Vendor {
+        prefix: "ollama_chat",
+        dialect: Dialect::OpenAi,
+        base_url: "http://localhost:11434/v1",
+        base_env: &["OLLAMA_API_BASE", "OLLAMA_HOST"],
+        key_env: &[],
+    },
+    Vendor {
+        prefix: "gemini",
+        dialect: Dialect::OpenAi,
+        base_url: "https://generativelanguage.googleapis.com/v1beta/openai",
+        base_env: &["GEMINI_API_BASE"],
+        key_env: &["GEMINI_API_KEY", "GOOGLE_API_KEY"],
+    },
+    Vendor {
+        prefix: "groq",
+        dialect: Dialect::OpenAi,
+        base_url: "https://api.groq.com/openai/v1",
+        base_env: &["GROQ_API_BASE"],
+        key_env: &["GROQ_API_KEY"],
+    },
+    Vendor {
+        prefix: "mistral",
+        dialect: Dialect::OpenAi,
+        base_url: "https://api.mistral.ai/v1",
+        base_env: &["MISTRAL_API_BASE"],
+        key_env: &["MISTRAL_API_KEY"],
+    },
+    Vendor {
+        prefix: "deepseek",
+        dialect: Dialect::OpenAi,
+        base_url: "https://api.deepseek.com/v1",
+        base_env: &["DEEPSEEK_API_BASE"],
+        key_env: &["DEEPSEEK_API_KEY"],
+    },
+    Vendor {
+        prefix: "together_ai",
+        dialect: Dialect::OpenAi,
+        base_url: "https://api.together.xyz/v1",
+        base_env: &["TOGETHERAI_API_BASE", "TOGETHER_API_BASE"],
+        key_env: &["TOGETHERAI_API_KEY", "TOGETHER_API_KEY"],
+    },
+];
+
+/// v6's LiteLLM aliases (`LiteLLMProvider.MODEL_ALIASES`), kept so v6 configs mean the same.
+const LITELLM_ALIASES: [(&str, &str); 29] = [
+    ("gpt4", "gpt-4"),
+    ("gpt4o", "gpt-4o"),
+    ("gpt4-turbo", "gpt-4-turbo"),
+    ("gpt4o-mini", "gpt-4o-mini"),
+    ("o1", "o1-preview"),
+    ("o1-mini", "o1-mini"),
+    ("o3-mini", "o3-mini"),
+    ("gemini", "gemini/gemini-1.5-pro"),
+    ("gemini-pro", "gemini/gemini-1.5-pro"),
+    ("gemini-flash", "gemini/gemini-1.5-flash"),
+    ("gemini-2", "gemini/gemini-2.0-flash"),
+    ("claude-api", "claude-3-5-sonnet-20241022"),
+    ("claude-opus-api", "claude-3-opus-20240229"),
+    ("mistral", "mistral/mistral-large-latest"),
+    ("mistral-small", "mistral/mistral-small-latest"),
+    ("mixtral", "mistral/open-mixtral-8x22b"),
+    ("codestral", "mistral/codestral-latest"),
+    ("llama3", "ollama/llama3"),
+    ("llama3.1", "ollama/llama3.1"),
+    ("llama3.2", "ollama/llama3.2"),
+    ("codellama", "ollama/codellama"),
+    ("mixtral-local", "ollama/mixtral"),
+    ("qwen", "ollama/qwen2.5"),
+    ("deepseek", "ollama/deepseek-r1"),
+    ("groq-llama", "groq/llama-3.3-70b-versatile"),
+    ("groq-mixtral", "groq/mixtral-8x7b-32768"),
+    ("together-llama", "together_ai/meta-llama/Llama-3-70b-chat-hf"),
+    ("deepseek-chat", "deepseek/deepseek-chat"),
+    ("deepseek-coder", "deepseek/deepseek-coder"),
+];
+
+/// v6's Claude aliases: the CLI knows `haiku`, `sonnet`, `opus` itself; the semantic ones map to those.
+const CLAUDE_CLI_ALIASES: [(&str, &str); 4] = [
+    ("fast", "haiku"),
+    ("default", "sonnet"),
+    ("smart", "sonnet"),
+    ("powerful", "opus"),
+];
+
+/// Short names for the Anthropic API, which (unlike the CLI) wants full ids.
+const ANTHROPIC_ALIASES: [(&str, &str); 7] = [
+    ("haiku", "claude-haiku-4-5"),
+    ("sonnet", "claude-sonnet-4-5"),
+    ("opus", "claude-opus-4-5"),
+    ("fast", "claude-haiku-4-5"),
+    ("default", "claude-sonnet-4-5"),
+    ("smart", "claude-sonnet-4-5"),
+    ("powerful", "claude-opus-4-5"),
+];
+
+/// The program the `claude` provider runs: `TZZR_CLAUDE_BIN` if set, else `claude` on PATH.
+pub fn claude_program(env: &Environment, spec: Option<&ProviderSpec>) -> String {
+    spec.and_then(|s| s.command.clone())
+        .or_else(|| env.get("TZZR_CLAUDE_BIN"))
+        .unwrap_or_else(|| "claude".to_owned())
+}
+
+/// Works out where `agent`'s calls go.
+pub fn resolve(agent: &AgentSpec, config: &Config, env: &Environment) -> Route {
+    let named = config.providers.get(&agent.provider);
+    let kind = named.map(|p| p.kind).or_else(|| ProviderKind::from_builtin(&agent.provider));
+    // An unknown provider cannot get here: config validation rejects it. Treat it as LiteLLM.
+    match kind.unwrap_or(ProviderKind::LiteLlm) {
+        ProviderKind::ClaudeCli => Route::ClaudeCli {
+            program: claude_program(env, named),
+            model: alias(&CLAUDE_CLI_ALIASES, &agent.model).to_owned(),
+        },
+        ProviderKind::Scripted => Route::Scripted {
+            model: agent.model.clone(),
+        },
+        ProviderKind::LiteLlm => Route::Http(litellm_route(agent, config, env, named)),
+        ProviderKind::OpenAi => Route::Http(explicit_route(&OPENAI, agent, config, env, named)),
+        ProviderKind::Anthropic => {
+            Route::Http(explicit_route(&ANTHROPIC, agent, config, env, named))
+        }
+    }
+}
+
+fn alias<'a>(table: &[(&str, &'a str)], name: &'a str) -> &'a str {
+    table
+        .iter()
+        .find(|(from, _)| *from == name)
+        .map_or(name, |(_, to)| to)
+}
+
+/// The LiteLLM name an alias stands for: `models:` first, then v6's table.
+fn expand_alias(config: &Config, model: &str) -> String {
+    if let Some(target) = config.models.get(model).and_then(|m| m.model.clone()) {
+        return target;
+    }
+    alias(&LITELLM_ALIASES, model).to_owned()
+}
+
+fn litellm_route(
+    agent: &AgentSpec,
+    config: &Config,
+    env: &Environment,
+    named: Option<&ProviderSpec>,
+) -> HttpRoute {
+    let full = expand_alias(config, &agent.model);
+    let (vendor, upstream) = match full.split_once('/') {
+        Some((prefix, rest)) => match VENDORS.iter().find(|v| v.prefix == prefix) {
+            Some(v) => (v, rest.to_owned()),
+            // `meta-llama/…` style names without a known prefix go to OpenAI-compatible servers as is.
+            None => (&OPENAI, full.clone()),
+        },
+        None if full.starts_with("claude") => (&ANTHROPIC, full.clone()),
+        None => (&OPENAI, full.clone()),
+    };
+    build(vendor, vendor.prefix, upstream, full.clone(), agent, config, env, named)
+}
+
+fn explicit_route(
+    vendor: &Vendor,
+    agent: &AgentSpec,
+    config: &Config,
+    env: &Environment,
+    named: Option<&ProviderSpec>,
+) -> HttpRoute {
+    let full = expand_alias(config, &agent.model);
+    let bare = full
+        .strip_prefix(vendor.prefix)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .unwrap_or(&full);
+    let upstream = if vendor.dialect == Dialect::Anthropic {
+        alias(&ANTHROPIC_ALIASES, bare).to_owned()
+    } else {
+        bare.to_owned()
+    };
+    let label = named.map_or(vendor.prefix, |_| agent.provider.as_str());
+    build(
+        vendor,
+        label,
+        upstream.clone(),
+        upstream,
+        agent,
+        config,
+        env,
+        named,
+    )
+}
+
+#[expect(clippy::too_many_arguments, reason = "one private assembly step")]
+fn build(
+    vendor: &Vendor,
+    label: &str,
+    upstream: String,
+    price_model: String,
+    agent: &AgentSpec,
+    config: &Config,
+    env: &Environment,
+    named: Option<&ProviderSpec>,
+) -> HttpRoute {
+    let from_env = vendor.base_env.iter().find_map(|var| env.get(var));
+    let base = agent
+        .api_base
+        .clone()
+        .or_else(|| named.and_then(|p| p.api_base.clone()))
+        .or(from_env.clone())
+        .unwrap_or_else(|| vendor.base_url.to_owned());
+    let base = normalize_base(vendor, &base, from_env.as_deref() == Some(base.as_str()));
+    let key_vars: Vec<String> = match named.and_then(|p| p.api_key_env.clone()) {
+        Some(var) => vec![var],
+        None => vendor.key_env.iter().map(|v| (*v).to_owned()).collect(),
+    };
+    let key = if let Some((var, key)) = env.key(&key_vars.iter().map(String::as_str).collect::<Vec<_>>()) {
+        KeyStatus::Found { var, key }
+    } else if key_vars.is_empty() || is_local(&base) {
+        KeyStatus::NotNeeded
+    } else {
+        KeyStatus::Missing { vars: key_vars }
+    };
+    let models_entry = |name: &str| config.models.get(name).and_then(|m| m.tool_protocol);
+    let tool_protocol = agent
+        .tool_protocol
+        .or_else(|| models_entry(&agent.model))
+        .or_else(|| models_entry(&price_model))
+        .unwrap_or(ToolProtocol::Auto);
+    let settings_rpm = Some(config.settings.rate_limit_per_minute).filter(|r| *r > 0);
+    HttpRoute {
+        dialect: vendor.dialect,
+        vendor: label.to_owned(),
+        base_url: base,
+        key,
+        model: upstream,
+        price_model,
+        tool_protocol,
+        rpm: named.and_then(|p| p.rpm).or(settings_rpm),
+        tpm: named.and_then(|p| p.tpm),
+        concurrency: named.and_then(|p| p.concurrency),
+    }
+}
+
+/// Trims the trailing slash; Ollama's variables name the server root, so `/v1` is added to them.
+fn normalize_base(vendor: &Vendor, base: &str, came_from_env: bool) -> String {
+    let trimmed = base.trim_end_matches('/');
+    let is_ollama = vendor.prefix.starts_with("ollama");
+    if is_ollama && came_from_env && !trimmed.ends_with("/v1") {
+        let with_scheme = if trimmed.contains("://") {
+            trimmed.to_owned()
+        } else {
+            format!("http://{trimmed}")
+        };
+        return format!("{with_scheme}/v1");
+    }
+    trimmed.to_owned()
+}
+
+/// Whether a base URL points at this machine (no key needed there).
+pub fn is_local(base_url: &str) -> bool {
+    let Ok(url) = Url::parse(base_url) else {
+        return false;
+    };
+    match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::config::{ModelSpec, Settings};
+    use indexmap::IndexMap;
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    fn config() -> Config {
+        Config {
+            source: PathBuf::from("/cfg/config.yaml"),
+            base_dir: PathBuf::from("/cfg"),
+            settings: Settings {
+                default_provider: "claude".into(),
+                default_model: "sonnet".into(),
+                timeout: Duration::from_secs(300),
+                working_dir: PathBuf::from("/cfg"),
+                max_tool_iterations: 10,
+                sandbox_paths: true,
+                ssh_strict_host_checking: true,
+                allowed_commands: vec![],
+                rate_limit_per_minute: 60,
+                max_retries: 3,
+                retry_delay: Duration::from_secs(1),
+                enable_circuit_breaker: true,
+                circuit_breaker_threshold: 5,
+                circuit_breaker_timeout: Duration::from_secs(30),
+                budget_usd: None,
+                log_dir: PathBuf::from("/cfg/logs"),
+            },
+            servers: IndexMap::new(),
+            providers: IndexMap::new(),
+            models: IndexMap::new(),
+            agents: IndexMap::new(),
+            tasks: IndexMap::new(),
+        }
+    }
+
+    fn agent(provider: &str, model: &str) -> AgentSpec {
+        AgentSpec {
+            name: "a".into(),
+            role: String::new(),
+            provider: provider.into(),
+            model: model.into(),
+            tools: vec![],
+            servers: vec![],
+            max_turns: 10,
+            api_base: None,
+            temperature: None,
+            max_tokens: None,
+            budget_usd: None,
+            tool_protocol: None,
+            script: vec![],
+        }
+    }
+
+    fn http(route: Route) -> HttpRoute {
+        match route {
+            Route::Http(h) => h,
+            other => panic!("expected an HTTP route, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn v6_aliases_route_to_each_vendor_with_its_key() {
+        let env = Environment::isolated([("GEMINI_API_KEY", "g"), ("GROQ_API_KEY", "q")]);
+        let cfg = config();
+        let gem = http(resolve(&agent("litellm", "gemini-pro"), &cfg, &env));
+        assert_eq!(gem.base_url, "https://generativelanguage.googleapis.com/v1beta/openai");
+        assert_eq!(gem.model, "gemini-1.5-pro");
+        assert_eq!(gem.price_model, "gemini/gemini-1.5-pro");
+        assert!(matches!(gem.key, KeyStatus::Found { ref var, .. } if var == "GEMINI_API_KEY"));
+        let groq = http(resolve(&agent("litellm", "groq-llama"), &cfg, &env));
+        assert_eq!(
+            (groq.base_url.as_str(), groq.model.as_str()),
+            ("https://api.groq.com/openai/v1", "llama-3.3-70b-versatile")
+        );
+        let gpt = http(resolve(&agent("litellm", "gpt4o"), &cfg, &env));
+        assert_eq!(gpt.model, "gpt-4o");
+        assert_eq!(gpt.key, KeyStatus::Missing { vars: vec!["OPENAI_API_KEY".into()] });
+        let ds = http(resolve(&agent("litellm", "deepseek-chat"), &cfg, &env));
+        assert_eq!((ds.vendor.as_str(), ds.model.as_str()), ("deepseek", "deepseek-chat"));
+    }
+
+    #[test]
+    fn google_api_key_from_v6_env_example_works_for_gemini() {
+        let env = Environment::isolated([("GOOGLE_API_KEY", "g")]);
+        let gem = http(resolve(&agent("litellm", "gemini/gemini-2.5-pro"), &config(), &env));
+        assert!(matches!(gem.key, KeyStatus::Found { ref var, .. } if var == "GOOGLE_API_KEY"));
+    }
+
+    #[test]
+    fn ollama_needs_no_key_and_its_env_base_gets_v1() {
+        let env = Environment::isolated([("OLLAMA_API_BASE", "http://gpu-box:11434")]);
+        let route = http(resolve(&agent("litellm", "llama3"), &config(), &env));
+        assert_eq!(route.base_url, "http://gpu-box:11434/v1");
+        assert_eq!(route.model, "llama3");
+        assert_eq!(route.key, KeyStatus::NotNeeded);
+    }
+
+    #[test]
+    fn claude_names_under_litellm_go_to_the_anthropic_api() {
+        let env = Environment::isolated([("ANTHROPIC_API_KEY", "k")]);
+        let route = http(resolve(&agent("litellm", "claude-api"), &config(), &env));
+        assert_eq!(route.dialect, Dialect::Anthropic);
+        assert_eq!(route.base_url, "https://api.anthropic.com");
+        assert_eq!(route.model, "claude-3-5-sonnet-20241022");
+        let prefixed = http(resolve(&agent("litellm", "anthropic/claude-haiku-4-5"), &config(), &env));
+        assert_eq!(prefixed.model, "claude-haiku-4-5");
+    }
+
+    #[test]
+    fn api_base_on_localhost_needs_no_key_and_env_base_urls_are_honoured() {
+        let env = Environment::isolated([("ANTHROPIC_BASE_URL", "http://127.0.0.1:9999/")]);
+        let mut a = agent("openai", "smollm2");
+        a.api_base = Some("http://127.0.0.1:8080/v1/".into());
+        let route = http(resolve(&a, &config(), &env));
+        assert_eq!(route.base_url, "http://127.0.0.1:8080/v1");
+        assert_eq!(route.key, KeyStatus::NotNeeded);
+        let anth = http(resolve(&agent("anthropic", "sonnet"), &config(), &env));
+        assert_eq!(anth.base_url, "http://127.0.0.1:9999");
+        assert_eq!(anth.model, "claude-sonnet-4-5");
+        assert_eq!(anth.key, KeyStatus::NotNeeded);
+    }
+
+    #[test]
+    fn models_section_adds_aliases() {
+        let mut cfg = config();
+        cfg.models.insert(
+            "fast".into(),
+            ModelSpec {
+                model: Some("groq/llama-3.1-8b-instant".into()),
+                tool_protocol: Some(ToolProtocol::Text),
+                ..ModelSpec::default()
+            },
+        );
+        let route = http(resolve(&agent("litellm", "fast"), &cfg, &Environment::isolated::<[(&str, &str); 0], &str, &str>([])));
+        assert_eq!(route.model, "llama-3.1-8b-instant");
+        assert_eq!(route.tool_protocol, ToolProtocol::Text);
+    }
+
+    #[test]
+    fn named_providers_bring_base_key_variable_and_limits() {
+        let mut cfg = config();
+        cfg.providers.insert(
+            "local".into(),
+            ProviderSpec {
+                kind: ProviderKind::OpenAi,
+                api_base: Some("https://llm.internal/v1".into()),
+                api_key_env: Some("LOCAL_KEY".into()),
+                rpm: Some(600),
+                tpm: None,
+                concurrency: Some(4),
+                command: None,
+            },
+        );
+        let env = Environment::isolated([("LOCAL_KEY", "x")]);
+        let route = http(resolve(&agent("local", "qwen"), &cfg, &env));
+        assert_eq!(route.vendor, "local");
+        assert_eq!(route.base_url, "https://llm.internal/v1");
+        assert!(matches!(route.key, KeyStatus::Found { ref var, .. } if var == "LOCAL_KEY"));
+        assert_eq!((route.rpm, route.concurrency), (Some(600), Some(4)));
+        assert_eq!(route.label(), "local llm.internal");
+    }
+
+    #[test]
+    fn claude_provider_runs_the_cli_with_cli_aliases() {
+        let env = Environment::isolated([("TZZR_CLAUDE_BIN", "/opt/claude")]);
+        assert_eq!(
+            resolve(&agent("claude", "powerful"), &config(), &env),
+            Route::ClaudeCli {
+                program: "/opt/claude".into(),
+                model: "opus".into()
+            }
+        );
+    }
+
+    #[test]
+    fn local_addresses_are_recognised() {
+        assert!(is_local("http://127.0.0.1:8080/v1"));
+        assert!(is_local("http://localhost:11434"));
+        assert!(is_local("http://[::1]:80"));
+        assert!(!is_local("https://api.openai.com/v1"));
+        assert!(!is_local("not a url"));
+    }
+}
