@@ -9,7 +9,7 @@ use super::call::call_http;
 use super::claude_cli::ClaudeCli;
 use super::scripted::Scripted;
 use super::{ModelReply, ModelRequest, ProviderError, Sink};
-use crate::engine::conversation::{Message, last_user_text};
+use crate::engine::conversation::last_user_text;
 use crate::engine::resilience::Endpoint;
 
 #[derive(Debug)]

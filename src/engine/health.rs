@@ -1,0 +1,110 @@
+//! `--health` and `/health`: is each agent's provider there and does it take the key? Spends no
+//! tokens: HTTP endpoints list their models, the Claude CLI prints its version.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::join_all;
+use serde::Serialize;
+
+use crate::engine::orchestrator::{Orchestrator, Probe};
+use crate::engine::provider::{ProviderError, anthropic, claude_cli, openai};
+use crate::engine::resilience::Endpoint;
+use crate::engine::resilience::endpoint::Dialect;
+
+/// The health of one agent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HealthReport {
+    pub agent: String,
+    pub healthy: bool,
+    /// What was checked, or what is wrong and how to fix it.
+    pub detail: String,
+}
+
+/// Longest wait for one probe.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Checks every agent, each endpoint once, all at the same time.
+pub async fn check(orchestrator: &Orchestrator) -> Vec<HealthReport> {
+    let probes: Vec<(String, Probe)> = orchestrator
+        .probes()
+        .map(|(info, probe)| (info.name.clone(), probe.clone()))
+        .collect();
+    let mut endpoint_results: HashMap<*const Endpoint, Result<String, String>> = HashMap::new();
+    let unique: Vec<Arc<Endpoint>> = {
+        let mut seen = Vec::<Arc<Endpoint>>::new();
+        for (_, probe) in &probes {
+            if let Probe::Endpoint(ep) = probe
+                && !seen.iter().any(|s| Arc::ptr_eq(s, ep))
+            {
+                seen.push(ep.clone());
+            }
+        }
+        seen
+    };
+    let endpoint_checks = join_all(unique.iter().map(|ep| probe_endpoint(ep)));
+    let cli_checks = join_all(probes.iter().map(|(_, probe)| async move {
+        match probe {
+            Probe::ClaudeCli { program } => Some(probe_cli(program).await),
+            Probe::Endpoint(_) | Probe::Scripted | Probe::Unavailable(_) => None,
+        }
+    }));
+    let (endpoint_outcomes, cli_outcomes) = tokio::join!(endpoint_checks, cli_checks);
+    for (ep, outcome) in unique.iter().zip(endpoint_outcomes) {
+        endpoint_results.insert(Arc::as_ptr(ep), outcome);
+    }
+    probes
+        .into_iter()
+        .zip(cli_outcomes)
+        .map(|((agent, probe), cli)| {
+            let outcome = match (&probe, cli) {
+                (Probe::Endpoint(ep), _) => endpoint_results
+                    .get(&Arc::as_ptr(ep))
+                    .cloned()
+                    .unwrap_or_else(|| Err("not checked".to_owned())),
+                (_, Some(cli)) => cli,
+                (Probe::Scripted, None) => Ok("scripted replies (no model to check)".to_owned()),
+                (Probe::Unavailable(why), None) => Err(why.clone()),
+                (Probe::ClaudeCli { .. }, None) => Err("not checked".to_owned()),
+            };
+            match outcome {
+                Ok(detail) => HealthReport {
+                    agent,
+                    healthy: true,
+                    detail,
+                },
+                Err(detail) => HealthReport {
+                    agent,
+                    healthy: false,
+                    detail,
+                },
+            }
+        })
+        .collect()
+}
+
+async fn probe_endpoint(ep: &Endpoint) -> Result<String, String> {
+    let listing = async {
+        match ep.dialect {
+            Dialect::OpenAi => openai::list_models(ep).await,
+            Dialect::Anthropic => anthropic::list_models(ep).await,
+        }
+    };
+    match tokio::time::timeout(PROBE_TIMEOUT, listing).await {
+        Ok(Ok(models)) => Ok(format!("{} answers ({} models)", ep.label, models.len())),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(ProviderError::Timeout {
+            url: ep.base_url.clone(),
+            after: PROBE_TIMEOUT,
+        }
+        .to_string()),
+    }
+}
+
+async fn probe_cli(program: &str) -> Result<String, String> {
+    match claude_cli::version(program).await {
+        Ok(version) => Ok(format!("claude CLI {version}")),
+        Err(e) => Err(e.to_string()),
+    }
+}

@@ -1,0 +1,627 @@
+//! The orchestrator: builds every agent from the config (route, endpoint, tools, journal), starts
+//! one task per agent, and is the front ends' only handle on them. Endpoints are shared by every
+//! agent that uses the same base URL and key.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use indexmap::IndexMap;
+use serde::Serialize;
+use tokio::sync::mpsc::{self, UnboundedReceiver};
+
+use crate::engine::agent::{self, AgentHandle, AgentRuntime, Emitter};
+use crate::engine::config::{AgentSpec, Config, ToolProtocol};
+use crate::engine::cost::{Budgets, CostMeter, CostSummary, PriceTable};
+use crate::engine::env::Environment;
+use crate::engine::journal::{Journal, JournalHeader};
+use crate::engine::protocol::{AgentCommand, AgentEvent, BreakerState, LimiterSnapshot, TurnId};
+use crate::engine::provider::backend::Backend;
+use crate::engine::provider::claude_cli::{self, ClaudeCli, ClaudeCliConfig};
+use crate::engine::provider::route::{self, HttpRoute, KeyStatus, Route};
+use crate::engine::provider::scripted::Scripted;
+use crate::engine::provider::ProviderError;
+use crate::engine::resilience::endpoint::Dialect;
+use crate::engine::resilience::{Breaker, Endpoint, Limiter, RetryPolicy};
+use crate::engine::tools::{ToolContext, Toolbox};
+
+/// What a front end shows about an agent before it has run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AgentInfo {
+    pub name: String,
+    /// As written in the config.
+    pub provider: String,
+    pub model: String,
+    /// Where its calls go, e.g. `gpt-4o via openai api.openai.com`.
+    pub target: String,
+    /// The shared endpoint's label, for HTTP agents.
+    pub endpoint: Option<String>,
+    pub tools: Vec<String>,
+    pub servers: Vec<String>,
+    /// Replies come from the config, not from a model.
+    pub scripted: bool,
+    /// Why the agent cannot run and how to fix it.
+    pub problem: Option<String>,
+    /// Things the user should know (tools this provider cannot use, …).
+    pub notes: Vec<String>,
+    pub budget_usd: Option<f64>,
+    /// Its markdown log.
+    pub log: PathBuf,
+}
+
+/// Why the orchestrator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("settings.working_dir: {} does not exist or is not a directory; create it or fix the path", .0.display())]
+    WorkingDir(PathBuf),
+    #[error("cannot write the log of agent `{agent}` in {}: {source}; fix settings.log_dir", .dir.display())]
+    Journal {
+        agent: String,
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot set up HTTP: {0}")]
+    Http(String),
+}
+
+/// A command for an agent that does not exist.
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error("unknown agent `{name}`{}; agents: {}", suggestion(.nearest), .known.join(", "))]
+pub struct UnknownAgent {
+    pub name: String,
+    pub nearest: Option<String>,
+    pub known: Vec<String>,
+}
+
+fn suggestion(nearest: &Option<String>) -> String {
+    nearest
+        .as_ref()
+        .map(|n| format!("; did you mean `{n}`?"))
+        .unwrap_or_default()
+}
+
+/// How a health check reaches an agent's provider without spending tokens.
+#[derive(Clone, Debug)]
+pub enum Probe {
+    Endpoint(Arc<Endpoint>),
+    ClaudeCli { program: String },
+    Scripted,
+    Unavailable(String),
+}
+
+/// The state of one shared endpoint.
+#[derive(Clone, Debug, Serialize)]
+pub struct EndpointStatus {
+    pub label: String,
+    pub dialect: &'static str,
+    pub base_url: String,
+    pub agents: Vec<String>,
+    pub breaker: BreakerState,
+    pub limiter: LimiterSnapshot,
+}
+
+/// `--status`: v6's fields, plus endpoints and why an agent cannot run.
+#[derive(Clone, Debug, Serialize)]
+pub struct Status {
+    pub config_path: PathBuf,
+    pub settings: StatusSettings,
+    pub agents: IndexMap<String, AgentStatus>,
+    pub servers: Vec<String>,
+    pub costs: CostSummary,
+    pub endpoints: Vec<EndpointStatus>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct StatusSettings {
+    pub timeout: f64,
+    pub rate_limit: u32,
+    pub max_retries: u32,
+    pub sandbox_paths: bool,
+    pub circuit_breaker: bool,
+    pub budget_usd: Option<f64>,
+    pub working_dir: PathBuf,
+    pub log_dir: PathBuf,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct AgentStatus {
+    pub provider: String,
+    pub model: String,
+    pub tools: Vec<String>,
+    pub target: String,
+    pub ready: bool,
+    pub problem: Option<String>,
+    pub notes: Vec<String>,
+    pub log: PathBuf,
+}
+
+struct Slot {
+    info: AgentInfo,
+    probe: Probe,
+    handle: AgentHandle,
+}
+
+/// The running agents of one config.
+pub struct Orchestrator {
+    config: Config,
+    slots: IndexMap<String, Slot>,
+    endpoints: Vec<Arc<Endpoint>>,
+    meter: Arc<Mutex<CostMeter>>,
+    next_turn: u64,
+}
+
+impl std::fmt::Debug for Orchestrator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Orchestrator")
+            .field("agents", &self.slots.keys().collect::<Vec<_>>())
+            .field("endpoints", &self.endpoints.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Describes every agent of a config without starting anything (no runtime, no network).
+pub fn describe(config: &Config, env: &Environment) -> Vec<AgentInfo> {
+    config
+        .agents
+        .values()
+        .map(|spec| describe_agent(spec, &route::resolve(spec, config, env), config))
+        .collect()
+}
+
+fn describe_agent(spec: &AgentSpec, route: &Route, config: &Config) -> AgentInfo {
+    let mut notes = Vec::new();
+    let (target, endpoint, problem) = match route {
+        Route::Http(http) => {
+            let problem = match &http.key {
+                KeyStatus::Missing { vars } => Some(
+                    ProviderError::MissingKey {
+                        var: vars.join(" or "),
+                    }
+                    .to_string(),
+                ),
+                KeyStatus::Found { .. } | KeyStatus::NotNeeded => None,
+            };
+            (
+                format!("{} via {}", http.model, http.label()),
+                Some(http.label()),
+                problem,
+            )
+        }
+        Route::ClaudeCli { program, model } => {
+            let problem = claude_cli::locate(program).is_none().then(|| {
+                ProviderError::CliMissing {
+                    program: program.clone(),
+                }
+                .to_string()
+            });
+            let (_, unsupported) = claude_cli::map_tools(&spec.tools);
+            if !unsupported.is_empty() {
+                notes.push(format!(
+                    "the claude CLI has no {} tool; this agent runs without it",
+                    unsupported.join(", ")
+                ));
+            }
+            (format!("claude CLI ({model})"), None, problem)
+        }
+        Route::Scripted { .. } => ("scripted replies (not a model)".to_owned(), None, None),
+    };
+    if !matches!(route, Route::ClaudeCli { .. }) {
+        let toolbox = Toolbox::new(&spec.tools, tool_context(config, &config.settings.working_dir));
+        if !toolbox.unavailable().is_empty() {
+            notes.push(format!(
+                "{} not available in this build yet; the agent runs without",
+                toolbox.unavailable().join(", ")
+            ));
+        }
+    }
+    AgentInfo {
+        name: spec.name.clone(),
+        provider: spec.provider.clone(),
+        model: spec.model.clone(),
+        target,
+        endpoint,
+        tools: spec.tools.clone(),
+        servers: spec.servers.clone(),
+        scripted: matches!(route, Route::Scripted { .. }),
+        problem,
+        notes,
+        budget_usd: spec.budget_usd,
+        log: config
+            .settings
+            .log_dir
+            .join(crate::engine::journal::md_file_name(&spec.name)),
+    }
+}
+
+fn tool_context(config: &Config, working_dir: &Path) -> ToolContext {
+    ToolContext {
+        working_dir: working_dir.to_path_buf(),
+        sandbox_paths: config.settings.sandbox_paths,
+        timeout: config.settings.timeout,
+    }
+}
+
+/// v6's system prompt: the agent's name, its role, and the servers it may reach.
+pub fn system_prompt(spec: &AgentSpec, config: &Config) -> String {
+    let mut prompt = format!("# {}\n\n{}", spec.name, spec.role);
+    if !spec.servers.is_empty() {
+        prompt.push_str("\n\n## Available Servers\n");
+        for name in &spec.servers {
+            if let Some(server) = config.servers.get(name) {
+                prompt.push_str(&format!("- **{name}**: {}@{}", server.user, server.host));
+                if !server.description.is_empty() {
+                    prompt.push_str(&format!(" ({})", server.description));
+                }
+                prompt.push('\n');
+            }
+        }
+    }
+    prompt
+}
+
+impl Orchestrator {
+    /// Starts every agent of `config`. Must run inside a tokio runtime. The receiver gets every
+    /// event of every agent.
+    pub fn start(
+        config: Config,
+        env: &Environment,
+    ) -> Result<(Self, UnboundedReceiver<AgentEvent>), StartError> {
+        let working_dir = config
+            .settings
+            .working_dir
+            .canonicalize()
+            .ok()
+            .filter(|p| p.is_dir())
+            .ok_or_else(|| StartError::WorkingDir(config.settings.working_dir.clone()))?;
+        let prices = Arc::new(PriceTable::with_overrides(&config.models));
+        let meter = Arc::new(Mutex::new(CostMeter::new(Budgets {
+            total: config.settings.budget_usd,
+            per_agent: config
+                .agents
+                .values()
+                .filter_map(|a| a.budget_usd.map(|b| (a.name.clone(), b)))
+                .collect(),
+        })));
+        let (events, receiver) = mpsc::unbounded_channel();
+        let mut endpoints = EndpointPool::new(&config)?;
+        let mut slots = IndexMap::new();
+        for spec in config.agents.values() {
+            let route = route::resolve(spec, &config, env);
+            let mut info = describe_agent(spec, &route, &config);
+            let (backend, probe, model, price_model, protocol) =
+                build_backend(spec, &route, &config, env, &working_dir, &mut endpoints);
+            info.endpoint = backend.endpoint().map(|e| e.label.clone());
+            let journal = Journal::open(
+                &config.settings.log_dir,
+                &JournalHeader {
+                    agent: &spec.name,
+                    provider: &spec.provider,
+                    model: &spec.model,
+                    tools: &spec.tools,
+                },
+            )
+            .map_err(|source| StartError::Journal {
+                agent: spec.name.clone(),
+                dir: config.settings.log_dir.clone(),
+                source,
+            })?;
+            let name: Arc<str> = spec.name.as_str().into();
+            let runtime = AgentRuntime {
+                name: name.clone(),
+                system_prompt: system_prompt(spec, &config),
+                model,
+                price_model,
+                backend,
+                toolbox: Toolbox::new(&spec.tools, tool_context(&config, &working_dir)),
+                tool_protocol: protocol,
+                max_turns: spec.max_turns.max(1),
+                temperature: spec.temperature,
+                max_tokens: spec.max_tokens,
+                prices: prices.clone(),
+                meter: meter.clone(),
+                startup_notes: info.notes.clone(),
+                conversation: Vec::new(),
+            };
+            let handle = agent::spawn(runtime, Emitter::new(name, events.clone(), Some(journal)));
+            slots.insert(
+                spec.name.clone(),
+                Slot {
+                    info,
+                    probe,
+                    handle,
+                },
+            );
+        }
+        let orchestrator = Self {
+            config,
+            slots,
+            endpoints: endpoints.into_vec(),
+            meter,
+            next_turn: 1,
+        };
+        Ok((orchestrator, receiver))
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The agents in config order.
+    pub fn agents(&self) -> impl Iterator<Item = &AgentInfo> {
+        self.slots.values().map(|s| &s.info)
+    }
+
+    pub fn agent(&self, name: &str) -> Result<&AgentInfo, UnknownAgent> {
+        self.slot(name).map(|s| &s.info)
+    }
+
+    /// Each agent's health probe, in config order.
+    pub fn probes(&self) -> impl Iterator<Item = (&AgentInfo, &Probe)> {
+        self.slots.values().map(|s| (&s.info, &s.probe))
+    }
+
+    /// Sends a prompt to an agent (queued if it is busy) and returns the new turn's id.
+    pub fn prompt(&mut self, agent: &str, text: impl Into<String>) -> Result<TurnId, UnknownAgent> {
+        let turn = TurnId(self.next_turn);
+        let slot = self.slot(agent)?;
+        slot.handle.send(AgentCommand::Prompt {
+            turn,
+            text: text.into(),
+        });
+        self.next_turn += 1;
+        Ok(turn)
+    }
+
+    /// Sends any other command to an agent.
+    pub fn command(&self, agent: &str, command: AgentCommand) -> Result<(), UnknownAgent> {
+        self.slot(agent)?.handle.send(command);
+        Ok(())
+    }
+
+    /// Cancels every running turn.
+    pub fn cancel_all(&self) {
+        for slot in self.slots.values() {
+            slot.handle.send(AgentCommand::Cancel);
+        }
+    }
+
+    pub fn costs(&self) -> CostSummary {
+        self.meter
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .summary()
+    }
+
+    pub fn endpoints(&self) -> Vec<EndpointStatus> {
+        self.endpoints
+            .iter()
+            .map(|ep| {
+                let (breaker, limiter) = ep.snapshot();
+                EndpointStatus {
+                    label: ep.label.clone(),
+                    dialect: match ep.dialect {
+                        Dialect::OpenAi => "openai",
+                        Dialect::Anthropic => "anthropic",
+                    },
+                    base_url: ep.base_url.clone(),
+                    agents: self
+                        .slots
+                        .values()
+                        .filter(|s| s.info.endpoint.as_deref() == Some(ep.label.as_str()))
+                        .map(|s| s.info.name.clone())
+                        .collect(),
+                    breaker,
+                    limiter,
+                }
+            })
+            .collect()
+    }
+
+    pub fn status(&self) -> Status {
+        let s = &self.config.settings;
+        Status {
+            config_path: self.config.source.clone(),
+            settings: StatusSettings {
+                timeout: s.timeout.as_secs_f64(),
+                rate_limit: s.rate_limit_per_minute,
+                max_retries: s.max_retries,
+                sandbox_paths: s.sandbox_paths,
+                circuit_breaker: s.enable_circuit_breaker,
+                budget_usd: s.budget_usd,
+                working_dir: s.working_dir.clone(),
+                log_dir: s.log_dir.clone(),
+            },
+            agents: self
+                .agents()
+                .map(|a| {
+                    (
+                        a.name.clone(),
+                        AgentStatus {
+                            provider: a.provider.clone(),
+                            model: a.model.clone(),
+                            tools: a.tools.clone(),
+                            target: a.target.clone(),
+                            ready: a.problem.is_none(),
+                            problem: a.problem.clone(),
+                            notes: a.notes.clone(),
+                            log: a.log.clone(),
+                        },
+                    )
+                })
+                .collect(),
+            servers: self.config.servers.keys().cloned().collect(),
+            costs: self.costs(),
+            endpoints: self.endpoints(),
+        }
+    }
+
+    /// Cancels what runs, closes every agent's inbox and waits for the tasks to end.
+    pub async fn shutdown(self) {
+        for slot in self.slots.into_values() {
+            slot.handle.shutdown().await;
+        }
+    }
+
+    fn slot(&self, name: &str) -> Result<&Slot, UnknownAgent> {
+        self.slots.get(name).ok_or_else(|| UnknownAgent {
+            name: name.to_owned(),
+            nearest: nearest(name, self.slots.keys().map(String::as_str)).map(str::to_owned),
+            known: self.slots.keys().cloned().collect(),
+        })
+    }
+}
+
+fn nearest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .map(|c| (strsim::jaro_winkler(name, c), c))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+/// The agent's backend and health probe, and the model names and tool protocol it runs with.
+fn build_backend(
+    spec: &AgentSpec,
+    route: &Route,
+    config: &Config,
+    env: &Environment,
+    working_dir: &Path,
+    endpoints: &mut EndpointPool,
+) -> (Backend, Probe, String, String, ToolProtocol) {
+    match route {
+        Route::Http(http) => {
+            let protocol = http.tool_protocol;
+            if let KeyStatus::Missing { vars } = &http.key {
+                let error = ProviderError::MissingKey {
+                    var: vars.join(" or "),
+                };
+                let why = error.to_string();
+                return (
+                    Backend::Unavailable(error),
+                    Probe::Unavailable(why),
+                    http.model.clone(),
+                    http.price_model.clone(),
+                    protocol,
+                );
+            }
+            let endpoint = endpoints.get(http, config);
+            (
+                Backend::Http(endpoint.clone()),
+                Probe::Endpoint(endpoint),
+                http.model.clone(),
+                http.price_model.clone(),
+                protocol,
+            )
+        }
+        Route::ClaudeCli { program, model } => {
+            let mut child_env: Vec<(String, String)> = env
+                .dotenv_vars()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
+            if let Some(base) = &spec.api_base {
+                child_env.push(("ANTHROPIC_BASE_URL".to_owned(), base.clone()));
+            }
+            let cli = ClaudeCli::new(ClaudeCliConfig {
+                program: program.clone(),
+                model: model.clone(),
+                system_prompt: system_prompt(spec, config),
+                tools: spec.tools.clone(),
+                max_turns: spec.max_turns.max(1),
+                max_retries: config.settings.max_retries,
+                cwd: working_dir.to_path_buf(),
+                env: child_env,
+                timeout: config.settings.timeout,
+            });
+            (
+                Backend::ClaudeCli(cli),
+                Probe::ClaudeCli {
+                    program: program.clone(),
+                },
+                model.clone(),
+                model.clone(),
+                // The CLI gives the model its own tools natively.
+                ToolProtocol::Native,
+            )
+        }
+        Route::Scripted { model } => (
+            Backend::Scripted(Scripted::new(spec.script.clone())),
+            Probe::Scripted,
+            model.clone(),
+            model.clone(),
+            ToolProtocol::Native,
+        ),
+    }
+}
+
+/// One endpoint per (dialect, base URL, key), shared by the agents that use it.
+struct EndpointPool {
+    http: reqwest::Client,
+    by_key: HashMap<(Dialect, String, Option<String>), Arc<Endpoint>>,
+    order: Vec<Arc<Endpoint>>,
+}
+
+impl EndpointPool {
+    fn new(config: &Config) -> Result<Self, StartError> {
+        // reqwest is built without a default TLS provider (ring instead of aws-lc, half the build):
+        // install it once. A second install fails harmlessly.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.settings.timeout.min(std::time::Duration::from_secs(30)))
+            .user_agent(concat!("tzzr/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| StartError::Http(e.to_string()))?;
+        Ok(Self {
+            http,
+            by_key: HashMap::new(),
+            order: Vec::new(),
+        })
+    }
+
+    fn get(&mut self, route: &HttpRoute, config: &Config) -> Arc<Endpoint> {
+        let key = (
+            route.dialect,
+            route.base_url.clone(),
+            route.key.key().map(|k| k.expose().to_owned()),
+        );
+        if let Some(existing) = self.by_key.get(&key) {
+            return existing.clone();
+        }
+        let s = &config.settings;
+        let endpoint = Arc::new(Endpoint {
+            label: self.unique_label(route.label()),
+            dialect: route.dialect,
+            base_url: route.base_url.clone(),
+            key: route.key.key().cloned(),
+            http: self.http.clone(),
+            timeout: s.timeout,
+            limiter: Limiter::new(route.rpm, route.tpm, route.concurrency),
+            breaker: s
+                .enable_circuit_breaker
+                .then(|| Breaker::new(s.circuit_breaker_threshold, s.circuit_breaker_timeout)),
+            retry: RetryPolicy {
+                max_retries: s.max_retries,
+                base_delay: s.retry_delay,
+                max_delay: std::time::Duration::from_secs(60),
+            },
+        });
+        self.by_key.insert(key, endpoint.clone());
+        self.order.push(endpoint.clone());
+        endpoint
+    }
+
+    /// Two keys on one base URL are two endpoints; their labels must differ.
+    fn unique_label(&self, label: String) -> String {
+        let taken = |l: &str| self.order.iter().any(|e| e.label == l);
+        if !taken(&label) {
+            return label;
+        }
+        (2..)
+            .map(|n| format!("{label} #{n}"))
+            .find(|l| !taken(l))
+            .unwrap_or(label)
+    }
+
+    fn into_vec(self) -> Vec<Arc<Endpoint>> {
+        self.order
+    }
+}
