@@ -2,11 +2,16 @@
 //! PROMPT, TOOL, RESULT, ERROR entries, never truncated) and `LOG_DIR/<agent>.jsonl` (every event).
 //! Each entry is written with one `write` call, so a crash loses at most the event in flight.
 
-use std::fs::File;
-use std::io;
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use crate::engine::protocol::AgentEvent;
+use jiff::tz::TimeZone;
+use jiff::{Timestamp, ZonedDateTime};
+
+use crate::engine::protocol::{AgentEvent, CallId, EventKind, Outcome};
 
 /// What the log header says about the agent.
 #[derive(Clone, Copy, Debug)]
@@ -23,20 +28,97 @@ pub struct Journal {
     jsonl: File,
     md_path: PathBuf,
     jsonl_path: PathBuf,
+    /// The zone the markdown log's times are written in (the system's local zone).
+    time_zone: TimeZone,
+    /// Arguments of requested tool calls, kept until the call finishes: the finished event,
+    /// which the TOOL entry is written from, does not repeat them.
+    pending_args: HashMap<CallId, serde_json::Value>,
 }
 
 impl Journal {
     /// Opens (creating `log_dir` and the files as needed) the agent's two logs for appending.
     /// A new markdown log starts with v6's header.
     pub fn open(log_dir: &Path, header: &JournalHeader<'_>) -> io::Result<Self> {
-        let _ = (log_dir, header);
-        todo!("Journal::open")
+        Self::open_in(log_dir, header, TimeZone::system(), Timestamp::now())
+    }
+
+    fn open_in(
+        log_dir: &Path,
+        header: &JournalHeader<'_>,
+        time_zone: TimeZone,
+        now: Timestamp,
+    ) -> io::Result<Self> {
+        std::fs::create_dir_all(log_dir)?;
+        let md_path = log_dir.join(md_file_name(header.agent));
+        let jsonl_path = log_dir.join(jsonl_file_name(header.agent));
+        let mut md = open_for_append(&md_path)?;
+        let jsonl = open_for_append(&jsonl_path)?;
+        if md.metadata()?.len() == 0 {
+            let created = now.to_zoned_datetime(time_zone.clone());
+            md.write_all(header_text(header, &created).as_bytes())?;
+        }
+        Ok(Self {
+            md,
+            jsonl,
+            md_path,
+            jsonl_path,
+            time_zone,
+            pending_args: HashMap::new(),
+        })
     }
 
     /// Appends the event to the JSONL journal and, for the events v6 logged, to the markdown log.
     pub fn record(&mut self, event: &AgentEvent) -> io::Result<()> {
-        let _ = (event, &self.md, &self.jsonl);
-        todo!("Journal::record")
+        let mut line = serde_json::to_string(event).map_err(io::Error::other)?;
+        line.push('\n');
+        self.jsonl.write_all(line.as_bytes())?;
+        if let Some((kind, content)) = self.md_entry(&event.kind) {
+            let at = event.at.to_zoned_datetime(self.time_zone.clone());
+            let entry = format!("\n## {} | {kind}\n\n{content}\n", log_time(&at));
+            self.md.write_all(entry.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// The markdown entry (type and content) an event adds, if any.
+    fn md_entry(&mut self, kind: &EventKind) -> Option<(&'static str, String)> {
+        match kind {
+            EventKind::TurnStarted { prompt } => Some(("PROMPT", prompt.clone())),
+            EventKind::ToolCallRequested { call, args, .. } => {
+                self.pending_args.insert(call.clone(), args.clone());
+                None
+            }
+            EventKind::ToolCallFinished {
+                call,
+                tool,
+                ok,
+                output,
+                duration,
+            } => {
+                let args = self.pending_args.remove(call);
+                Some((
+                    "TOOL",
+                    tool_entry(tool, *ok, *duration, args.as_ref(), output),
+                ))
+            }
+            EventKind::TurnFinished { outcome } => {
+                // A cancelled or failed turn leaves calls that never finished.
+                self.pending_args.clear();
+                Some(match outcome {
+                    Outcome::Done { text } => ("RESULT", text.clone()),
+                    Outcome::Failed { error } => ("ERROR", error.clone()),
+                    Outcome::Cancelled => ("CANCELLED", "The turn was cancelled.".to_owned()),
+                })
+            }
+            EventKind::Notice { text } => Some(("NOTE", text.clone())),
+            EventKind::TextDelta { .. }
+            | EventKind::Reasoning { .. }
+            | EventKind::ApprovalNeeded { .. }
+            | EventKind::Retry { .. }
+            | EventKind::Waiting { .. }
+            | EventKind::Usage { .. }
+            | EventKind::Endpoint { .. } => None,
+        }
     }
 
     pub fn md_path(&self) -> &Path {
@@ -50,6 +132,396 @@ impl Journal {
 
 /// The markdown log's file name for an agent (names are made safe for a file system).
 pub fn md_file_name(agent: &str) -> String {
-    let _ = agent;
-    todo!("journal::md_file_name")
+    format!("{}.md", file_stem(agent))
+}
+
+/// The JSONL journal's file name for an agent, beside its markdown log.
+pub fn jsonl_file_name(agent: &str) -> String {
+    format!("{}.jsonl", file_stem(agent))
+}
+
+/// The last `n` entries of a markdown log (v6's `read_log(last_n)`), from the `## ` of the first
+/// of them; the whole log, header included, when it has `n` entries or fewer.
+pub fn last_entries(md: &str, n: usize) -> &str {
+    if n == 0 {
+        return "";
+    }
+    let starts: Vec<usize> = md
+        .match_indices("\n## ")
+        .map(|(at, _)| at + 1)
+        .filter(|&start| is_entry_heading(&md[start..]))
+        .collect();
+    match starts.len().checked_sub(n) {
+        Some(first) => &md[starts[first]..],
+        None => md,
+    }
+}
+
+/// Whether `text` starts with an entry heading (`## YYYY-MM-DD HH:MM:SS | `), not a heading the
+/// model wrote inside an entry.
+fn is_entry_heading(text: &str) -> bool {
+    const PATTERN: &[u8] = b"## 0000-00-00 00:00:00 | ";
+    let bytes = text.as_bytes();
+    bytes.len() >= PATTERN.len()
+        && PATTERN.iter().zip(bytes).all(|(&want, &got)| match want {
+            b'0' => got.is_ascii_digit(),
+            _ => got == want,
+        })
+}
+
+fn file_stem(agent: &str) -> String {
+    if agent.is_empty() {
+        return "_".to_owned();
+    }
+    agent
+        .chars()
+        .map(|c| match c {
+            'A'..='Z' | 'a'..='z' | '0'..='9' | '.' | '_' | '-' => c,
+            _ => '_',
+        })
+        .collect()
+}
+
+fn open_for_append(path: &Path) -> io::Result<File> {
+    OpenOptions::new().create(true).append(true).open(path)
+}
+
+fn header_text(header: &JournalHeader<'_>, created: &ZonedDateTime) -> String {
+    let tools = if header.tools.is_empty() {
+        "none".to_owned()
+    } else {
+        header.tools.join(", ")
+    };
+    let created = created.timestamp().display_with_offset(created.offset());
+    format!(
+        "# {}\n\n- **Created:** {created}\n- **Provider:** {}\n- **Model:** {}\n- **Tools:** {tools}\n\n---\n\n",
+        header.agent, header.provider, header.model
+    )
+}
+
+/// v6's entry time: `YYYY-MM-DD HH:MM:SS`, local.
+fn log_time(at: &ZonedDateTime) -> String {
+    let t = at.datetime();
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+fn tool_entry(
+    tool: &str,
+    ok: bool,
+    duration: Duration,
+    args: Option<&serde_json::Value>,
+    output: &str,
+) -> String {
+    let mark = if ok { "✅" } else { "❌" };
+    let mut entry = format!("**{tool}** {mark} ({} ms)\n\n", duration.as_millis());
+    if let Some(args) = args {
+        let pretty = serde_json::to_string_pretty(args).unwrap_or_else(|_| args.to_string());
+        entry.push_str(&fenced("json", &pretty));
+        entry.push_str("\n\n");
+    }
+    entry.push_str(&fenced("", output));
+    entry
+}
+
+/// `body` in a code fence longer than any run of backticks inside it, so it cannot close early.
+fn fenced(lang: &str, body: &str) -> String {
+    let longest_run = body.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest_run.max(2) + 1);
+    let newline = if body.is_empty() || body.ends_with('\n') {
+        ""
+    } else {
+        "\n"
+    };
+    format!("{fence}{lang}\n{body}{newline}{fence}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::protocol::{TokenUsage, TurnId};
+    use pretty_assertions::assert_eq;
+    use serde_json::json;
+
+    const HEADER_AT: &str = "2026-11-25T09:00:00Z";
+
+    fn header<'a>(agent: &'a str, tools: &'a [String]) -> JournalHeader<'a> {
+        JournalHeader {
+            agent,
+            provider: "litellm",
+            model: "gpt-4o",
+            tools,
+        }
+    }
+
+    fn open(dir: &Path, agent: &str) -> Journal {
+        let tools = ["read".to_owned(), "bash".to_owned()];
+        Journal::open_in(
+            dir,
+            &header(agent, &tools),
+            TimeZone::UTC,
+            HEADER_AT.parse().unwrap(),
+        )
+        .unwrap()
+    }
+
+    fn event(second: u32, kind: EventKind) -> AgentEvent {
+        AgentEvent {
+            agent: "coder".into(),
+            turn: TurnId(1),
+            at: format!("2026-11-25T10:00:{second:02}Z").parse().unwrap(),
+            kind,
+        }
+    }
+
+    fn finished(call: &str, ok: bool, output: &str) -> EventKind {
+        EventKind::ToolCallFinished {
+            call: CallId(call.to_owned()),
+            tool: "bash".to_owned(),
+            ok,
+            output: output.to_owned(),
+            duration: Duration::from_millis(12),
+        }
+    }
+
+    fn read(path: &Path) -> String {
+        std::fs::read_to_string(path).unwrap()
+    }
+
+    const HEADER: &str = "# coder\n\n- **Created:** 2026-11-25T09:00:00+00:00\n- **Provider:** litellm\n- **Model:** gpt-4o\n- **Tools:** read, bash\n\n---\n\n";
+
+    #[test]
+    fn a_new_log_starts_with_v6s_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = open(&dir.path().join("logs"), "coder");
+        assert_eq!(read(journal.md_path()), HEADER);
+        assert_eq!(read(journal.jsonl_path()), "");
+    }
+
+    #[test]
+    fn an_agent_without_tools_says_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::open_in(
+            dir.path(),
+            &header("solo", &[]),
+            TimeZone::UTC,
+            HEADER_AT.parse().unwrap(),
+        )
+        .unwrap();
+        assert!(read(journal.md_path()).contains("- **Tools:** none\n"));
+    }
+
+    #[test]
+    fn reopening_appends_without_a_second_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let prompt = |text: &str| {
+            event(
+                0,
+                EventKind::TurnStarted {
+                    prompt: text.to_owned(),
+                },
+            )
+        };
+        open(dir.path(), "coder").record(&prompt("first")).unwrap();
+        let mut journal = open(dir.path(), "coder");
+        journal.record(&prompt("second")).unwrap();
+
+        let md = read(journal.md_path());
+        assert_eq!(md.matches("# coder\n").count(), 1);
+        assert!(md.ends_with(
+            "\n## 2026-11-25 10:00:00 | PROMPT\n\nfirst\n\n## 2026-11-25 10:00:00 | PROMPT\n\nsecond\n"
+        ));
+        assert_eq!(read(journal.jsonl_path()).lines().count(), 2);
+    }
+
+    #[test]
+    fn each_logged_event_kind_becomes_a_v6_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut journal = open(dir.path(), "coder");
+        let events = [
+            EventKind::TurnStarted {
+                prompt: "list files".to_owned(),
+            },
+            EventKind::TextDelta {
+                text: "Let me look.".to_owned(),
+            },
+            EventKind::ToolCallRequested {
+                call: CallId("call_1".to_owned()),
+                tool: "bash".to_owned(),
+                args: json!({"command": "ls"}),
+                runs_in_provider: false,
+            },
+            finished("call_1", true, "a.txt\nb.txt\n"),
+            finished("call_2", false, "no such file"),
+            EventKind::Usage {
+                model: "gpt-4o".to_owned(),
+                usage: TokenUsage::default(),
+                cost_usd: 0.0,
+                priced: true,
+            },
+            EventKind::Notice {
+                text: "fell back to gpt-4o-mini".to_owned(),
+            },
+            EventKind::TurnFinished {
+                outcome: Outcome::Done {
+                    text: "Two files.".to_owned(),
+                },
+            },
+            EventKind::TurnFinished {
+                outcome: Outcome::Failed {
+                    error: "rate limited".to_owned(),
+                },
+            },
+            EventKind::TurnFinished {
+                outcome: Outcome::Cancelled,
+            },
+        ];
+        for (second, kind) in (0..).zip(events) {
+            journal.record(&event(second, kind)).unwrap();
+        }
+
+        let expected = [
+            HEADER,
+            "\n## 2026-11-25 10:00:00 | PROMPT\n\nlist files\n",
+            "\n## 2026-11-25 10:00:03 | TOOL\n\n**bash** ✅ (12 ms)\n\n```json\n{\n  \"command\": \"ls\"\n}\n```\n\n```\na.txt\nb.txt\n```\n",
+            "\n## 2026-11-25 10:00:04 | TOOL\n\n**bash** ❌ (12 ms)\n\n```\nno such file\n```\n",
+            "\n## 2026-11-25 10:00:06 | NOTE\n\nfell back to gpt-4o-mini\n",
+            "\n## 2026-11-25 10:00:07 | RESULT\n\nTwo files.\n",
+            "\n## 2026-11-25 10:00:08 | ERROR\n\nrate limited\n",
+            "\n## 2026-11-25 10:00:09 | CANCELLED\n\nThe turn was cancelled.\n",
+        ]
+        .concat();
+        assert_eq!(read(journal.md_path()), expected);
+    }
+
+    #[test]
+    fn prompts_and_results_are_never_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut journal = open(dir.path(), "coder");
+        let long = "x".repeat(5_000);
+        journal
+            .record(&event(
+                0,
+                EventKind::TurnStarted {
+                    prompt: long.clone(),
+                },
+            ))
+            .unwrap();
+        journal
+            .record(&event(
+                1,
+                EventKind::TurnFinished {
+                    outcome: Outcome::Done { text: long.clone() },
+                },
+            ))
+            .unwrap();
+        assert_eq!(read(journal.md_path()).matches(&long).count(), 2);
+    }
+
+    #[test]
+    fn tool_output_fences_outlast_the_backticks_inside() {
+        assert_eq!(fenced("", "plain"), "```\nplain\n```");
+        assert_eq!(
+            fenced("", "```rust\nfn x() {}\n```"),
+            "````\n```rust\nfn x() {}\n```\n````"
+        );
+        assert_eq!(fenced("json", "a `````b"), "``````json\na `````b\n``````");
+        assert_eq!(fenced("", ""), "```\n```");
+    }
+
+    #[test]
+    fn tool_arguments_with_backticks_are_fenced_safely() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut journal = open(dir.path(), "coder");
+        journal
+            .record(&event(
+                0,
+                EventKind::ToolCallRequested {
+                    call: CallId("c".to_owned()),
+                    tool: "bash".to_owned(),
+                    args: json!({"command": "printf '````'"}),
+                    runs_in_provider: false,
+                },
+            ))
+            .unwrap();
+        journal
+            .record(&event(1, finished("c", true, "````")))
+            .unwrap();
+        let md = read(journal.md_path());
+        assert!(md.contains(
+            "`````json\n{\n  \"command\": \"printf '````'\"\n}\n`````\n\n`````\n````\n`````\n"
+        ));
+    }
+
+    #[test]
+    fn every_event_is_one_jsonl_line_that_parses_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut journal = open(dir.path(), "coder");
+        let events = [
+            event(
+                0,
+                EventKind::TextDelta {
+                    text: "line one\nline two".to_owned(),
+                },
+            ),
+            event(1, finished("call_1", true, "out\n")),
+            event(
+                2,
+                EventKind::Retry {
+                    attempt: 1,
+                    wait: Duration::from_millis(500),
+                    reason: "429".to_owned(),
+                },
+            ),
+        ];
+        for e in &events {
+            journal.record(e).unwrap();
+        }
+        let jsonl = read(journal.jsonl_path());
+        let lines: Vec<&str> = jsonl.lines().collect();
+        assert_eq!(lines.len(), events.len());
+        for (line, e) in lines.iter().zip(&events) {
+            let parsed: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(parsed, serde_json::to_value(e).unwrap());
+        }
+    }
+
+    #[test]
+    fn file_names_are_made_safe() {
+        assert_eq!(md_file_name("coder-2.v1_x"), "coder-2.v1_x.md");
+        assert_eq!(md_file_name("../etc/passwd"), ".._etc_passwd.md");
+        assert_eq!(md_file_name("data analyst é"), "data_analyst__.md");
+        assert_eq!(jsonl_file_name("a/b"), "a_b.jsonl");
+        assert_eq!(md_file_name(""), "_.md");
+    }
+
+    #[test]
+    fn last_entries_are_the_last_n_entries_of_the_log() {
+        let md = [
+            HEADER,
+            "\n## 2026-11-25 10:00:00 | PROMPT\n\nhi\n",
+            "\n## 2026-11-25 10:00:01 | RESULT\n\n## Heading the model wrote\n\nbody\n",
+            "\n## 2026-11-25 10:00:02 | PROMPT\n\nagain\n",
+        ]
+        .concat();
+        assert_eq!(
+            last_entries(&md, 2),
+            "## 2026-11-25 10:00:01 | RESULT\n\n## Heading the model wrote\n\nbody\n\n## 2026-11-25 10:00:02 | PROMPT\n\nagain\n"
+        );
+        assert_eq!(
+            last_entries(&md, 1),
+            "## 2026-11-25 10:00:02 | PROMPT\n\nagain\n"
+        );
+        assert_eq!(last_entries(&md, 3), &md[HEADER.len() + 1..]);
+        assert_eq!(last_entries(&md, 5), md);
+        assert_eq!(last_entries(&md, 0), "");
+        assert_eq!(last_entries("", 5), "");
+    }
 }

@@ -71,32 +71,287 @@ pub struct CostMeter {
 
 impl CostMeter {
     pub fn new(budgets: Budgets) -> Self {
-        let _ = budgets;
-        todo!("CostMeter::new")
+        Self {
+            budgets,
+            by_model: IndexMap::new(),
+            by_agent: IndexMap::new(),
+        }
     }
 
     /// Refuses a call whose estimated cost would take the run or the agent past its budget
     /// (or that would start when the budget is already spent).
     pub fn check(&self, agent: &str, estimate_usd: f64) -> Result<(), BudgetError> {
-        let _ = (agent, estimate_usd);
-        todo!("CostMeter::check")
+        let crosses = |spent: f64, limit: f64| spent >= limit || spent + estimate_usd > limit;
+        if let Some(limit) = self.budgets.total {
+            let spent = self.total_spent();
+            if crosses(spent, limit) {
+                return Err(BudgetError::Total {
+                    spent,
+                    limit,
+                    estimate: estimate_usd,
+                });
+            }
+        }
+        if let Some(&limit) = self.budgets.per_agent.get(agent) {
+            let spent = self.agent_spent(agent);
+            if crosses(spent, limit) {
+                return Err(BudgetError::Agent {
+                    agent: agent.to_owned(),
+                    spent,
+                    limit,
+                    estimate: estimate_usd,
+                });
+            }
+        }
+        Ok(())
     }
 
+    /// Counts one model call of `agent` (one request, its tokens, its cost).
     pub fn record(&mut self, agent: &str, model: &str, usage: TokenUsage, cost_usd: f64) {
-        let _ = (agent, model, usage, cost_usd);
-        todo!("CostMeter::record")
+        self.by_agent
+            .entry(agent.to_owned())
+            .or_default()
+            .add(usage, cost_usd);
+        self.by_model
+            .entry(model.to_owned())
+            .or_default()
+            .add(usage, cost_usd);
     }
 
     pub fn total_spent(&self) -> f64 {
-        todo!("CostMeter::total_spent")
+        self.by_agent.values().map(|tally| tally.cost_usd).sum()
     }
 
     pub fn agent_spent(&self, agent: &str) -> f64 {
-        let _ = agent;
-        todo!("CostMeter::agent_spent")
+        self.by_agent.get(agent).map_or(0.0, |tally| tally.cost_usd)
     }
 
     pub fn summary(&self) -> CostSummary {
-        todo!("CostMeter::summary")
+        let mut total = Tally::default();
+        for tally in self.by_agent.values() {
+            total.merge(tally);
+        }
+        CostSummary {
+            total_requests: total.requests,
+            total_input_tokens: total.input_tokens,
+            total_output_tokens: total.output_tokens,
+            total_tokens: total.input_tokens + total.output_tokens,
+            total_cache_read_tokens: total.cache_read_tokens,
+            total_cost_usd: round_to_micro_dollars(total.cost_usd),
+            by_model: self.by_model.clone(),
+            by_agent: self.by_agent.clone(),
+            budget_usd: self.budgets.total,
+        }
+    }
+}
+
+impl Tally {
+    fn add(&mut self, usage: TokenUsage, cost_usd: f64) {
+        self.requests += 1;
+        self.input_tokens += usage.input;
+        self.output_tokens += usage.output;
+        self.cache_read_tokens += usage.cache_read;
+        self.cache_write_tokens += usage.cache_write;
+        self.cost_usd += cost_usd;
+    }
+
+    fn merge(&mut self, other: &Tally) {
+        self.requests += other.requests;
+        self.input_tokens += other.input_tokens;
+        self.output_tokens += other.output_tokens;
+        self.cache_read_tokens += other.cache_read_tokens;
+        self.cache_write_tokens += other.cache_write_tokens;
+        self.cost_usd += other.cost_usd;
+    }
+}
+
+/// v6 rounds the total to 6 decimals (`round(total_cost_usd, 6)`).
+fn round_to_micro_dollars(usd: f64) -> f64 {
+    (usd * 1e6).round() / 1e6
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usage(input: u64, output: u64) -> TokenUsage {
+        TokenUsage {
+            input,
+            output,
+            cache_read: 0,
+            cache_write: 0,
+        }
+    }
+
+    fn budgets(total: Option<f64>, per_agent: &[(&str, f64)]) -> Budgets {
+        Budgets {
+            total,
+            per_agent: per_agent
+                .iter()
+                .map(|(name, usd)| ((*name).to_owned(), *usd))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn no_budget_never_refuses() {
+        let mut meter = CostMeter::new(Budgets::default());
+        meter.record("coder", "gpt-4o", usage(1, 1), 1_000.0);
+        assert_eq!(meter.check("coder", 1_000.0), Ok(()));
+    }
+
+    #[test]
+    fn a_call_that_would_cross_the_run_budget_is_refused() {
+        let mut meter = CostMeter::new(budgets(Some(1.0), &[]));
+        meter.record("coder", "gpt-4o", usage(1, 1), 0.75);
+        assert_eq!(
+            meter.check("coder", 0.25),
+            Ok(()),
+            "reaching the limit exactly is allowed"
+        );
+        assert_eq!(
+            meter.check("reviewer", 0.30),
+            Err(BudgetError::Total {
+                spent: 0.75,
+                limit: 1.0,
+                estimate: 0.30
+            })
+        );
+    }
+
+    #[test]
+    fn a_spent_run_budget_refuses_even_a_free_call() {
+        let mut meter = CostMeter::new(budgets(Some(1.0), &[]));
+        meter.record("coder", "gpt-4o", usage(1, 1), 1.0);
+        assert!(matches!(
+            meter.check("coder", 0.0),
+            Err(BudgetError::Total { .. })
+        ));
+    }
+
+    #[test]
+    fn an_agent_budget_limits_only_that_agent() {
+        let mut meter = CostMeter::new(budgets(None, &[("coder", 0.5)]));
+        meter.record("coder", "gpt-4o", usage(1, 1), 0.5);
+        meter.record("reviewer", "gpt-4o", usage(1, 1), 3.0);
+        assert_eq!(
+            meter.check("coder", 0.0),
+            Err(BudgetError::Agent {
+                agent: "coder".to_owned(),
+                spent: 0.5,
+                limit: 0.5,
+                estimate: 0.0
+            })
+        );
+        assert_eq!(meter.check("reviewer", 10.0), Ok(()));
+    }
+
+    #[test]
+    fn an_agent_call_that_would_cross_its_budget_is_refused() {
+        let mut meter = CostMeter::new(budgets(Some(100.0), &[("coder", 0.5)]));
+        meter.record("coder", "gpt-4o", usage(1, 1), 0.25);
+        assert!(matches!(
+            meter.check("coder", 0.3),
+            Err(BudgetError::Agent { .. })
+        ));
+        assert_eq!(meter.check("coder", 0.2), Ok(()));
+    }
+
+    #[test]
+    fn budget_errors_say_how_to_go_on() {
+        let total = BudgetError::Total {
+            spent: 0.75,
+            limit: 1.0,
+            estimate: 0.3,
+        };
+        assert_eq!(
+            total.to_string(),
+            "budget: this call (about $0.3000) would take the run past settings.budget_usd ($0.7500 of $1.00 spent); raise budget_usd in the config to go on"
+        );
+        let agent = BudgetError::Agent {
+            agent: "coder".to_owned(),
+            spent: 0.5,
+            limit: 0.5,
+            estimate: 0.01,
+        };
+        assert_eq!(
+            agent.to_string(),
+            "budget: this call (about $0.0100) would take agent `coder` past its budget_usd ($0.5000 of $0.50 spent); raise agents.coder.budget_usd to go on"
+        );
+    }
+
+    #[test]
+    fn spend_is_kept_per_agent_and_in_total() {
+        let mut meter = CostMeter::new(Budgets::default());
+        meter.record("coder", "gpt-4o", usage(1, 1), 0.25);
+        meter.record("coder", "claude-sonnet-4-5", usage(1, 1), 0.5);
+        meter.record("reviewer", "gpt-4o", usage(1, 1), 1.0);
+        assert_eq!(meter.agent_spent("coder"), 0.75);
+        assert_eq!(meter.agent_spent("nobody"), 0.0);
+        assert_eq!(meter.total_spent(), 1.75);
+    }
+
+    #[test]
+    fn summary_has_v6_totals_and_tallies_by_model_and_agent() {
+        let mut meter = CostMeter::new(budgets(Some(5.0), &[]));
+        let cached = TokenUsage {
+            input: 100,
+            output: 20,
+            cache_read: 1_000,
+            cache_write: 50,
+        };
+        meter.record("coder", "claude-sonnet-4-5", cached, 0.001_234_567_8);
+        meter.record("coder", "gpt-4o", usage(10, 5), 0.000_1);
+        meter.record("reviewer", "gpt-4o", usage(30, 7), 0.000_2);
+
+        let summary = meter.summary();
+        assert_eq!(summary.total_requests, 3);
+        assert_eq!(summary.total_input_tokens, 140);
+        assert_eq!(summary.total_output_tokens, 32);
+        assert_eq!(summary.total_tokens, 172);
+        assert_eq!(summary.total_cache_read_tokens, 1_000);
+        assert_eq!(summary.total_cost_usd, 0.001535);
+        assert_eq!(summary.budget_usd, Some(5.0));
+        assert_eq!(
+            summary.by_model.keys().collect::<Vec<_>>(),
+            ["claude-sonnet-4-5", "gpt-4o"]
+        );
+        let gpt = &summary.by_model["gpt-4o"];
+        assert_eq!(
+            (gpt.requests, gpt.input_tokens, gpt.output_tokens),
+            (2, 40, 12)
+        );
+        let coder = &summary.by_agent["coder"];
+        assert_eq!(
+            (
+                coder.requests,
+                coder.cache_read_tokens,
+                coder.cache_write_tokens
+            ),
+            (2, 1_000, 50)
+        );
+        assert_eq!(summary.by_agent["reviewer"].requests, 1);
+    }
+
+    #[test]
+    fn summary_serializes_with_v6_field_names() {
+        let mut meter = CostMeter::new(Budgets::default());
+        meter.record("coder", "gpt-4o", usage(10, 5), 0.5);
+        let json = serde_json::to_value(meter.summary()).unwrap();
+        for field in [
+            "total_requests",
+            "total_input_tokens",
+            "total_output_tokens",
+            "total_tokens",
+            "total_cache_read_tokens",
+            "total_cost_usd",
+            "by_model",
+            "by_agent",
+            "budget_usd",
+        ] {
+            assert!(json.get(field).is_some(), "{field} missing");
+        }
+        assert_eq!(json["by_model"]["gpt-4o"]["requests"], 1);
+        assert_eq!(json["by_model"]["gpt-4o"]["cost_usd"], 0.5);
     }
 }
