@@ -1,3 +1,5 @@
 //! tzzr runs a team of LLM agents side by side, in a terminal UI or headless.
 
+pub mod cli;
 pub mod engine;
+pub mod logging;

@@ -1,1 +1,201 @@
-fn main() {}
+//! Wiring only: parse flags, start logging, load the config, pick the front end.
+
+use std::io::{IsTerminal, Read};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+
+use tzzr::cli::args::{Args, Mode};
+use tzzr::cli::headless::run_turns;
+use tzzr::cli::print::{Format, Layout, Printer};
+use tzzr::cli::report;
+use tzzr::engine::config::{self, Config};
+use tzzr::engine::env::Environment;
+use tzzr::engine::health;
+use tzzr::engine::orchestrator::{self, Orchestrator};
+
+fn main() -> ExitCode {
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let _log = tzzr::logging::init();
+    install_panic_hook();
+    match run(args) {
+        Ok(code) => code,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            report_error(&format!("{e:#}"));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[expect(
+    clippy::print_stderr,
+    reason = "the one place errors reach the user headless"
+)]
+fn report_error(message: &str) {
+    eprintln!("tzzr: {message}");
+}
+
+/// A panic is a bug: say so in one line (the details go to the log), never a raw backtrace.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        tracing::error!("panic: {info}");
+        let log = tzzr::logging::log_dir()
+            .map(|d| d.join("tzzr.log").display().to_string())
+            .unwrap_or_else(|| "the log".to_owned());
+        report_error(&format!("internal error: {info}; details in {log}"));
+    }));
+}
+
+fn run(args: Args) -> Result<ExitCode> {
+    let mode = args.mode()?;
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let user_dir =
+        directories::ProjectDirs::from("", "", "tzzr").map(|d| d.config_dir().to_path_buf());
+    let path = config::discover(args.config.as_deref(), &cwd, user_dir.as_deref())?;
+    let loaded = config::load_file(&path)?;
+    for warning in &loaded.warnings {
+        report_error(&format!("warning: {warning}"));
+    }
+    let config = loaded.config;
+    let env = load_environment(&config, &cwd);
+
+    match mode {
+        Mode::Agents => {
+            let agents = orchestrator::describe(&config, &env);
+            if args.json {
+                print_stdout(&serde_json::to_string_pretty(&agents)?);
+            } else {
+                print_raw(&report::agents_text(&agents));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Mode::Tui => {
+            report_error(
+                "the terminal UI is not built yet; use --agent NAME --prompt TEXT, --all --prompt TEXT, --agents, --status or --health (see --help)",
+            );
+            Ok(ExitCode::FAILURE)
+        }
+        Mode::Status => runtime()?.block_on(async {
+            let (orch, _events) = Orchestrator::start(config, &env)?;
+            print_stdout(&serde_json::to_string_pretty(&orch.status())?);
+            orch.shutdown().await;
+            Ok(ExitCode::SUCCESS)
+        }),
+        Mode::Health => runtime()?.block_on(async {
+            let (orch, _events) = Orchestrator::start(config, &env)?;
+            let reports = health::check(&orch).await;
+            if args.json {
+                print_stdout(&serde_json::to_string_pretty(&reports)?);
+            } else {
+                print_raw(&report::health_text(&reports));
+            }
+            orch.shutdown().await;
+            Ok(if reports.iter().all(|r| r.healthy) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }),
+        Mode::Prompt { agent, prompt } => {
+            let prompt = read_prompt(prompt)?;
+            run_headless(
+                config,
+                &env,
+                vec![(agent, prompt)],
+                Layout::Stream,
+                args.json,
+            )
+        }
+        Mode::All { prompt } => {
+            let prompt = read_prompt(prompt)?;
+            let prompts = config
+                .agents
+                .keys()
+                .map(|name| (name.clone(), prompt.clone()))
+                .collect();
+            run_headless(config, &env, prompts, Layout::Blocks, args.json)
+        }
+    }
+}
+
+fn run_headless(
+    config: Config,
+    env: &Environment,
+    prompts: Vec<(String, String)>,
+    layout: Layout,
+    json: bool,
+) -> Result<ExitCode> {
+    runtime()?.block_on(async {
+        let (mut orch, mut events) = Orchestrator::start(config, env)?;
+        let format = if json { Format::Json } else { Format::Text };
+        let stdout = std::io::stdout();
+        let clean = stdout.is_terminal();
+        let mut printer = Printer::new(stdout.lock(), std::io::stderr(), format, layout, clean);
+        let tally = run_turns(&mut orch, &mut events, prompts, &mut printer).await?;
+        orch.shutdown().await;
+        Ok(if tally.cancelled > 0 {
+            ExitCode::from(130)
+        } else if tally.failed > 0 {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        })
+    })
+}
+
+/// `.env` beside the config, then in the working directory; the process environment wins.
+fn load_environment(config: &Config, cwd: &Path) -> Environment {
+    let beside: PathBuf = config.base_dir.join(".env");
+    let here: PathBuf = cwd.join(".env");
+    let (env, warnings) = Environment::load(&[beside.as_path(), here.as_path()]);
+    for warning in warnings {
+        report_error(&format!("warning: {warning}"));
+    }
+    env
+}
+
+/// `--prompt -` reads the prompt from standard input.
+fn read_prompt(prompt: String) -> Result<String> {
+    if prompt != "-" {
+        return Ok(prompt);
+    }
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .context("cannot read the prompt from standard input")?;
+    anyhow::ensure!(
+        !text.trim().is_empty(),
+        "the prompt read from standard input is empty"
+    );
+    Ok(text)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+#[expect(clippy::print_stdout, reason = "headless reports go to stdout")]
+fn print_stdout(text: &str) {
+    println!("{text}");
+}
+
+#[expect(clippy::print_stdout, reason = "headless reports go to stdout")]
+fn print_raw(text: &str) {
+    print!("{text}");
+}

@@ -16,11 +16,11 @@ use crate::engine::cost::{Budgets, CostMeter, CostSummary, PriceTable};
 use crate::engine::env::Environment;
 use crate::engine::journal::{Journal, JournalHeader};
 use crate::engine::protocol::{AgentCommand, AgentEvent, BreakerState, LimiterSnapshot, TurnId};
+use crate::engine::provider::ProviderError;
 use crate::engine::provider::backend::Backend;
 use crate::engine::provider::claude_cli::{self, ClaudeCli, ClaudeCliConfig};
 use crate::engine::provider::route::{self, HttpRoute, KeyStatus, Route};
 use crate::engine::provider::scripted::Scripted;
-use crate::engine::provider::ProviderError;
 use crate::engine::resilience::endpoint::Dialect;
 use crate::engine::resilience::{Breaker, Endpoint, Limiter, RetryPolicy};
 use crate::engine::tools::{ToolContext, Toolbox};
@@ -206,7 +206,10 @@ fn describe_agent(spec: &AgentSpec, route: &Route, config: &Config) -> AgentInfo
         Route::Scripted { .. } => ("scripted replies (not a model)".to_owned(), None, None),
     };
     if !matches!(route, Route::ClaudeCli { .. }) {
-        let toolbox = Toolbox::new(&spec.tools, tool_context(config, &config.settings.working_dir));
+        let toolbox = Toolbox::new(
+            &spec.tools,
+            tool_context(config, &config.settings.working_dir),
+        );
         if !toolbox.unavailable().is_empty() {
             notes.push(format!(
                 "{} not available in this build yet; the agent runs without",
@@ -566,7 +569,12 @@ impl EndpointPool {
         // install it once. A second install fails harmlessly.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
-            .connect_timeout(config.settings.timeout.min(std::time::Duration::from_secs(30)))
+            .connect_timeout(
+                config
+                    .settings
+                    .timeout
+                    .min(std::time::Duration::from_secs(30)),
+            )
             .user_agent(concat!("tzzr/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| StartError::Http(e.to_string()))?;

@@ -15,7 +15,11 @@ pub struct Emitter {
 }
 
 impl Emitter {
-    pub fn new(agent: AgentName, events: UnboundedSender<AgentEvent>, journal: Option<Journal>) -> Self {
+    pub fn new(
+        agent: AgentName,
+        events: UnboundedSender<AgentEvent>,
+        journal: Option<Journal>,
+    ) -> Self {
         Self {
             agent,
             turn: TurnId::default(),
@@ -45,7 +49,9 @@ impl Emitter {
                 ),
             };
             // The front end may be gone (shutdown): nothing else to do with the event then.
-            let _ = self.events.send(AgentEvent::new(self.agent.clone(), self.turn, warning));
+            let _ = self
+                .events
+                .send(AgentEvent::new(self.agent.clone(), self.turn, warning));
         }
         // A closed receiver means the front end has shut down; the event is journaled already.
         let _ = self.events.send(event);

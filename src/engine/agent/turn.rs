@@ -96,7 +96,13 @@ pub(super) async fn run_turn(
             };
             let mut provider_calls = HashMap::new();
             let mut sink = |item: StreamItem| {
-                forward(item, out, &mut streamed, &mut usage_ctx, &mut provider_calls);
+                forward(
+                    item,
+                    out,
+                    &mut streamed,
+                    &mut usage_ctx,
+                    &mut provider_calls,
+                );
             };
             backend.complete(&req, est_tokens, cancel, &mut sink).await
         };
@@ -261,7 +267,10 @@ async fn run_tools(
     let mut results = Vec::with_capacity(calls.len());
     for call in calls {
         if cancel.is_cancelled() {
-            results.extend(not_run(std::slice::from_ref(call), "not run: the turn was cancelled"));
+            results.extend(not_run(
+                std::slice::from_ref(call),
+                "not run: the turn was cancelled",
+            ));
             continue;
         }
         out.emit(EventKind::ToolCallRequested {
@@ -318,7 +327,11 @@ fn keep_partial(conversation: &mut Vec<Message>, streamed: String) {
 
 /// A server that cannot take `tools` for this model says so with an error that mentions tools
 /// (Ollama: "does not support tools"); with `tool_protocol: auto` that means: use text blocks.
-fn should_fall_back_to_text(error: &ProviderError, protocol: ToolProtocol, tools: &[ToolSpec]) -> bool {
+fn should_fall_back_to_text(
+    error: &ProviderError,
+    protocol: ToolProtocol,
+    tools: &[ToolSpec],
+) -> bool {
     let mentions_tools = |message: &str| message.to_ascii_lowercase().contains("tool");
     protocol == ToolProtocol::Auto
         && !tools.is_empty()
@@ -331,7 +344,8 @@ fn estimate_tokens(system: &str, messages: &[Message], tools: &[ToolSpec]) -> u6
         .iter()
         .map(|t| t.name.len() + t.description.len() + t.parameters.to_string().len())
         .sum();
-    let chars = system.len() + tool_chars + messages.iter().map(Message::approx_chars).sum::<usize>();
+    let chars =
+        system.len() + tool_chars + messages.iter().map(Message::approx_chars).sum::<usize>();
     (chars as u64).div_ceil(4)
 }
 

@@ -46,19 +46,24 @@ pub async fn call_http(
             let mut tracking = |item: StreamItem| {
                 match &item {
                     StreamItem::Usage { usage, .. } => {
-                        used_tokens = Some(usage.input + usage.output + usage.cache_read + usage.cache_write);
+                        used_tokens =
+                            Some(usage.input + usage.output + usage.cache_read + usage.cache_write);
                     }
                     StreamItem::TextDelta(_)
                     | StreamItem::Reasoning(_)
                     | StreamItem::ProviderToolCall(_)
                     | StreamItem::ProviderToolResult { .. } => streamed = true,
-                    StreamItem::Waiting { .. } | StreamItem::Retry { .. } | StreamItem::Notice(_) => {}
+                    StreamItem::Waiting { .. }
+                    | StreamItem::Retry { .. }
+                    | StreamItem::Notice(_) => {}
                 }
                 sink(item);
             };
             match ep.dialect {
                 Dialect::OpenAi => openai::stream_chat(ep, req, cancel, &mut tracking).await,
-                Dialect::Anthropic => anthropic::stream_messages(ep, req, cancel, &mut tracking).await,
+                Dialect::Anthropic => {
+                    anthropic::stream_messages(ep, req, cancel, &mut tracking).await
+                }
             }
         };
         drop(permit);

@@ -51,7 +51,10 @@ pub enum StreamItem {
         reported_cost_usd: Option<f64>,
     },
     /// The endpoint's rate limiter holds the call back for about `eta`.
-    Waiting { limiter: String, eta: Duration },
+    Waiting {
+        limiter: String,
+        eta: Duration,
+    },
     /// The provider itself is retrying (the Claude CLI's `api_retry` lines).
     Retry {
         attempt: u32,

@@ -52,11 +52,16 @@ impl HttpRoute {
 /// Whether the route has the key it needs.
 #[derive(Clone, Debug, PartialEq)]
 pub enum KeyStatus {
-    Found { var: String, key: ApiKey },
+    Found {
+        var: String,
+        key: ApiKey,
+    },
     /// Local servers (localhost, Ollama) need none.
     NotNeeded,
     /// None of these variables is set.
-    Missing { vars: Vec<String> },
+    Missing {
+        vars: Vec<String>,
+    },
 }
 
 impl KeyStatus {
@@ -177,7 +182,10 @@ const LITELLM_ALIASES: [(&str, &str); 29] = [
     ("deepseek", "ollama/deepseek-r1"),
     ("groq-llama", "groq/llama-3.3-70b-versatile"),
     ("groq-mixtral", "groq/mixtral-8x7b-32768"),
-    ("together-llama", "together_ai/meta-llama/Llama-3-70b-chat-hf"),
+    (
+        "together-llama",
+        "together_ai/meta-llama/Llama-3-70b-chat-hf",
+    ),
     ("deepseek-chat", "deepseek/deepseek-chat"),
     ("deepseek-coder", "deepseek/deepseek-coder"),
 ];
@@ -211,7 +219,9 @@ pub fn claude_program(env: &Environment, spec: Option<&ProviderSpec>) -> String 
 /// Works out where `agent`'s calls go.
 pub fn resolve(agent: &AgentSpec, config: &Config, env: &Environment) -> Route {
     let named = config.providers.get(&agent.provider);
-    let kind = named.map(|p| p.kind).or_else(|| ProviderKind::from_builtin(&agent.provider));
+    let kind = named
+        .map(|p| p.kind)
+        .or_else(|| ProviderKind::from_builtin(&agent.provider));
     // An unknown provider cannot get here: config validation rejects it. Treat it as LiteLLM.
     match kind.unwrap_or(ProviderKind::LiteLlm) {
         ProviderKind::ClaudeCli => Route::ClaudeCli {
@@ -260,7 +270,16 @@ fn litellm_route(
         None if full.starts_with("claude") => (&ANTHROPIC, full.clone()),
         None => (&OPENAI, full.clone()),
     };
-    build(vendor, vendor.prefix, upstream, full.clone(), agent, config, env, named)
+    build(
+        vendor,
+        vendor.prefix,
+        upstream,
+        full.clone(),
+        agent,
+        config,
+        env,
+        named,
+    )
 }
 
 fn explicit_route(
@@ -316,7 +335,9 @@ fn build(
         Some(var) => vec![var],
         None => vendor.key_env.iter().map(|v| (*v).to_owned()).collect(),
     };
-    let key = if let Some((var, key)) = env.key(&key_vars.iter().map(String::as_str).collect::<Vec<_>>()) {
+    let key = if let Some((var, key)) =
+        env.key(&key_vars.iter().map(String::as_str).collect::<Vec<_>>())
+    {
         KeyStatus::Found { var, key }
     } else if key_vars.is_empty() || is_local(&base) {
         KeyStatus::NotNeeded
@@ -440,7 +461,10 @@ mod tests {
         let env = Environment::isolated([("GEMINI_API_KEY", "g"), ("GROQ_API_KEY", "q")]);
         let cfg = config();
         let gem = http(resolve(&agent("litellm", "gemini-pro"), &cfg, &env));
-        assert_eq!(gem.base_url, "https://generativelanguage.googleapis.com/v1beta/openai");
+        assert_eq!(
+            gem.base_url,
+            "https://generativelanguage.googleapis.com/v1beta/openai"
+        );
         assert_eq!(gem.model, "gemini-1.5-pro");
         assert_eq!(gem.price_model, "gemini/gemini-1.5-pro");
         assert!(matches!(gem.key, KeyStatus::Found { ref var, .. } if var == "GEMINI_API_KEY"));
@@ -451,15 +475,27 @@ mod tests {
         );
         let gpt = http(resolve(&agent("litellm", "gpt4o"), &cfg, &env));
         assert_eq!(gpt.model, "gpt-4o");
-        assert_eq!(gpt.key, KeyStatus::Missing { vars: vec!["OPENAI_API_KEY".into()] });
+        assert_eq!(
+            gpt.key,
+            KeyStatus::Missing {
+                vars: vec!["OPENAI_API_KEY".into()]
+            }
+        );
         let ds = http(resolve(&agent("litellm", "deepseek-chat"), &cfg, &env));
-        assert_eq!((ds.vendor.as_str(), ds.model.as_str()), ("deepseek", "deepseek-chat"));
+        assert_eq!(
+            (ds.vendor.as_str(), ds.model.as_str()),
+            ("deepseek", "deepseek-chat")
+        );
     }
 
     #[test]
     fn google_api_key_from_v6_env_example_works_for_gemini() {
         let env = Environment::isolated([("GOOGLE_API_KEY", "g")]);
-        let gem = http(resolve(&agent("litellm", "gemini/gemini-2.5-pro"), &config(), &env));
+        let gem = http(resolve(
+            &agent("litellm", "gemini/gemini-2.5-pro"),
+            &config(),
+            &env,
+        ));
         assert!(matches!(gem.key, KeyStatus::Found { ref var, .. } if var == "GOOGLE_API_KEY"));
     }
 
@@ -479,7 +515,11 @@ mod tests {
         assert_eq!(route.dialect, Dialect::Anthropic);
         assert_eq!(route.base_url, "https://api.anthropic.com");
         assert_eq!(route.model, "claude-3-5-sonnet-20241022");
-        let prefixed = http(resolve(&agent("litellm", "anthropic/claude-haiku-4-5"), &config(), &env));
+        let prefixed = http(resolve(
+            &agent("litellm", "anthropic/claude-haiku-4-5"),
+            &config(),
+            &env,
+        ));
         assert_eq!(prefixed.model, "claude-haiku-4-5");
     }
 
@@ -508,7 +548,11 @@ mod tests {
                 ..ModelSpec::default()
             },
         );
-        let route = http(resolve(&agent("litellm", "fast"), &cfg, &Environment::isolated::<[(&str, &str); 0], &str, &str>([])));
+        let route = http(resolve(
+            &agent("litellm", "fast"),
+            &cfg,
+            &Environment::isolated::<[(&str, &str); 0], &str, &str>([]),
+        ));
         assert_eq!(route.model, "llama-3.1-8b-instant");
         assert_eq!(route.tool_protocol, ToolProtocol::Text);
     }

@@ -69,8 +69,12 @@ impl Scripted {
                 args: call.params.clone(),
             })
             .collect();
-        let input_chars: usize =
-            req.system.len() + req.messages.iter().map(Message::approx_chars).sum::<usize>();
+        let input_chars: usize = req.system.len()
+            + req
+                .messages
+                .iter()
+                .map(Message::approx_chars)
+                .sum::<usize>();
         sink(StreamItem::Usage {
             model: req.model.to_owned(),
             usage: TokenUsage {
@@ -93,7 +97,6 @@ impl Scripted {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,10 +114,15 @@ mod tests {
         }
     }
 
-    async fn play(s: &mut Scripted, messages: &[Message]) -> (Result<ModelReply, ProviderError>, Vec<StreamItem>) {
+    async fn play(
+        s: &mut Scripted,
+        messages: &[Message],
+    ) -> (Result<ModelReply, ProviderError>, Vec<StreamItem>) {
         let mut items = Vec::new();
         let result = s
-            .complete(&request(messages), &CancellationToken::new(), &mut |i| items.push(i))
+            .complete(&request(messages), &CancellationToken::new(), &mut |i| {
+                items.push(i)
+            })
             .await;
         (result, items)
     }
@@ -165,13 +173,19 @@ mod tests {
             },
         ]);
         let msgs = [Message::user("go")];
-        let reply = play(&mut s, &msgs).await.0.ok().unwrap_or_else(|| panic!("reply"));
+        let reply = play(&mut s, &msgs)
+            .await
+            .0
+            .ok()
+            .unwrap_or_else(|| panic!("reply"));
         assert_eq!(reply.stop, StopReason::ToolUse);
         assert_eq!(reply.tool_calls[0].id, CallId("script-1-1".into()));
         assert_eq!(reply.tool_calls[0].args["path"], "a.txt");
         assert_eq!(
             play(&mut s, &msgs).await.0,
-            Err(ProviderError::Scripted { message: "boom".into() })
+            Err(ProviderError::Scripted {
+                message: "boom".into()
+            })
         );
     }
 
@@ -179,7 +193,10 @@ mod tests {
     async fn no_script_echoes_the_prompt() {
         let mut s = Scripted::new(vec![]);
         let reply = play(&mut s, &[Message::user("ping")]).await.0;
-        assert_eq!(reply.map(|r| r.text).ok().as_deref(), Some("(scripted) you said: ping"));
+        assert_eq!(
+            reply.map(|r| r.text).ok().as_deref(),
+            Some("(scripted) you said: ping")
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -197,8 +214,14 @@ mod tests {
         });
         let mut items = Vec::new();
         let msgs = [Message::user("x")];
-        let result = s.complete(&request(&msgs), &cancel, &mut |i| items.push(i)).await;
+        let result = s
+            .complete(&request(&msgs), &cancel, &mut |i| items.push(i))
+            .await;
         assert_eq!(result, Err(ProviderError::Cancelled));
-        assert_eq!(items.len(), 2, "two words streamed before the cancel: {items:?}");
+        assert_eq!(
+            items.len(),
+            2,
+            "two words streamed before the cancel: {items:?}"
+        );
     }
 }

@@ -1,0 +1,378 @@
+//! Prints engine events headless. Text: the answer on stdout as it streams (one agent) or as a
+//! labelled block when each agent is done (`--all`); progress and errors on stderr. JSON: one event
+//! per line on stdout.
+
+use std::collections::HashMap;
+use std::io::{self, Write};
+
+use crate::engine::protocol::{AgentEvent, EventKind, Outcome};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// How one agent's answer is shown in text mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// One agent: text goes to stdout as it arrives.
+    Stream,
+    /// Many agents: each answer is printed whole, under its agent's name, when it is done.
+    Blocks,
+}
+
+pub struct Printer<O: Write, E: Write> {
+    out: O,
+    err: E,
+    format: Format,
+    layout: Layout,
+    /// Strip terminal control sequences from model text (stdout is a terminal).
+    clean: bool,
+    answers: HashMap<String, String>,
+    at_line_start: bool,
+}
+
+impl<O: Write, E: Write> Printer<O, E> {
+    pub fn new(out: O, err: E, format: Format, layout: Layout, clean: bool) -> Self {
+        Self {
+            out,
+            err,
+            format,
+            layout,
+            clean,
+            answers: HashMap::new(),
+            at_line_start: true,
+        }
+    }
+
+    pub fn event(&mut self, event: &AgentEvent) -> io::Result<()> {
+        match self.format {
+            Format::Json => {
+                let line = serde_json::to_string(event).map_err(io::Error::other)?;
+                writeln!(self.out, "{line}")?;
+                self.out.flush()
+            }
+            Format::Text => self.text(event),
+        }
+    }
+
+    fn text(&mut self, event: &AgentEvent) -> io::Result<()> {
+        let agent: &str = &event.agent;
+        let tag = match self.layout {
+            Layout::Stream => String::new(),
+            Layout::Blocks => format!("[{agent}] "),
+        };
+        match &event.kind {
+            EventKind::TurnStarted { .. }
+            | EventKind::Reasoning { .. }
+            | EventKind::Usage { .. }
+            | EventKind::Endpoint { .. } => Ok(()),
+            EventKind::TextDelta { text } => {
+                let text = self.cleaned(text);
+                self.answers
+                    .entry(agent.to_owned())
+                    .or_default()
+                    .push_str(&text);
+                if self.layout == Layout::Stream && !text.is_empty() {
+                    self.out.write_all(text.as_bytes())?;
+                    self.out.flush()?;
+                    self.at_line_start = text.ends_with('\n');
+                }
+                Ok(())
+            }
+            EventKind::ToolCallRequested { tool, args, .. } => {
+                let line = format!("{tag}→ {tool} {}", one_line(&args.to_string(), 120));
+                self.progress(&line)
+            }
+            EventKind::ApprovalNeeded { tool, why, .. } => {
+                let line = format!("{tag}? {tool} needs approval: {}", one_line(why, 200));
+                self.progress(&line)
+            }
+            EventKind::ToolCallFinished {
+                tool,
+                ok,
+                output,
+                duration,
+                ..
+            } => {
+                let ms = duration.as_millis();
+                let line = if *ok {
+                    format!("{tag}✓ {tool} ({ms} ms)")
+                } else {
+                    format!("{tag}✗ {tool} ({ms} ms): {}", one_line(output, 200))
+                };
+                self.progress(&line)
+            }
+            EventKind::Retry {
+                attempt,
+                wait,
+                reason,
+            } => {
+                let line = format!(
+                    "{tag}↻ retry {attempt} in {:.1}s: {}",
+                    wait.as_secs_f64(),
+                    one_line(reason, 200)
+                );
+                self.progress(&line)
+            }
+            EventKind::Waiting { limiter, eta } => {
+                let line = format!(
+                    "{tag}… rate limit of {limiter}: next slot in {:.1}s",
+                    eta.as_secs_f64()
+                );
+                self.progress(&line)
+            }
+            EventKind::Notice { text } => {
+                let line = format!("{tag}note: {}", one_line(text, 300));
+                self.progress(&line)
+            }
+            EventKind::TurnFinished { outcome } => self.finished(agent, outcome),
+        }
+    }
+
+    fn finished(&mut self, agent: &str, outcome: &Outcome) -> io::Result<()> {
+        let streamed = self.answers.remove(agent).unwrap_or_default();
+        match outcome {
+            Outcome::Done { text } => {
+                match self.layout {
+                    Layout::Stream => {
+                        // Streamed text is on stdout already; a provider that streamed nothing
+                        // still has its say.
+                        if streamed.is_empty() && !text.is_empty() {
+                            let text = self.cleaned(text);
+                            self.out.write_all(text.as_bytes())?;
+                            self.at_line_start = text.ends_with('\n');
+                        }
+                        self.end_stream_line()?;
+                    }
+                    Layout::Blocks => {
+                        let answer = if streamed.trim().is_empty() {
+                            self.cleaned(text)
+                        } else {
+                            streamed
+                        };
+                        writeln!(self.out, "── {agent} ──")?;
+                        writeln!(self.out, "{}", answer.trim_end())?;
+                        writeln!(self.out)?;
+                    }
+                }
+                self.out.flush()
+            }
+            Outcome::Failed { error } => {
+                self.end_stream_line()?;
+                writeln!(self.err, "tzzr: {agent}: {}", one_line(error, 2000))
+            }
+            Outcome::Cancelled => {
+                self.end_stream_line()?;
+                writeln!(self.err, "tzzr: {agent}: cancelled")
+            }
+        }
+    }
+
+    fn end_stream_line(&mut self) -> io::Result<()> {
+        if self.layout == Layout::Stream && !self.at_line_start {
+            self.out.write_all(b"\n")?;
+            self.out.flush()?;
+            self.at_line_start = true;
+        }
+        Ok(())
+    }
+
+    fn progress(&mut self, line: &str) -> io::Result<()> {
+        writeln!(self.err, "{line}")
+    }
+
+    fn cleaned(&self, text: &str) -> String {
+        if self.clean {
+            clean_for_terminal(text)
+        } else {
+            text.to_owned()
+        }
+    }
+}
+
+/// Text without escape sequences or control characters (newlines and tabs kept).
+pub fn clean_for_terminal(text: &str) -> String {
+    strip_ansi_escapes::strip_str(text)
+        .chars()
+        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
+        .collect()
+}
+
+/// The first line of `text`, cut to `max` characters, control characters removed.
+fn one_line(text: &str, max: usize) -> String {
+    let first = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
+    let clean = clean_for_terminal(first);
+    if clean.chars().count() > max {
+        let cut: String = clean.chars().take(max).collect();
+        format!("{cut}…")
+    } else {
+        clean
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::protocol::{CallId, TurnId};
+    use std::time::Duration;
+
+    fn ev(agent: &str, kind: EventKind) -> AgentEvent {
+        AgentEvent {
+            agent: agent.into(),
+            turn: TurnId(1),
+            at: jiff::Timestamp::UNIX_EPOCH,
+            kind,
+        }
+    }
+
+    fn delta(agent: &str, text: &str) -> AgentEvent {
+        ev(agent, EventKind::TextDelta { text: text.into() })
+    }
+
+    fn done(agent: &str, text: &str) -> AgentEvent {
+        ev(
+            agent,
+            EventKind::TurnFinished {
+                outcome: Outcome::Done { text: text.into() },
+            },
+        )
+    }
+
+    fn run(layout: Layout, clean: bool, events: &[AgentEvent]) -> (String, String) {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        {
+            let mut p = Printer::new(&mut out, &mut err, Format::Text, layout, clean);
+            for e in events {
+                p.event(e).unwrap();
+            }
+        }
+        (
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(err).unwrap(),
+        )
+    }
+
+    #[test]
+    fn one_agent_streams_the_answer_and_reports_tools_on_stderr() {
+        let (out, err) = run(
+            Layout::Stream,
+            false,
+            &[
+                ev("a", EventKind::TurnStarted { prompt: "p".into() }),
+                ev(
+                    "a",
+                    EventKind::ToolCallRequested {
+                        call: CallId("c1".into()),
+                        tool: "read".into(),
+                        args: serde_json::json!({"path": "x.txt"}),
+                        runs_in_provider: false,
+                    },
+                ),
+                ev(
+                    "a",
+                    EventKind::ToolCallFinished {
+                        call: CallId("c1".into()),
+                        tool: "read".into(),
+                        ok: false,
+                        output: "File not found: x.txt\nmore".into(),
+                        duration: Duration::from_millis(3),
+                    },
+                ),
+                delta("a", "Hello "),
+                delta("a", "world"),
+                done("a", "Hello world"),
+            ],
+        );
+        assert_eq!(out, "Hello world\n");
+        assert_eq!(
+            err,
+            "→ read {\"path\":\"x.txt\"}\n✗ read (3 ms): File not found: x.txt\n"
+        );
+    }
+
+    #[test]
+    fn a_done_turn_that_streamed_nothing_still_prints_its_text() {
+        let (out, _) = run(Layout::Stream, false, &[done("a", "final")]);
+        assert_eq!(out, "final\n");
+    }
+
+    #[test]
+    fn many_agents_print_labelled_blocks_when_each_is_done() {
+        let (out, err) = run(
+            Layout::Blocks,
+            false,
+            &[
+                delta("a", "one "),
+                delta("b", "two"),
+                delta("a", "more"),
+                done("b", "two"),
+                ev(
+                    "c",
+                    EventKind::TurnFinished {
+                        outcome: Outcome::Failed {
+                            error: "no API key: set X".into(),
+                        },
+                    },
+                ),
+                done("a", "one more"),
+            ],
+        );
+        assert_eq!(out, "── b ──\ntwo\n\n── a ──\none more\n\n");
+        assert_eq!(err, "tzzr: c: no API key: set X\n");
+    }
+
+    #[test]
+    fn failures_end_the_streamed_line_first() {
+        let (out, err) = run(
+            Layout::Stream,
+            false,
+            &[
+                delta("a", "partial"),
+                ev(
+                    "a",
+                    EventKind::TurnFinished {
+                        outcome: Outcome::Failed {
+                            error: "bad reply".into(),
+                        },
+                    },
+                ),
+            ],
+        );
+        assert_eq!(out, "partial\n");
+        assert_eq!(err, "tzzr: a: bad reply\n");
+    }
+
+    #[test]
+    fn terminal_output_is_cleaned_of_escape_sequences() {
+        let (out, _) = run(
+            Layout::Stream,
+            true,
+            &[
+                delta("a", "\x1b]52;c;aGk=\x07safe\x1b[2J text\x08"),
+                done("a", ""),
+            ],
+        );
+        assert_eq!(out, "safe text\n");
+    }
+
+    #[test]
+    fn json_prints_one_event_per_line() {
+        let mut out = Vec::new();
+        let mut p = Printer::new(&mut out, Vec::new(), Format::Json, Layout::Stream, true);
+        p.event(&delta("a", "hi")).unwrap();
+        p.event(&done("a", "hi")).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines[0]["event"], "text_delta");
+        assert_eq!(lines[1]["outcome"]["status"], "done");
+    }
+}
