@@ -1,8 +1,18 @@
 //! The tools an agent may call, with v6's names and parameters, confined to the working
 //! directory. `Toolbox` is what an agent holds: the specs it offers the model and the runner.
 
+mod args;
+mod error;
+mod glob;
+mod grep;
+mod limits;
+mod list_dir;
+mod read;
 pub mod sandbox;
+mod schema;
 pub mod text_protocol;
+mod walk;
+mod write;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -11,6 +21,11 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::conversation::ToolCall;
+
+use self::args::Args;
+use self::error::ToolError;
+use self::limits::{bounded, cap_output};
+use self::sandbox::Sandbox;
 
 /// Every tool name v6 knows, in v6's order.
 pub const ALL_TOOLS: [&str; 8] = [
@@ -34,9 +49,12 @@ pub struct ToolSpec {
 
 /// The schema of a known tool, `None` for an unknown name.
 pub fn spec(name: &str) -> Option<ToolSpec> {
-    let _ = name;
-    todo!("tools::spec")
+    schema::spec(name)
 }
+
+/// The tools this build can run. `bash`, `ssh` and `http_request` wait for the approval
+/// policy and the process sandbox.
+pub const RUNNABLE_TOOLS: [&str; 5] = ["read", "write", "glob", "grep", "list_dir"];
 
 /// What the tools of one agent may touch.
 #[derive(Clone, Debug)]
@@ -61,13 +79,32 @@ pub struct Toolbox {
     specs: Vec<ToolSpec>,
     unavailable: Vec<String>,
     ctx: ToolContext,
+    sandbox: Sandbox,
 }
 
 impl Toolbox {
     /// The toolbox for the tool names of an agent's config (already validated as known).
+    /// Names are kept in the config's order; a repeated name counts once.
     pub fn new(tools: &[String], ctx: ToolContext) -> Self {
-        let _ = (tools, ctx);
-        todo!("Toolbox::new")
+        let mut specs: Vec<ToolSpec> = Vec::new();
+        let mut unavailable: Vec<String> = Vec::new();
+        for name in tools {
+            let is_listed = specs.iter().any(|s| &s.name == name) || unavailable.contains(name);
+            if is_listed {
+                continue;
+            }
+            match spec(name) {
+                Some(spec) if RUNNABLE_TOOLS.contains(&name.as_str()) => specs.push(spec),
+                _ => unavailable.push(name.clone()),
+            }
+        }
+        let sandbox = Sandbox::new(&ctx.working_dir, ctx.sandbox_paths);
+        Self {
+            specs,
+            unavailable,
+            ctx,
+            sandbox,
+        }
     }
 
     /// The tools offered to the model.
@@ -87,7 +124,325 @@ impl Toolbox {
     /// Runs one call. Never panics and never fails as a Rust error: whatever went wrong is
     /// reported to the model in the output, with `ok: false`.
     pub async fn run(&self, call: &ToolCall, cancel: &CancellationToken) -> ToolOutput {
-        let _ = (call, cancel);
-        todo!("Toolbox::run")
+        match self.try_run(call, cancel).await {
+            Ok(output) => ToolOutput {
+                ok: true,
+                output: cap_output(output),
+            },
+            Err(error) => ToolOutput {
+                ok: false,
+                output: cap_output(error.to_string()),
+            },
+        }
+    }
+
+    async fn try_run(
+        &self,
+        call: &ToolCall,
+        cancel: &CancellationToken,
+    ) -> Result<String, ToolError> {
+        let not_available = || ToolError::NotAvailable {
+            tool: call.tool.clone(),
+            offered: self.specs.iter().map(|s| s.name.clone()).collect(),
+        };
+        if !self.specs.iter().any(|s| s.name == call.tool) {
+            return Err(not_available());
+        }
+        let args = Args::of(&call.tool, &call.args)?;
+        let invocation = Invocation::parse(&call.tool, &args)?.ok_or_else(not_available)?;
+        if cancel.is_cancelled() {
+            return Err(ToolError::Cancelled);
+        }
+        // The blocking work checks `stop` between files; the guard fires it whenever this
+        // future ends first (timeout, cancel, or the caller dropping it).
+        let stop = cancel.child_token();
+        let _stop_on_exit = stop.clone().drop_guard();
+        let sandbox = self.sandbox.clone();
+        let work = tokio::task::spawn_blocking(move || invocation.run(&sandbox, &stop));
+        let joined = async {
+            work.await
+                .unwrap_or_else(|join_error| Err(ToolError::Crashed(join_error.to_string())))
+        };
+        bounded(joined, self.ctx.timeout, cancel).await
+    }
+}
+
+/// A call whose arguments have been checked, ready to run on a blocking thread.
+#[derive(Debug)]
+enum Invocation {
+    Read(read::Request),
+    Write(write::Request),
+    ListDir(list_dir::Request),
+    Glob(glob::Request),
+    Grep(grep::Request),
+    /// Blocks until stopped: lets tests see the time limit and cancellation at work.
+    #[cfg(test)]
+    Stall,
+}
+
+impl Invocation {
+    /// `None` for a tool this build cannot run.
+    fn parse(tool: &str, args: &Args<'_>) -> Result<Option<Self>, ToolError> {
+        Ok(Some(match tool {
+            "read" => Self::Read(read::Request::from_args(args)?),
+            "write" => Self::Write(write::Request::from_args(args)?),
+            "list_dir" => Self::ListDir(list_dir::Request::from_args(args)?),
+            "glob" => Self::Glob(glob::Request::from_args(args)?),
+            "grep" => Self::Grep(grep::Request::from_args(args)?),
+            #[cfg(test)]
+            "stall" => Self::Stall,
+            _ => return Ok(None),
+        }))
+    }
+
+    fn run(&self, sandbox: &Sandbox, stop: &CancellationToken) -> Result<String, ToolError> {
+        match self {
+            Self::Read(request) => request.run(sandbox),
+            Self::Write(request) => request.run(sandbox),
+            Self::ListDir(request) => request.run(sandbox, stop),
+            Self::Glob(request) => request.run(sandbox, stop),
+            Self::Grep(request) => request.run(sandbox, stop),
+            #[cfg(test)]
+            Self::Stall => {
+                while !stop.is_cancelled() {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err(ToolError::Cancelled)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::protocol::CallId;
+    use pretty_assertions::assert_eq;
+    use serde_json::{Value, json};
+    use std::fs;
+    use tempfile::TempDir;
+
+    const TIMEOUT: Duration = Duration::from_secs(30);
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|name| (*name).to_owned()).collect()
+    }
+
+    fn toolbox(tools: &[&str]) -> (TempDir, Toolbox) {
+        let temp = tempfile::tempdir().unwrap();
+        let ctx = ToolContext {
+            working_dir: temp.path().canonicalize().unwrap(),
+            sandbox_paths: true,
+            timeout: TIMEOUT,
+        };
+        let toolbox = Toolbox::new(&names(tools), ctx);
+        (temp, toolbox)
+    }
+
+    /// A toolbox that also offers the test-only `stall` tool.
+    fn stalling_toolbox() -> (TempDir, Toolbox) {
+        let (temp, mut toolbox) = toolbox(&["read"]);
+        toolbox.specs.push(ToolSpec {
+            name: "stall".into(),
+            description: "waits".into(),
+            parameters: json!({"type": "object", "properties": {}}),
+        });
+        (temp, toolbox)
+    }
+
+    fn call(tool: &str, args: Value) -> ToolCall {
+        ToolCall {
+            id: CallId("call-1".into()),
+            tool: tool.into(),
+            args,
+        }
+    }
+
+    async fn run(toolbox: &Toolbox, tool: &str, args: Value) -> ToolOutput {
+        toolbox
+            .run(&call(tool, args), &CancellationToken::new())
+            .await
+    }
+
+    fn failed(output: &str) -> ToolOutput {
+        ToolOutput {
+            ok: false,
+            output: output.into(),
+        }
+    }
+
+    fn succeeded(output: &str) -> ToolOutput {
+        ToolOutput {
+            ok: true,
+            output: output.into(),
+        }
+    }
+
+    #[test]
+    fn offers_the_runnable_tools_and_lists_the_others_as_unavailable() {
+        let (_temp, toolbox) = toolbox(&[
+            "bash",
+            "read",
+            "grep",
+            "ssh",
+            "read",
+            "http_request",
+            "list_dir",
+            "write",
+            "glob",
+        ]);
+        let offered: Vec<&str> = toolbox.specs().iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(offered, ["read", "grep", "list_dir", "write", "glob"]);
+        assert_eq!(
+            toolbox.unavailable(),
+            names(&["bash", "ssh", "http_request"])
+        );
+        assert_eq!(toolbox.specs()[0], spec("read").unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_tool_not_offered_is_refused_naming_the_ones_offered() {
+        let (_temp, toolbox) = toolbox(&["bash", "read", "grep"]);
+        for tool in ["bash", "rm"] {
+            assert_eq!(
+                run(&toolbox, tool, json!({"command": "ls"})).await,
+                failed(&format!(
+                    "tool `{tool}` is not available to this agent (it has: read, grep)"
+                ))
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn argument_problems_come_back_as_errors() {
+        let (_temp, toolbox) = toolbox(&["read", "list_dir"]);
+        assert_eq!(
+            run(&toolbox, "read", json!({"_raw": "{path: x"})).await,
+            failed("the arguments for `read` are not valid JSON: {path: x")
+        );
+        assert_eq!(
+            run(&toolbox, "read", json!(["x"])).await,
+            failed("the arguments for `read` must be a JSON object, not an array")
+        );
+        assert_eq!(
+            run(&toolbox, "read", json!({"file": "x"})).await,
+            failed("missing required parameter `path`")
+        );
+        assert_eq!(
+            run(&toolbox, "list_dir", json!({"recursive": 1})).await,
+            failed("parameter `recursive` must be a boolean")
+        );
+    }
+
+    #[tokio::test]
+    async fn files_written_can_be_read_listed_found_and_searched() {
+        let (_temp, toolbox) = toolbox(&["read", "write", "list_dir", "glob", "grep"]);
+        let write = json!({"path": "src/lib.rs", "content": "pub fn answer() -> u8 { 42 }\n"});
+        assert_eq!(
+            run(&toolbox, "write", write).await,
+            succeeded("Wrote 29 bytes to lib.rs")
+        );
+        assert_eq!(
+            run(&toolbox, "read", json!({"path": "src/lib.rs"})).await,
+            succeeded("pub fn answer() -> u8 { 42 }\n")
+        );
+        assert_eq!(
+            run(
+                &toolbox,
+                "list_dir",
+                json!({"path": ".", "recursive": "true"})
+            )
+            .await,
+            succeeded("[d] src\n[f] src/lib.rs")
+        );
+        assert_eq!(
+            run(&toolbox, "glob", json!({"pattern": "**/*.rs"})).await,
+            succeeded("Found 1 files:\nsrc/lib.rs")
+        );
+        assert_eq!(
+            run(
+                &toolbox,
+                "grep",
+                json!({"pattern": "\\d+", "path": ".", "recursive": true})
+            )
+            .await,
+            succeeded("src/lib.rs:1:pub fn answer() -> u8 { 42 }")
+        );
+    }
+
+    #[tokio::test]
+    async fn output_beyond_100_000_bytes_is_cut_with_a_note() {
+        let (temp, toolbox) = toolbox(&["grep"]);
+        let line = format!("{}\n", "x".repeat(399));
+        fs::write(temp.path().join("wide.txt"), line.repeat(400)).unwrap();
+        let out = run(
+            &toolbox,
+            "grep",
+            json!({"pattern": "x", "path": "wide.txt"}),
+        )
+        .await;
+        assert!(out.ok);
+        let (shown, note) = out.output.split_once("\n[… ").unwrap();
+        assert_eq!(shown.len(), limits::OUTPUT_LIMIT);
+        assert!(note.ends_with(" more bytes not shown]"), "{note}");
+    }
+
+    #[tokio::test]
+    async fn the_sandbox_follows_the_context() {
+        let (temp, toolbox) = toolbox(&["read"]);
+        let outside = temp.path().parent().unwrap().join("tzzr-outside-check.txt");
+        let path = outside.display().to_string();
+        let out = run(&toolbox, "read", json!({"path": path})).await;
+        assert!(!out.ok);
+        assert!(
+            out.output.starts_with("path outside the working directory"),
+            "{}",
+            out.output
+        );
+
+        let open_ctx = ToolContext {
+            sandbox_paths: false,
+            ..toolbox.context().clone()
+        };
+        let open = Toolbox::new(&names(&["read"]), open_ctx);
+        let out = run(&open, "read", json!({"path": path})).await;
+        assert_eq!(out, failed(&format!("File not found: {path}")));
+    }
+
+    #[tokio::test]
+    async fn an_already_cancelled_call_does_not_run() {
+        let (temp, toolbox) = toolbox(&["write"]);
+        let cancel = CancellationToken::new();
+        cancel.cancel();
+        let out = toolbox
+            .run(
+                &call("write", json!({"path": "a.txt", "content": "x"})),
+                &cancel,
+            )
+            .await;
+        assert_eq!(out, failed("cancelled"));
+        assert!(!temp.path().join("a.txt").exists());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_call_that_outlasts_the_timeout_times_out() {
+        let (_temp, toolbox) = stalling_toolbox();
+        let (out, ()) = tokio::join!(run(&toolbox, "stall", json!({})), async {
+            tokio::task::yield_now().await;
+            tokio::time::advance(TIMEOUT + Duration::from_secs(1)).await;
+        });
+        assert_eq!(out, failed("timed out after 30s"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn cancelling_a_running_call_ends_it() {
+        let (_temp, toolbox) = stalling_toolbox();
+        let cancel = CancellationToken::new();
+        let stall = call("stall", json!({}));
+        let (out, ()) = tokio::join!(toolbox.run(&stall, &cancel), async {
+            tokio::task::yield_now().await;
+            cancel.cancel();
+        });
+        assert_eq!(out, failed("cancelled"));
     }
 }
