@@ -5,6 +5,7 @@
 pub mod anthropic;
 pub mod call;
 pub mod claude_cli;
+pub mod claude_stream;
 pub mod openai;
 pub mod route;
 pub mod scripted;
