@@ -6,6 +6,7 @@ pub mod anthropic;
 pub mod backend;
 pub mod call;
 pub mod claude_cli;
+pub mod claude_stream;
 pub mod openai;
 pub mod route;
 pub mod scripted;
