@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use clap::Parser;
 
 use tzzr::cli::args::{Args, Mode};
-use tzzr::cli::headless::run_turns;
+use tzzr::cli::headless::{Finished, exit_status, run_task, run_turns};
 use tzzr::cli::print::{Format, Layout, Printer};
 use tzzr::cli::report;
 use tzzr::engine::config::{self, Config};
@@ -128,7 +128,39 @@ fn run(args: Args) -> Result<ExitCode> {
                 .collect();
             run_headless(config, &env, prompts, Layout::Blocks, args.json)
         }
+        Mode::Task { name } => {
+            let Some(task) = config.tasks.get(&name).cloned() else {
+                let known: Vec<&str> = config.tasks.keys().map(String::as_str).collect();
+                anyhow::bail!(
+                    "unknown task `{name}`; tasks: {}",
+                    if known.is_empty() {
+                        "none (add some under `tasks:`)".to_owned()
+                    } else {
+                        known.join(", ")
+                    }
+                );
+            };
+            anyhow::ensure!(!task.steps.is_empty(), "task `{name}` has no steps");
+            runtime()?.block_on(async {
+                let (mut orch, mut events) = Orchestrator::start(config, &env)?;
+                let mut printer = printer(Layout::Stream, args.json);
+                let finished = run_task(&mut orch, &mut events, &task.steps, &mut printer).await?;
+                orch.shutdown().await;
+                Ok(exit_code(&finished))
+            })
+        }
     }
+}
+
+fn printer(layout: Layout, json: bool) -> Printer<std::io::StdoutLock<'static>, std::io::Stderr> {
+    let format = if json { Format::Json } else { Format::Text };
+    let stdout = std::io::stdout();
+    let clean = stdout.is_terminal();
+    Printer::new(stdout.lock(), std::io::stderr(), format, layout, clean)
+}
+
+fn exit_code(finished: &[Finished]) -> ExitCode {
+    ExitCode::from(exit_status(finished))
 }
 
 fn run_headless(
@@ -140,19 +172,10 @@ fn run_headless(
 ) -> Result<ExitCode> {
     runtime()?.block_on(async {
         let (mut orch, mut events) = Orchestrator::start(config, env)?;
-        let format = if json { Format::Json } else { Format::Text };
-        let stdout = std::io::stdout();
-        let clean = stdout.is_terminal();
-        let mut printer = Printer::new(stdout.lock(), std::io::stderr(), format, layout, clean);
-        let tally = run_turns(&mut orch, &mut events, prompts, &mut printer).await?;
+        let mut printer = printer(layout, json);
+        let finished = run_turns(&mut orch, &mut events, prompts, &mut printer).await?;
         orch.shutdown().await;
-        Ok(if tally.cancelled > 0 {
-            ExitCode::from(130)
-        } else if tally.failed > 0 {
-            ExitCode::FAILURE
-        } else {
-            ExitCode::SUCCESS
-        })
+        Ok(exit_code(&finished))
     })
 }
 

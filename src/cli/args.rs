@@ -10,7 +10,7 @@ use clap::Parser;
     name = "tzzr",
     version,
     about = "Run a team of LLM agents side by side: a terminal UI, or headless with these flags.",
-    after_help = "Examples:\n  tzzr                                  open the terminal UI on ./config.yaml\n  tzzr --agents                          list the agents and whether they can run\n  tzzr --agent coder --prompt \"Fix the tests\"\n  git diff | tzzr --agent reviewer --prompt -\n  tzzr --all --prompt \"Summarise README.md\" --json"
+    after_help = "Examples:\n  tzzr                                  open the terminal UI on ./config.yaml\n  tzzr --agents                          list the agents and whether they can run\n  tzzr --agent coder --prompt \"Fix the tests\"\n  git diff | tzzr --agent reviewer --prompt -\n  tzzr --all --prompt \"Summarise README.md\" --json\n  tzzr --task review                     run a pipeline from tasks:"
 )]
 pub struct Args {
     /// Config file [default: ./config.yaml, then the user config dir]
@@ -32,8 +32,11 @@ pub struct Args {
     #[arg(long)]
     pub all: bool,
     /// The prompt; `-` reads it from standard input
-    #[arg(long, value_name = "TEXT")]
+    #[arg(long, value_name = "TEXT", conflicts_with = "task")]
     pub prompt: Option<String>,
+    /// Run a pipeline from `tasks:`: each step's answer is the context of the next
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["agent", "all"])]
+    pub task: Option<String>,
     /// Print JSON (JSON Lines of the engine's events for --agent/--all)
     #[arg(long)]
     pub json: bool,
@@ -48,6 +51,7 @@ pub enum Mode {
     Health,
     Prompt { agent: String, prompt: String },
     All { prompt: String },
+    Task { name: String },
 }
 
 /// A flag combination that makes no sense.
@@ -72,6 +76,9 @@ impl Args {
         }
         if self.health {
             return Ok(Mode::Health);
+        }
+        if let Some(name) = &self.task {
+            return Ok(Mode::Task { name: name.clone() });
         }
         match (&self.agent, self.all, &self.prompt) {
             (Some(agent), _, Some(prompt)) => Ok(Mode::Prompt {
@@ -116,6 +123,12 @@ mod tests {
             mode(&["--all", "--prompt", "-"]),
             Ok(Mode::All { prompt: "-".into() })
         );
+        assert_eq!(
+            mode(&["--task", "deploy"]),
+            Ok(Mode::Task {
+                name: "deploy".into()
+            })
+        );
     }
 
     #[test]
@@ -130,5 +143,6 @@ mod tests {
         );
         assert_eq!(mode(&["--all"]), Err(UsageError::AllWithoutPrompt));
         assert!(Args::try_parse_from(["tzzr", "--all", "--agent", "x"]).is_err());
+        assert!(Args::try_parse_from(["tzzr", "--task", "t", "--agent", "x"]).is_err());
     }
 }

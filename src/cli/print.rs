@@ -131,6 +131,15 @@ impl<O: Write, E: Write> Printer<O, E> {
         }
     }
 
+    /// A line on stderr that names what comes next (a task's step).
+    pub fn heading(&mut self, line: &str) -> io::Result<()> {
+        if self.format == Format::Text {
+            self.end_stream_line()?;
+            writeln!(self.err, "{line}")?;
+        }
+        Ok(())
+    }
+
     fn finished(&mut self, agent: &str, outcome: &Outcome) -> io::Result<()> {
         let streamed = self.answers.remove(agent).unwrap_or_default();
         match outcome {

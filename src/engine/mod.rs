@@ -9,6 +9,7 @@ pub mod env;
 pub mod health;
 pub mod journal;
 pub mod orchestrator;
+pub mod pipeline;
 pub mod protocol;
 pub mod provider;
 pub mod resilience;
