@@ -3,7 +3,15 @@
 //! default applied. Loading reports mistakes with file:line:column.
 
 pub mod diagnose;
+pub mod locate;
+mod parse;
 pub mod raw;
+mod resolve;
+pub mod scalar;
+mod validate;
+
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -248,18 +256,62 @@ pub fn discover(
     cwd: &Path,
     user_config_dir: Option<&Path>,
 ) -> Result<PathBuf, ConfigError> {
-    let _ = (explicit, cwd, user_config_dir);
-    todo!("config::discover")
+    if let Some(path) = explicit {
+        return if path.exists() {
+            Ok(path.to_path_buf())
+        } else {
+            Err(ConfigError::NotFound {
+                searched: vec![path.to_path_buf()],
+            })
+        };
+    }
+    let searched: Vec<PathBuf> = [cwd.join("config.yaml"), cwd.join("config.yml")]
+        .into_iter()
+        .chain(user_config_dir.map(|dir| dir.join("config.yaml")))
+        .collect();
+    match searched.iter().find(|path| path.is_file()) {
+        Some(found) => Ok(found.clone()),
+        None => Err(ConfigError::NotFound { searched }),
+    }
 }
 
 /// Reads and loads a config file.
 pub fn load_file(path: &Path) -> Result<Loaded, ConfigError> {
-    let _ = path;
-    todo!("config::load_file")
+    load_file_with(path, &process_env)
 }
 
 /// Loads config text; `origin` names it in messages and its parent is the base directory.
 pub fn load_str(text: &str, origin: &Path) -> Result<Loaded, ConfigError> {
-    let _ = (text, origin);
-    todo!("config::load_str")
+    load_str_with(text, origin, &process_env)
+}
+
+/// [`load_file`], reading `SSH_KEY_PATH`, `SSH_KNOWN_HOSTS_CHECK` and `HOME` through `env`
+/// (e.g. an [`Environment`](crate::engine::env::Environment) that also holds `.env` values).
+pub fn load_file_with(
+    path: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Loaded, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    load_str_with(&text, path, env)
+}
+
+/// [`load_str`], reading `SSH_KEY_PATH`, `SSH_KNOWN_HOSTS_CHECK` and `HOME` through `env`.
+pub fn load_str_with(
+    text: &str,
+    origin: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Loaded, ConfigError> {
+    let mut report = diagnose::Report::new(text, origin);
+    let raw = parse::parse(&mut report).map_err(ConfigError::Invalid)?;
+    let config = resolve::resolve(raw, origin, env, &mut report);
+    validate::validate(&config, &mut report);
+    let warnings = report.finish().map_err(ConfigError::Invalid)?;
+    Ok(Loaded { config, warnings })
+}
+
+fn process_env(key: &str) -> Option<String> {
+    std::env::var(key).ok().filter(|value| !value.is_empty())
 }

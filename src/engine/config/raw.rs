@@ -1,1 +1,288 @@
-//! The file format: serde structs that mirror `config.yaml` key for key.
+//! The file format: serde structs that mirror `config.yaml` key for key (v6's keys plus tzzr's
+//! optional ones). Everything is optional here; defaults are applied when resolving.
+
+use std::fmt;
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+
+use super::scalar::{Flag, Real, Seconds, Whole};
+
+/// A section of named entries; an entry whose body is empty (only comments) is `None`.
+pub type Named<T> = IndexMap<String, Option<T>>;
+
+/// The whole file.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawConfig {
+    pub settings: Option<RawSettings>,
+    pub servers: Option<Named<RawServer>>,
+    pub providers: Option<Named<RawProvider>>,
+    pub models: Option<Named<RawModel>>,
+    pub agents: Option<Named<RawAgent>>,
+    pub tasks: Option<Named<RawTask>>,
+}
+
+impl RawConfig {
+    pub const KEYS: &[&str] = &[
+        "settings",
+        "servers",
+        "providers",
+        "models",
+        "agents",
+        "tasks",
+    ];
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawSettings {
+    pub default_provider: Option<String>,
+    pub default_model: Option<String>,
+    pub timeout: Option<Seconds>,
+    pub working_dir: Option<String>,
+    pub max_tool_iterations: Option<Whole<u32>>,
+    pub sandbox_paths: Option<Flag>,
+    pub ssh_strict_host_checking: Option<Flag>,
+    pub allowed_commands: Option<Vec<String>>,
+    pub rate_limit_per_minute: Option<Whole<u32>>,
+    pub max_retries: Option<Whole<u32>>,
+    pub retry_delay: Option<Seconds>,
+    pub enable_circuit_breaker: Option<Flag>,
+    pub circuit_breaker_threshold: Option<Whole<u32>>,
+    pub circuit_breaker_timeout: Option<Seconds>,
+    pub budget_usd: Option<Real>,
+    pub log_dir: Option<String>,
+}
+
+impl RawSettings {
+    pub const KEYS: &[&str] = &[
+        "default_provider",
+        "default_model",
+        "timeout",
+        "working_dir",
+        "max_tool_iterations",
+        "sandbox_paths",
+        "ssh_strict_host_checking",
+        "allowed_commands",
+        "rate_limit_per_minute",
+        "max_retries",
+        "retry_delay",
+        "enable_circuit_breaker",
+        "circuit_breaker_threshold",
+        "circuit_breaker_timeout",
+        "budget_usd",
+        "log_dir",
+    ];
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawServer {
+    pub host: Option<String>,
+    pub user: Option<String>,
+    pub key: Option<String>,
+    pub port: Option<Whole<u16>>,
+    pub description: Option<String>,
+}
+
+impl RawServer {
+    pub const KEYS: &[&str] = &["host", "user", "key", "port", "description"];
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawProvider {
+    pub kind: Option<String>,
+    pub api_base: Option<String>,
+    pub api_key_env: Option<String>,
+    pub rpm: Option<Whole<u32>>,
+    pub tpm: Option<Whole<u64>>,
+    pub concurrency: Option<Whole<u32>>,
+    pub command: Option<String>,
+}
+
+impl RawProvider {
+    pub const KEYS: &[&str] = &[
+        "kind",
+        "api_base",
+        "api_key_env",
+        "rpm",
+        "tpm",
+        "concurrency",
+        "command",
+    ];
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawModel {
+    pub model: Option<String>,
+    pub input: Option<Real>,
+    pub output: Option<Real>,
+    pub cache_read: Option<Real>,
+    pub cache_write: Option<Real>,
+    pub context_window: Option<Whole<u64>>,
+    pub tool_protocol: Option<String>,
+}
+
+impl RawModel {
+    pub const KEYS: &[&str] = &[
+        "model",
+        "input",
+        "output",
+        "cache_read",
+        "cache_write",
+        "context_window",
+        "tool_protocol",
+    ];
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawAgent {
+    pub role: Option<String>,
+    pub provider: Option<String>,
+    pub model: Option<String>,
+    pub tools: Option<Vec<String>>,
+    pub servers: Option<Vec<String>>,
+    pub max_turns: Option<Whole<u32>>,
+    pub api_base: Option<String>,
+    pub temperature: Option<Real>,
+    pub max_tokens: Option<Whole<u32>>,
+    pub budget_usd: Option<Real>,
+    pub tool_protocol: Option<String>,
+    pub script: Option<Vec<RawReply>>,
+}
+
+impl RawAgent {
+    pub const KEYS: &[&str] = &[
+        "role",
+        "provider",
+        "model",
+        "tools",
+        "servers",
+        "max_turns",
+        "api_base",
+        "temperature",
+        "max_tokens",
+        "budget_usd",
+        "tool_protocol",
+        "script",
+    ];
+}
+
+/// One reply of a scripted agent: a mapping, or a plain string meaning just its text.
+#[derive(Debug, Default, PartialEq)]
+pub struct RawReply {
+    pub text: Option<String>,
+    pub tool_calls: Option<Vec<RawToolCall>>,
+    pub delay_ms: Option<Whole<u64>>,
+    pub error: Option<String>,
+}
+
+impl RawReply {
+    pub const KEYS: &[&str] = &["text", "tool_calls", "delay_ms", "error"];
+}
+
+/// The mapping form of [`RawReply`]; its own type so serde derives the field handling (and
+/// `serde_ignored` still sees unknown keys inside it).
+#[derive(Deserialize)]
+struct ReplyFields {
+    text: Option<String>,
+    tool_calls: Option<Vec<RawToolCall>>,
+    delay_ms: Option<Whole<u64>>,
+    error: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for RawReply {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        de.deserialize_any(ReplyVisitor)
+    }
+}
+
+struct ReplyVisitor;
+
+impl ReplyVisitor {
+    fn text(text: impl fmt::Display) -> RawReply {
+        RawReply {
+            text: Some(text.to_string()),
+            ..RawReply::default()
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for ReplyVisitor {
+    type Value = RawReply;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a reply: a string, or a mapping with text, tool_calls, delay_ms, error")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<RawReply, E> {
+        Ok(Self::text(v))
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<RawReply, E> {
+        Ok(Self::text(v))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawReply, E> {
+        Ok(Self::text(v))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawReply, E> {
+        Ok(Self::text(v))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawReply, E> {
+        Ok(Self::text(v))
+    }
+
+    /// An empty list item (`- `): a reply with no text.
+    fn visit_unit<E: de::Error>(self) -> Result<RawReply, E> {
+        Ok(RawReply::default())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, _seq: A) -> Result<RawReply, A::Error> {
+        Err(de::Error::custom(
+            "expected a reply (a string, or a mapping with text, tool_calls, delay_ms, error), found a list",
+        ))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawReply, A::Error> {
+        let fields = ReplyFields::deserialize(MapAccessDeserializer::new(map))?;
+        Ok(RawReply {
+            text: fields.text,
+            tool_calls: fields.tool_calls,
+            delay_ms: fields.delay_ms,
+            error: fields.error,
+        })
+    }
+}
+
+#[derive(Debug, Default, PartialEq, Deserialize)]
+pub struct RawToolCall {
+    pub tool: Option<String>,
+    pub params: Option<serde_json::Value>,
+}
+
+impl RawToolCall {
+    pub const KEYS: &[&str] = &["tool", "params"];
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawTask {
+    pub description: Option<String>,
+    pub steps: Option<Vec<RawStep>>,
+}
+
+impl RawTask {
+    pub const KEYS: &[&str] = &["description", "steps"];
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RawStep {
+    pub agent: Option<String>,
+    pub prompt: Option<String>,
+}
+
+impl RawStep {
+    pub const KEYS: &[&str] = &["agent", "prompt"];
+}

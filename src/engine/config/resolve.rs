@@ -1,0 +1,341 @@
+//! From the raw file to the typed config: v6's defaults, paths made absolute, and the values
+//! that must be one of a few words (provider kinds, tool protocols) checked on the way.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use indexmap::IndexMap;
+
+use super::diagnose::{Report, did_you_mean};
+use super::locate::KeyPath;
+use super::raw::{
+    RawAgent, RawConfig, RawModel, RawProvider, RawReply, RawServer, RawSettings, RawTask,
+};
+use super::scalar::{Flag, Real, Seconds, Whole};
+use super::{
+    AgentSpec, BUILTIN_PROVIDERS, Config, ModelSpec, ProviderKind, ProviderSpec, ScriptedReply,
+    ScriptedToolCall, Server, Settings, TaskSpec, TaskStep, ToolProtocol,
+};
+
+/// Reads an environment variable; `None` when unset.
+pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+const TOOL_PROTOCOLS: [&str; 3] = ["auto", "native", "text"];
+
+/// The config of `raw`, loaded from `origin`; mistakes go to `report`.
+pub fn resolve(
+    raw: RawConfig,
+    origin: &Path,
+    env: EnvLookup<'_>,
+    report: &mut Report<'_>,
+) -> Config {
+    let base_dir = base_dir(origin);
+    let settings = settings(raw.settings.unwrap_or_default(), &base_dir, env);
+    let root = KeyPath::root();
+    let servers = named(
+        raw.servers,
+        &root.key("servers"),
+        "server",
+        report,
+        |_, body, _| body.map(|body| server(body, env)),
+    );
+    let providers = named(
+        raw.providers,
+        &root.key("providers"),
+        "provider",
+        report,
+        |name, body, report| Some(provider(name, body.unwrap_or_default(), report)),
+    );
+    let models = named(
+        raw.models,
+        &root.key("models"),
+        "model",
+        report,
+        |name, body, report| Some(model(name, body.unwrap_or_default(), report)),
+    );
+    let agents = named(
+        raw.agents,
+        &root.key("agents"),
+        "agent",
+        report,
+        |name, body, report| body.map(|body| agent(name, body, &settings, report)),
+    );
+    let tasks = named(
+        raw.tasks,
+        &root.key("tasks"),
+        "task",
+        report,
+        |name, body, report| body.map(|body| task(name, body, report)),
+    );
+    Config {
+        source: origin.to_path_buf(),
+        base_dir,
+        settings,
+        servers,
+        providers,
+        models,
+        agents,
+        tasks,
+    }
+}
+
+/// The entries of a section in file order. `make` gets `None` for an entry written with an
+/// empty body and returns `None` to skip it, which is then warned about.
+fn named<R, T>(
+    section: Option<IndexMap<String, Option<R>>>,
+    path: &KeyPath,
+    what: &str,
+    report: &mut Report<'_>,
+    mut make: impl FnMut(&str, Option<R>, &mut Report<'_>) -> Option<T>,
+) -> IndexMap<String, T> {
+    let mut resolved = IndexMap::new();
+    for (name, body) in section.unwrap_or_default() {
+        match make(&name, body, report) {
+            Some(value) => {
+                resolved.insert(name, value);
+            }
+            None => report.warn_at_key(
+                &path.key(name.as_str()),
+                format!("{what} `{name}` is empty and is skipped"),
+            ),
+        }
+    }
+    resolved
+}
+
+/// The directory of the config file, absolute and without `.` steps.
+fn base_dir(origin: &Path) -> PathBuf {
+    let parent = origin
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let absolute = std::path::absolute(parent).unwrap_or_else(|_| parent.to_path_buf());
+    absolute.components().collect()
+}
+
+/// A directory written in the config: `~` is the home directory, anything relative is relative
+/// to the config's directory.
+fn config_dir(base_dir: &Path, written: &str, env: EnvLookup<'_>) -> PathBuf {
+    let home = env("HOME");
+    let expanded = match (written.strip_prefix('~'), home) {
+        (Some(rest), Some(home)) if rest.is_empty() || rest.starts_with('/') => {
+            PathBuf::from(format!("{home}{rest}"))
+        }
+        _ => PathBuf::from(written),
+    };
+    base_dir.join(expanded).components().collect()
+}
+
+/// v6's `get_env_bool`: true/yes/1 and false/no/0 in any case, else the default.
+fn env_flag(value: Option<String>, default: bool) -> bool {
+    match value.map(|v| v.to_lowercase()).as_deref() {
+        Some("true" | "yes" | "1") => true,
+        Some("false" | "no" | "0") => false,
+        _ => default,
+    }
+}
+
+fn settings(raw: RawSettings, base_dir: &Path, env: EnvLookup<'_>) -> Settings {
+    let seconds = |value: Option<Seconds>, default: Duration| value.map_or(default, |Seconds(d)| d);
+    let count = |value: Option<Whole<u32>>, default: u32| value.map_or(default, |Whole(n)| n);
+    let flag = |value: Option<Flag>, default: bool| value.map_or(default, |Flag(b)| b);
+    Settings {
+        default_provider: raw.default_provider.unwrap_or_else(|| "claude".to_owned()),
+        default_model: raw.default_model.unwrap_or_else(|| "sonnet".to_owned()),
+        timeout: seconds(raw.timeout, Duration::from_secs(300)),
+        working_dir: config_dir(base_dir, raw.working_dir.as_deref().unwrap_or("."), env),
+        max_tool_iterations: count(raw.max_tool_iterations, 10),
+        sandbox_paths: flag(raw.sandbox_paths, true),
+        ssh_strict_host_checking: match raw.ssh_strict_host_checking {
+            Some(Flag(b)) => b,
+            None => env_flag(env("SSH_KNOWN_HOSTS_CHECK"), true),
+        },
+        allowed_commands: raw.allowed_commands.unwrap_or_default(),
+        rate_limit_per_minute: count(raw.rate_limit_per_minute, 60),
+        max_retries: count(raw.max_retries, 3),
+        retry_delay: seconds(raw.retry_delay, Duration::from_secs(1)),
+        enable_circuit_breaker: flag(raw.enable_circuit_breaker, true),
+        circuit_breaker_threshold: count(raw.circuit_breaker_threshold, 5),
+        circuit_breaker_timeout: seconds(raw.circuit_breaker_timeout, Duration::from_secs(30)),
+        budget_usd: raw.budget_usd.map(|Real(x)| x),
+        log_dir: config_dir(base_dir, raw.log_dir.as_deref().unwrap_or("logs"), env),
+    }
+}
+
+fn server(raw: RawServer, env: EnvLookup<'_>) -> Server {
+    Server {
+        host: raw.host.unwrap_or_default(),
+        user: raw.user.unwrap_or_else(|| "root".to_owned()),
+        // v6 also fell back when the key was written but empty.
+        key: raw
+            .key
+            .filter(|key| !key.is_empty())
+            .or_else(|| env("SSH_KEY_PATH"))
+            .unwrap_or_else(|| "~/.ssh/id_rsa".to_owned()),
+        port: raw.port.map_or(22, |Whole(port)| port),
+        description: raw.description.unwrap_or_default(),
+    }
+}
+
+fn provider(name: &str, raw: RawProvider, report: &mut Report<'_>) -> ProviderSpec {
+    let path = KeyPath::root().key("providers").key(name);
+    let kinds = BUILTIN_PROVIDERS.join(", ");
+    let kind = match raw.kind.as_deref().map(str::trim) {
+        Some(kind) => ProviderKind::from_builtin(kind).unwrap_or_else(|| {
+            report.error_at_value(
+                &path.key("kind"),
+                format!(
+                    "provider `{name}` has unknown kind `{kind}`{} (kinds: {kinds})",
+                    did_you_mean(kind, BUILTIN_PROVIDERS)
+                ),
+            );
+            ProviderKind::OpenAi
+        }),
+        None => ProviderKind::from_builtin(name).unwrap_or_else(|| {
+            report.error_at_key(
+                &path,
+                format!("provider `{name}` needs a `kind:` (one of {kinds})"),
+            );
+            ProviderKind::OpenAi
+        }),
+    };
+    ProviderSpec {
+        kind,
+        api_base: raw.api_base,
+        api_key_env: raw.api_key_env,
+        rpm: raw.rpm.map(|Whole(n)| n),
+        tpm: raw.tpm.map(|Whole(n)| n),
+        concurrency: raw.concurrency.map(|Whole(n)| n),
+        command: raw.command,
+    }
+}
+
+fn model(name: &str, raw: RawModel, report: &mut Report<'_>) -> ModelSpec {
+    let path = KeyPath::root().key("models").key(name);
+    ModelSpec {
+        model: raw.model,
+        input: raw.input.map(|Real(x)| x),
+        output: raw.output.map(|Real(x)| x),
+        cache_read: raw.cache_read.map(|Real(x)| x),
+        cache_write: raw.cache_write.map(|Real(x)| x),
+        context_window: raw.context_window.map(|Whole(n)| n),
+        tool_protocol: raw
+            .tool_protocol
+            .and_then(|written| tool_protocol(&written, &path, &format!("model `{name}`"), report)),
+    }
+}
+
+fn tool_protocol(
+    written: &str,
+    owner: &KeyPath,
+    owner_name: &str,
+    report: &mut Report<'_>,
+) -> Option<ToolProtocol> {
+    match written.trim().to_lowercase().as_str() {
+        "auto" => Some(ToolProtocol::Auto),
+        "native" => Some(ToolProtocol::Native),
+        "text" => Some(ToolProtocol::Text),
+        _ => {
+            report.error_at_value(
+                &owner.key("tool_protocol"),
+                format!(
+                    "{owner_name} has unknown tool_protocol `{written}`{} (one of: {})",
+                    did_you_mean(written, TOOL_PROTOCOLS),
+                    TOOL_PROTOCOLS.join(", ")
+                ),
+            );
+            None
+        }
+    }
+}
+
+fn agent(name: &str, raw: RawAgent, settings: &Settings, report: &mut Report<'_>) -> AgentSpec {
+    let path = KeyPath::root().key("agents").key(name);
+    let script = raw
+        .script
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+        .map(|(i, reply)| scripted_reply(reply, &path.key("script").index(i), report))
+        .collect();
+    AgentSpec {
+        name: name.to_owned(),
+        role: raw.role.unwrap_or_default(),
+        provider: raw
+            .provider
+            .unwrap_or_else(|| settings.default_provider.clone()),
+        model: raw.model.unwrap_or_else(|| settings.default_model.clone()),
+        tools: raw.tools.unwrap_or_default(),
+        servers: raw.servers.unwrap_or_default(),
+        max_turns: raw
+            .max_turns
+            .map_or(settings.max_tool_iterations, |Whole(n)| n),
+        api_base: raw.api_base,
+        temperature: raw.temperature.map(|Real(x)| x as f32),
+        max_tokens: raw.max_tokens.map(|Whole(n)| n),
+        budget_usd: raw.budget_usd.map(|Real(x)| x),
+        tool_protocol: raw
+            .tool_protocol
+            .and_then(|written| tool_protocol(&written, &path, &format!("agent `{name}`"), report)),
+        script,
+    }
+}
+
+fn scripted_reply(raw: RawReply, path: &KeyPath, report: &mut Report<'_>) -> ScriptedReply {
+    let tool_calls = raw
+        .tool_calls
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, call)| {
+            let call_path = path.key("tool_calls").index(i);
+            let Some(tool) = call.tool else {
+                report.error_at_key(&call_path, format!("{call_path} has no `tool`"));
+                return None;
+            };
+            let params = match call.params {
+                Some(serde_json::Value::Null) | None => {
+                    serde_json::Value::Object(serde_json::Map::new())
+                }
+                Some(params) => params,
+            };
+            Some(ScriptedToolCall { tool, params })
+        })
+        .collect();
+    ScriptedReply {
+        text: raw.text.unwrap_or_default(),
+        tool_calls,
+        delay: raw
+            .delay_ms
+            .map_or(Duration::ZERO, |Whole(ms)| Duration::from_millis(ms)),
+        error: raw.error,
+    }
+}
+
+fn task(name: &str, raw: RawTask, report: &mut Report<'_>) -> TaskSpec {
+    let path = KeyPath::root().key("tasks").key(name);
+    let steps = raw
+        .steps
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+        .map(|(i, step)| {
+            // Kept (with no agent) so later steps keep their index for messages.
+            let agent = step.agent.unwrap_or_else(|| {
+                report.error_at_key(
+                    &path.key("steps").index(i),
+                    format!("step {} of task `{name}` names no `agent`", i + 1),
+                );
+                String::new()
+            });
+            TaskStep {
+                agent,
+                prompt: step.prompt.unwrap_or_default(),
+            }
+        })
+        .collect();
+    TaskSpec {
+        description: raw.description.unwrap_or_default(),
+        steps,
+    }
+}

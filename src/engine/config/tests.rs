@@ -1,0 +1,839 @@
+//! Specs of loading as a whole: text in, config or one-line diagnostics out.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use pretty_assertions::assert_eq;
+
+use super::*;
+
+const ORIGIN: &str = "/project/config.yaml";
+
+fn load_with(text: &str, env: &[(&str, &str)]) -> Result<Loaded, ConfigError> {
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    let lookup = move |key: &str| env.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+    load_str_with(text, Path::new(ORIGIN), &lookup)
+}
+
+fn load(text: &str) -> Loaded {
+    match load_with(text, &[]) {
+        Ok(loaded) => loaded,
+        Err(e) => panic!("expected the config to load, got: {e}"),
+    }
+}
+
+/// The one-line error a text gives.
+fn error(text: &str) -> String {
+    match load_with(text, &[]) {
+        Err(ConfigError::Invalid(diagnostic)) => diagnostic.to_string(),
+        Err(other) => panic!("expected an Invalid error, got: {other}"),
+        Ok(_) => panic!("expected an error, the config loaded"),
+    }
+}
+
+fn warnings(text: &str) -> Vec<String> {
+    load(text)
+        .warnings
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+// --- values and defaults ---
+
+#[test]
+fn a_minimal_config_gets_every_v6_default() {
+    let config = load("agents:\n  a:\n    role: hi\n").config;
+    let s = &config.settings;
+    assert_eq!(s.default_provider, "claude");
+    assert_eq!(s.default_model, "sonnet");
+    assert_eq!(s.timeout, Duration::from_secs(300));
+    assert_eq!(s.working_dir, PathBuf::from("/project"));
+    assert_eq!(s.max_tool_iterations, 10);
+    assert!(s.sandbox_paths);
+    assert!(s.ssh_strict_host_checking);
+    assert!(s.allowed_commands.is_empty());
+    assert_eq!(s.rate_limit_per_minute, 60);
+    assert_eq!(s.max_retries, 3);
+    assert_eq!(s.retry_delay, Duration::from_secs(1));
+    assert!(s.enable_circuit_breaker);
+    assert_eq!(s.circuit_breaker_threshold, 5);
+    assert_eq!(s.circuit_breaker_timeout, Duration::from_secs(30));
+    assert_eq!(s.budget_usd, None);
+    assert_eq!(s.log_dir, PathBuf::from("/project/logs"));
+
+    let a = &config.agents["a"];
+    assert_eq!(
+        (a.provider.as_str(), a.model.as_str()),
+        ("claude", "sonnet")
+    );
+    assert_eq!(a.max_turns, 10);
+    assert!(a.tools.is_empty() && a.servers.is_empty() && a.script.is_empty());
+    assert_eq!(config.base_dir, PathBuf::from("/project"));
+    assert_eq!(config.source, PathBuf::from(ORIGIN));
+}
+
+#[test]
+fn agents_take_provider_model_and_max_turns_from_settings() {
+    let text = "\
+settings:
+  default_provider: litellm
+  default_model: llama3
+  max_tool_iterations: 15
+agents:
+  a: {role: x}
+  b: {provider: claude, model: opus, max_turns: 4}
+";
+    let config = load(text).config;
+    let a = &config.agents["a"];
+    assert_eq!(
+        (a.provider.as_str(), a.model.as_str(), a.max_turns),
+        ("litellm", "llama3", 15)
+    );
+    let b = &config.agents["b"];
+    assert_eq!(
+        (b.provider.as_str(), b.model.as_str(), b.max_turns),
+        ("claude", "opus", 4)
+    );
+}
+
+#[test]
+fn pyyaml_booleans_are_read_as_booleans() {
+    let text = "\
+settings:
+  sandbox_paths: no
+  ssh_strict_host_checking: Off
+  enable_circuit_breaker: YES
+";
+    let s = load(text).config.settings;
+    assert!(!s.sandbox_paths);
+    assert!(!s.ssh_strict_host_checking);
+    assert!(s.enable_circuit_breaker);
+}
+
+#[test]
+fn numbers_written_as_strings_are_read_as_numbers() {
+    let text = "\
+settings:
+  timeout: \"120\"
+  max_retries: '5'
+  retry_delay: \"2.5\"
+  rate_limit_per_minute: \"0\"
+servers:
+  web: {host: h, port: \"2222\"}
+agents:
+  a: {max_turns: \"7\", temperature: \"0.2\", budget_usd: \"1.5\"}
+";
+    let config = load(text).config;
+    let s = &config.settings;
+    assert_eq!(s.timeout, Duration::from_secs(120));
+    assert_eq!(s.max_retries, 5);
+    assert_eq!(s.retry_delay, Duration::from_millis(2500));
+    assert_eq!(s.rate_limit_per_minute, 0);
+    assert_eq!(config.servers["web"].port, 2222);
+    let a = &config.agents["a"];
+    assert_eq!(
+        (a.max_turns, a.temperature, a.budget_usd),
+        (7, Some(0.2), Some(1.5))
+    );
+}
+
+#[test]
+fn a_word_where_a_number_belongs_is_an_error_at_the_value() {
+    let text = "settings:\n  timeout: 300\n  max_retries: three\n";
+    assert_eq!(
+        error(text),
+        "/project/config.yaml:3:16: settings.max_retries: expected a whole number from 0 to 4294967295, found string \"three\""
+    );
+}
+
+#[test]
+fn a_wrong_shape_is_an_error_that_says_what_was_expected() {
+    let text = "agents:\n  a:\n    tools: bash\n";
+    assert_eq!(
+        error(text),
+        "/project/config.yaml:3:12: agents.a.tools: expected a list, found string \"bash\""
+    );
+}
+
+#[test]
+fn an_out_of_range_number_is_an_error_at_the_value() {
+    let text = "servers:\n  s:\n    host: h\n    port: 99999\n";
+    assert_eq!(
+        error(text),
+        "/project/config.yaml:4:11: servers.s.port: expected a whole number from 0 to 65535, found 99999"
+    );
+}
+
+#[test]
+fn a_file_that_is_not_a_mapping_is_an_error() {
+    assert_eq!(
+        error("- a\n- b\n"),
+        "/project/config.yaml:1:1: expected a mapping, found a list"
+    );
+    assert_eq!(
+        error("agents: [a, b]\n"),
+        "/project/config.yaml:1:9: agents: expected a mapping, found a list"
+    );
+}
+
+#[test]
+fn odd_input_is_an_error_or_a_config_never_a_panic() {
+    for text in [
+        "\u{feff}agents: {}\n",
+        "a: &x {b: *x}\n",
+        "agents:\n  a:\n    <<: 5\n",
+        "agents: {}\n---\nagents: {}\n",
+        "agents:\n\ta: {}\n",
+        "agents:\n  ? [a]\n  : {}\n",
+        "agents:\n  1: {}\n  true: {}\n  ~: {}\n",
+        "settings:\n  timeout: 1e400\n",
+        "settings:\n  log_dir: ~\n  working_dir: \"\"\n",
+        "agents:\n  a:\n    script:\n      - [x]\n",
+        "tasks:\n  t:\n    steps: [~]\n",
+    ] {
+        let _ = load_with(text, &[]);
+    }
+}
+
+#[test]
+fn a_yaml_syntax_error_points_at_the_problem() {
+    let text = "agents:\n  a:\n    role: \"unclosed\n";
+    let message = error(text);
+    assert!(
+        message.starts_with("/project/config.yaml:4:1: invalid YAML: "),
+        "{message}"
+    );
+    assert!(!message.contains(" at line "), "{message}");
+    let text = "settings:\n  timeout: 1\n   bad: 2\n";
+    let message = error(text);
+    assert!(message.starts_with("/project/config.yaml:3:"), "{message}");
+    assert!(
+        message.contains("invalid YAML: mapping values are not allowed"),
+        "{message}"
+    );
+}
+
+#[test]
+fn servers_default_to_root_port_22_and_the_ssh_key_from_the_environment() {
+    let text = "\
+servers:
+  a: {host: a.example}
+  b: {host: b.example, user: deploy, key: ~/.ssh/b, port: 2200, description: B}
+";
+    let with_env = load_with(text, &[("SSH_KEY_PATH", "/keys/id")])
+        .unwrap()
+        .config;
+    let a = &with_env.servers["a"];
+    assert_eq!(
+        (a.user.as_str(), a.key.as_str(), a.port),
+        ("root", "/keys/id", 22)
+    );
+    let b = &with_env.servers["b"];
+    assert_eq!(
+        b,
+        &Server {
+            host: "b.example".into(),
+            user: "deploy".into(),
+            key: "~/.ssh/b".into(),
+            port: 2200,
+            description: "B".into(),
+        }
+    );
+    let without_env = load(text).config;
+    assert_eq!(without_env.servers["a"].key, "~/.ssh/id_rsa");
+}
+
+#[test]
+fn ssh_host_checking_defaults_to_the_v6_environment_variable() {
+    let off = load_with("agents: {}\n", &[("SSH_KNOWN_HOSTS_CHECK", "No")]).unwrap();
+    assert!(!off.config.settings.ssh_strict_host_checking);
+    let written = "settings: {ssh_strict_host_checking: yes}\n";
+    let on = load_with(written, &[("SSH_KNOWN_HOSTS_CHECK", "false")]).unwrap();
+    assert!(on.config.settings.ssh_strict_host_checking);
+}
+
+#[test]
+fn sections_with_only_comments_are_empty() {
+    let text = "\
+settings:
+  # nothing yet
+servers:
+  # production:
+  #   host: 1.2.3.4
+agents:
+tasks:
+  # deploy:
+";
+    let loaded = load(text);
+    assert!(loaded.config.servers.is_empty());
+    assert!(loaded.config.agents.is_empty());
+    assert!(loaded.config.tasks.is_empty());
+    assert_eq!(loaded.config.settings.max_retries, 3);
+    assert!(loaded.warnings.is_empty());
+}
+
+#[test]
+fn an_agent_with_an_empty_body_is_skipped_with_a_warning() {
+    let text = "\
+agents:
+  real:
+    role: x
+  empty:
+    # coder, to be written
+";
+    let loaded = load(text);
+    assert_eq!(loaded.config.agents.keys().collect::<Vec<_>>(), ["real"]);
+    assert_eq!(
+        warnings(text),
+        ["/project/config.yaml:4:3: agent `empty` is empty and is skipped"]
+    );
+}
+
+#[test]
+fn a_server_or_task_with_an_empty_body_is_skipped_with_a_warning() {
+    let text = "servers:\n  old:\n    # retired\ntasks:\n  later:\n";
+    let loaded = load(text);
+    assert!(loaded.config.servers.is_empty() && loaded.config.tasks.is_empty());
+    assert_eq!(
+        warnings(text),
+        [
+            "/project/config.yaml:2:3: server `old` is empty and is skipped",
+            "/project/config.yaml:5:3: task `later` is empty and is skipped",
+        ]
+    );
+}
+
+#[test]
+fn entries_keep_file_order() {
+    let text = "agents:\n  zed: {}\n  alpha: {}\n  mid: {}\n";
+    let config = load(text).config;
+    assert_eq!(
+        config.agents.keys().collect::<Vec<_>>(),
+        ["zed", "alpha", "mid"]
+    );
+}
+
+#[test]
+fn relative_paths_are_relative_to_the_config_directory() {
+    let text = "settings:\n  working_dir: ./work/../src\n  log_dir: out/logs\n";
+    let s = load(text).config.settings;
+    assert_eq!(s.working_dir, PathBuf::from("/project/work/../src"));
+    assert_eq!(s.log_dir, PathBuf::from("/project/out/logs"));
+
+    let absolute = load("settings: {working_dir: /srv/app, log_dir: /var/log/tzzr}\n").config;
+    assert_eq!(absolute.settings.working_dir, PathBuf::from("/srv/app"));
+    assert_eq!(absolute.settings.log_dir, PathBuf::from("/var/log/tzzr"));
+
+    let home = load_with("settings: {working_dir: ~/code}\n", &[("HOME", "/home/u")]).unwrap();
+    assert_eq!(
+        home.config.settings.working_dir,
+        PathBuf::from("/home/u/code")
+    );
+}
+
+#[test]
+fn a_config_named_without_a_directory_has_an_absolute_base_dir() {
+    let loaded = load_str_with("agents: {}\n", Path::new("config.yaml"), &|_| None).unwrap();
+    let cwd = std::env::current_dir().unwrap();
+    assert_eq!(loaded.config.base_dir, cwd);
+    assert_eq!(loaded.config.settings.working_dir, cwd);
+}
+
+#[test]
+fn tzzr_keys_are_read() {
+    let text = "\
+settings:
+  budget_usd: 5
+providers:
+  local:
+    kind: openai
+    api_base: http://127.0.0.1:11434/v1
+    api_key_env: LOCAL_KEY
+    rpm: 30
+    tpm: 100000
+    concurrency: 2
+  cli:
+    kind: claude
+    command: /opt/claude
+models:
+  fast:
+    model: gpt-4o-mini
+    input: 0.15
+    output: 0.6
+    cache_read: 0.075
+    cache_write: 0.3
+    context_window: 128000
+    tool_protocol: native
+agents:
+  a:
+    provider: local
+    model: fast
+    api_base: http://127.0.0.1:8080/v1
+    temperature: 0.5
+    max_tokens: 1000
+    budget_usd: 0.25
+    tool_protocol: text
+";
+    let config = load(text).config;
+    assert_eq!(config.settings.budget_usd, Some(5.0));
+    assert_eq!(
+        config.providers["local"],
+        ProviderSpec {
+            kind: ProviderKind::OpenAi,
+            api_base: Some("http://127.0.0.1:11434/v1".into()),
+            api_key_env: Some("LOCAL_KEY".into()),
+            rpm: Some(30),
+            tpm: Some(100_000),
+            concurrency: Some(2),
+            command: None,
+        }
+    );
+    assert_eq!(config.providers["cli"].kind, ProviderKind::ClaudeCli);
+    assert_eq!(
+        config.providers["cli"].command.as_deref(),
+        Some("/opt/claude")
+    );
+    assert_eq!(
+        config.models["fast"],
+        ModelSpec {
+            model: Some("gpt-4o-mini".into()),
+            input: Some(0.15),
+            output: Some(0.6),
+            cache_read: Some(0.075),
+            cache_write: Some(0.3),
+            context_window: Some(128_000),
+            tool_protocol: Some(ToolProtocol::Native),
+        }
+    );
+    let a = &config.agents["a"];
+    assert_eq!(a.api_base.as_deref(), Some("http://127.0.0.1:8080/v1"));
+    assert_eq!(
+        (a.temperature, a.max_tokens, a.budget_usd),
+        (Some(0.5), Some(1000), Some(0.25))
+    );
+    assert_eq!(a.tool_protocol, Some(ToolProtocol::Text));
+}
+
+#[test]
+fn a_provider_named_like_a_builtin_needs_no_kind() {
+    let config = load("providers:\n  openai:\n    api_base: http://127.0.0.1:1/v1\n").config;
+    assert_eq!(config.providers["openai"].kind, ProviderKind::OpenAi);
+}
+
+#[test]
+fn scripted_replies_may_be_strings_or_mappings() {
+    let text = "\
+agents:
+  bot:
+    provider: scripted
+    script:
+      - Hello there
+      - text: Let me look.
+        tool_calls:
+          - tool: read
+            params: {path: README.md}
+          - tool: list_dir
+        delay_ms: 20
+      - error: rate limited
+";
+    let script = load(text).config.agents["bot"].script.clone();
+    assert_eq!(
+        script,
+        vec![
+            ScriptedReply {
+                text: "Hello there".into(),
+                ..ScriptedReply::default()
+            },
+            ScriptedReply {
+                text: "Let me look.".into(),
+                tool_calls: vec![
+                    ScriptedToolCall {
+                        tool: "read".into(),
+                        params: serde_json::json!({"path": "README.md"}),
+                    },
+                    ScriptedToolCall {
+                        tool: "list_dir".into(),
+                        params: serde_json::json!({}),
+                    },
+                ],
+                delay: Duration::from_millis(20),
+                error: None,
+            },
+            ScriptedReply {
+                error: Some("rate limited".into()),
+                ..ScriptedReply::default()
+            },
+        ]
+    );
+}
+
+#[test]
+fn a_scripted_tool_call_without_a_tool_is_an_error() {
+    let text = "agents:\n  bot:\n    provider: scripted\n    script:\n      - tool_calls:\n          - params: {}\n";
+    assert_eq!(
+        error(text),
+        "/project/config.yaml:6:11: agents.bot.script[0].tool_calls[0] has no `tool`"
+    );
+}
+
+#[test]
+fn a_scripted_agent_without_a_script_and_a_script_on_another_provider_are_warned_about() {
+    let text = "\
+providers:
+  demo: {kind: scripted}
+agents:
+  quiet:
+    provider: demo
+  talker:
+    provider: claude
+    script: [hi]
+";
+    assert_eq!(
+        warnings(text),
+        [
+            "/project/config.yaml:4:3: agent `quiet` uses a scripted provider but has no `script:`",
+            "/project/config.yaml:8:5: agent `talker` has a `script:` but its provider `claude` is not scripted; the script is ignored",
+        ]
+    );
+}
+
+// --- unknown keys ---
+
+#[test]
+fn an_unknown_key_is_a_warning_that_names_the_nearest_key_and_its_place() {
+    let text = "\
+agents:
+  coder:
+    role: x
+    tols:
+      - bash
+";
+    let loaded = load(text);
+    assert!(loaded.config.agents["coder"].tools.is_empty());
+    assert_eq!(
+        warnings(text),
+        ["/project/config.yaml:4:5: unknown key `tols` in agents.coder; did you mean `tools`?"]
+    );
+}
+
+#[test]
+fn unknown_keys_are_found_in_every_section_and_nested_list() {
+    let text = "\
+setings:
+  timeout: 1
+settings:
+  max_retry: 2
+agents:
+  bot:
+    provider: scripted
+    script:
+      - text: hi
+        delay: 5
+tasks:
+  t:
+    steps:
+      - agent: bot
+        promt: go
+";
+    assert_eq!(
+        warnings(text),
+        [
+            "/project/config.yaml:1:1: unknown key `setings` at the top level; did you mean `settings`?",
+            "/project/config.yaml:4:3: unknown key `max_retry` in settings; did you mean `max_retries`?",
+            "/project/config.yaml:10:9: unknown key `delay` in agents.bot.script[0]; did you mean `delay_ms`?",
+            "/project/config.yaml:15:9: unknown key `promt` in tasks.t.steps[0]; did you mean `prompt`?",
+        ]
+    );
+}
+
+#[test]
+fn an_unknown_key_like_no_known_key_lists_the_known_keys() {
+    assert_eq!(
+        warnings("servers:\n  a:\n    host: h\n    zzz: 1\n"),
+        [
+            "/project/config.yaml:4:5: unknown key `zzz` in servers.a (known keys: host, user, key, port, description)"
+        ]
+    );
+}
+
+#[test]
+fn every_key_of_the_format_is_known() {
+    let text = "\
+settings:
+  default_provider: claude
+  default_model: sonnet
+  timeout: 1
+  working_dir: .
+  max_tool_iterations: 1
+  sandbox_paths: true
+  ssh_strict_host_checking: true
+  allowed_commands: [ls]
+  rate_limit_per_minute: 1
+  max_retries: 1
+  retry_delay: 1
+  enable_circuit_breaker: true
+  circuit_breaker_threshold: 1
+  circuit_breaker_timeout: 1
+  budget_usd: 1
+  log_dir: logs
+servers:
+  s: {host: h, user: u, key: k, port: 1, description: d}
+providers:
+  p: {kind: openai, api_base: b, api_key_env: K, rpm: 1, tpm: 1, concurrency: 1, command: c}
+models:
+  m: {model: x, input: 1, output: 1, cache_read: 1, cache_write: 1, context_window: 1, tool_protocol: auto}
+agents:
+  a:
+    role: r
+    provider: scripted
+    model: m
+    tools: [bash]
+    servers: [s]
+    max_turns: 1
+    api_base: b
+    temperature: 0
+    max_tokens: 1
+    budget_usd: 1
+    tool_protocol: auto
+    script:
+      - {text: t, tool_calls: [{tool: bash, params: {command: ls}}], delay_ms: 1, error: e}
+tasks:
+  t:
+    description: d
+    steps: [{agent: a, prompt: p}]
+";
+    assert_eq!(warnings(text), Vec::<String>::new());
+}
+
+// --- validation ---
+
+#[test]
+fn unknown_tool_is_an_error_that_names_the_nearest_tool() {
+    let text = "\
+agents:
+  coder:
+    tools:
+      - read
+      - bsh
+";
+    assert_eq!(
+        error(text),
+        "/project/config.yaml:5:9: agent `coder` names unknown tool `bsh`; did you mean `bash`? (known: bash, read, write, glob, grep, http_request, ssh, list_dir)"
+    );
+}
+
+#[test]
+fn unknown_tool_in_a_flow_list_points_at_the_item() {
+    assert_eq!(
+        error("agents:\n  coder:\n    tools: [read, zzz]\n"),
+        "/project/config.yaml:3:19: agent `coder` names unknown tool `zzz` (known: bash, read, write, glob, grep, http_request, ssh, list_dir)"
+    );
+}
+
+#[test]
+fn unknown_server_is_an_error_that_names_the_nearest_server() {
+    let text = "\
+servers:
+  production: {host: p}
+  staging: {host: s}
+agents:
+  deployer:
+    tools: [ssh]
+    servers:
+      - prod
+";
+    assert_eq!(
+        error(text),
+        "/project/config.yaml:8:9: agent `deployer` names unknown server `prod`; did you mean `production`? (servers: production, staging)"
+    );
+    assert_eq!(
+        error("agents:\n  a:\n    servers: [web]\n"),
+        "/project/config.yaml:3:15: agent `a` names unknown server `web` (no servers are defined under `servers:`)"
+    );
+}
+
+#[test]
+fn unknown_provider_is_an_error_that_names_the_nearest_provider() {
+    let text = "\
+providers:
+  local: {kind: openai}
+agents:
+  a:
+    provider: openia
+";
+    assert_eq!(
+        error(text),
+        "/project/config.yaml:5:15: agent `a` uses unknown provider `openia`; did you mean `openai`? (known: claude, litellm, openai, anthropic, scripted, local)"
+    );
+}
+
+#[test]
+fn an_unknown_default_provider_is_reported_at_the_setting() {
+    let text = "settings:\n  default_provider: cloude\nagents:\n  a: {role: x}\n";
+    assert_eq!(
+        error(text),
+        "/project/config.yaml:2:21: agent `a` uses unknown provider `cloude` (from settings.default_provider); did you mean `claude`? (known: claude, litellm, openai, anthropic, scripted)"
+    );
+}
+
+#[test]
+fn task_step_naming_an_unknown_agent_is_an_error() {
+    let text = "\
+agents:
+  coder: {}
+  deployer: {}
+tasks:
+  deploy:
+    description: Deploy
+    steps:
+      - agent: coder
+        prompt: Run tests
+      - agent: deployr
+        prompt: Deploy
+";
+    assert_eq!(
+        error(text),
+        "/project/config.yaml:10:16: step 2 of task `deploy` names unknown agent `deployr`; did you mean `deployer`? (agents: coder, deployer)"
+    );
+}
+
+#[test]
+fn a_task_step_without_an_agent_is_an_error() {
+    let text = "tasks:\n  t:\n    steps:\n      - prompt: go\n";
+    assert_eq!(
+        error(text),
+        "/project/config.yaml:4:7: step 1 of task `t` names no `agent`"
+    );
+}
+
+#[test]
+fn a_provider_of_unknown_kind_is_an_error() {
+    let text = "providers:\n  local:\n    kind: olama\n";
+    assert_eq!(
+        error(text),
+        "/project/config.yaml:3:11: provider `local` has unknown kind `olama` (kinds: claude, litellm, openai, anthropic, scripted)"
+    );
+    let text = "providers:\n  local:\n    kind: opena\n";
+    assert!(error(text).contains("did you mean `openai`?"));
+    assert_eq!(
+        error("providers:\n  local:\n    rpm: 5\n"),
+        "/project/config.yaml:2:3: provider `local` needs a `kind:` (one of claude, litellm, openai, anthropic, scripted)"
+    );
+}
+
+#[test]
+fn an_unknown_tool_protocol_is_an_error() {
+    assert_eq!(
+        error("agents:\n  a:\n    tool_protocol: nativ\n"),
+        "/project/config.yaml:3:20: agent `a` has unknown tool_protocol `nativ`; did you mean `native`? (one of: auto, native, text)"
+    );
+    assert_eq!(
+        error("models:\n  m: {tool_protocol: json}\n"),
+        "/project/config.yaml:2:22: model `m` has unknown tool_protocol `json` (one of: auto, native, text)"
+    );
+}
+
+#[test]
+fn a_negative_budget_is_an_error() {
+    assert_eq!(
+        error("settings:\n  budget_usd: -1\n"),
+        "/project/config.yaml:2:15: settings.budget_usd is negative (-1); it must be 0 or more"
+    );
+    assert_eq!(
+        error("agents:\n  a:\n    budget_usd: -0.5\n"),
+        "/project/config.yaml:3:17: agent `a` has a negative budget_usd (-0.5); it must be 0 or more"
+    );
+}
+
+#[test]
+fn zero_max_turns_is_an_error() {
+    assert_eq!(
+        error("agents:\n  a:\n    max_turns: 0\n"),
+        "/project/config.yaml:3:16: agent `a` has max_turns 0; it must be at least 1"
+    );
+    assert_eq!(
+        error("settings:\n  max_tool_iterations: 0\nagents:\n  a: {}\n"),
+        "/project/config.yaml:2:24: settings.max_tool_iterations is 0; it must be at least 1"
+    );
+}
+
+#[test]
+fn the_first_error_in_the_file_is_the_one_reported() {
+    let text = "\
+agents:
+  a:
+    tools: [bsh]
+    provider: nope
+";
+    assert!(error(text).starts_with("/project/config.yaml:3:13: agent `a` names unknown tool"));
+}
+
+// --- discover and load_file ---
+
+#[test]
+fn discover_prefers_config_yaml_then_config_yml_then_the_user_config_dir() {
+    let cwd = tempfile::tempdir().unwrap();
+    let user = tempfile::tempdir().unwrap();
+    let (cwd, user) = (cwd.path(), user.path());
+
+    let searched = vec![
+        cwd.join("config.yaml"),
+        cwd.join("config.yml"),
+        user.join("config.yaml"),
+    ];
+    match discover(None, cwd, Some(user)) {
+        Err(ConfigError::NotFound { searched: got }) => assert_eq!(got, searched),
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+
+    std::fs::write(user.join("config.yaml"), "").unwrap();
+    assert_eq!(
+        discover(None, cwd, Some(user)).unwrap(),
+        user.join("config.yaml")
+    );
+    std::fs::write(cwd.join("config.yml"), "").unwrap();
+    assert_eq!(
+        discover(None, cwd, Some(user)).unwrap(),
+        cwd.join("config.yml")
+    );
+    std::fs::write(cwd.join("config.yaml"), "").unwrap();
+    assert_eq!(
+        discover(None, cwd, Some(user)).unwrap(),
+        cwd.join("config.yaml")
+    );
+}
+
+#[test]
+fn discover_takes_an_explicit_path_or_says_it_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mine = dir.path().join("team.yaml");
+    std::fs::write(&mine, "").unwrap();
+    std::fs::write(dir.path().join("config.yaml"), "").unwrap();
+    assert_eq!(discover(Some(&mine), dir.path(), None).unwrap(), mine);
+
+    let missing = dir.path().join("missing.yaml");
+    let err = discover(Some(&missing), dir.path(), None).unwrap_err();
+    assert!(
+        matches!(&err, ConfigError::NotFound { searched } if searched == std::slice::from_ref(&missing))
+    );
+    assert!(err.to_string().contains("missing.yaml"), "{err}");
+}
+
+#[test]
+fn load_file_reads_the_file_and_places_paths_beside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("team.yaml");
+    std::fs::write(&file, "agents:\n  a: {tools: [read]}\n").unwrap();
+    let config = load_file(&file).unwrap().config;
+    assert_eq!(config.base_dir, dir.path());
+    assert_eq!(config.settings.log_dir, dir.path().join("logs"));
+
+    let err = load_file(&dir.path().join("nope.yaml")).unwrap_err();
+    assert!(matches!(err, ConfigError::Read { .. }), "{err}");
+}

@@ -1,0 +1,196 @@
+//! Checks across the resolved config: names that must refer to something (tools, servers,
+//! providers, agents of a task) and numbers that must make sense (budgets, prices, turns).
+
+use crate::engine::tools::ALL_TOOLS;
+
+use super::diagnose::{Report, did_you_mean};
+use super::locate::{KeyPath, key_position};
+use super::{AgentSpec, BUILTIN_PROVIDERS, Config, ProviderKind};
+
+/// Reports every mistake of `config` to `report`.
+pub fn validate(config: &Config, report: &mut Report<'_>) {
+    let root = KeyPath::root();
+    check_settings(config, &root.key("settings"), report);
+    for (name, model) in &config.models {
+        let path = root.key("models").key(name.as_str());
+        for (key, price) in [
+            ("input", model.input),
+            ("output", model.output),
+            ("cache_read", model.cache_read),
+            ("cache_write", model.cache_write),
+        ] {
+            if let Some(price) = price.filter(|p| *p < 0.0) {
+                report.error_at_value(
+                    &path.key(key),
+                    format!("model `{name}` has a negative {key} price ({price})"),
+                );
+            }
+        }
+    }
+    for (name, server) in &config.servers {
+        if server.host.trim().is_empty() {
+            report.warn_at_key(
+                &root.key("servers").key(name.as_str()),
+                format!("server `{name}` has no `host`; ssh to it will fail"),
+            );
+        }
+    }
+    for agent in config.agents.values() {
+        check_agent(config, agent, report);
+    }
+    check_tasks(config, report);
+}
+
+fn check_settings(config: &Config, path: &KeyPath, report: &mut Report<'_>) {
+    let settings = &config.settings;
+    if settings.max_tool_iterations == 0 {
+        report.error_at_value(
+            &path.key("max_tool_iterations"),
+            "settings.max_tool_iterations is 0; it must be at least 1",
+        );
+    }
+    if let Some(budget) = settings.budget_usd.filter(|b| *b < 0.0) {
+        report.error_at_value(
+            &path.key("budget_usd"),
+            format!("settings.budget_usd is negative ({budget}); it must be 0 or more"),
+        );
+    }
+}
+
+/// Every name an agent's `provider:` may use: the built-in ones, then those of `providers:`.
+fn provider_names(config: &Config) -> Vec<&str> {
+    BUILTIN_PROVIDERS
+        .into_iter()
+        .chain(config.providers.keys().map(String::as_str))
+        .collect()
+}
+
+fn provider_kind(config: &Config, provider: &str) -> Option<ProviderKind> {
+    config
+        .providers
+        .get(provider)
+        .map(|spec| spec.kind)
+        .or_else(|| ProviderKind::from_builtin(provider))
+}
+
+fn check_agent(config: &Config, agent: &AgentSpec, report: &mut Report<'_>) {
+    let name = &agent.name;
+    let path = KeyPath::root().key("agents").key(name.as_str());
+
+    let known_providers = provider_names(config);
+    if !known_providers.contains(&agent.provider.as_str()) {
+        let written = path.key("provider");
+        // An agent without `provider:` took settings.default_provider: point there instead.
+        let (at, source) = if key_position(report.text(), &written).is_some() {
+            (written, String::new())
+        } else {
+            (
+                KeyPath::root().key("settings").key("default_provider"),
+                " (from settings.default_provider)".to_owned(),
+            )
+        };
+        report.error_at_value(
+            &at,
+            format!(
+                "agent `{name}` uses unknown provider `{}`{source}{} (known: {})",
+                agent.provider,
+                did_you_mean(&agent.provider, known_providers.iter().copied()),
+                known_providers.join(", ")
+            ),
+        );
+    }
+
+    for (i, tool) in agent.tools.iter().enumerate() {
+        if tool.trim().is_empty() {
+            report.error_at_value(
+                &path.key("tools").index(i),
+                format!("agent `{name}` has an empty item in `tools:`"),
+            );
+        } else if !ALL_TOOLS.contains(&tool.as_str()) {
+            report.error_at_value(
+                &path.key("tools").index(i),
+                format!(
+                    "agent `{name}` names unknown tool `{tool}`{} (known: {})",
+                    did_you_mean(tool, ALL_TOOLS),
+                    ALL_TOOLS.join(", ")
+                ),
+            );
+        }
+    }
+
+    for (i, server) in agent.servers.iter().enumerate() {
+        if !config.servers.contains_key(server) {
+            let known = if config.servers.is_empty() {
+                "no servers are defined under `servers:`".to_owned()
+            } else {
+                let names: Vec<&str> = config.servers.keys().map(String::as_str).collect();
+                format!("servers: {}", names.join(", "))
+            };
+            report.error_at_value(
+                &path.key("servers").index(i),
+                format!(
+                    "agent `{name}` names unknown server `{server}`{} ({known})",
+                    did_you_mean(server, config.servers.keys().map(String::as_str))
+                ),
+            );
+        }
+    }
+
+    // A 0 inherited from settings.max_tool_iterations is reported there.
+    if agent.max_turns == 0 && config.settings.max_tool_iterations != 0 {
+        report.error_at_value(
+            &path.key("max_turns"),
+            format!("agent `{name}` has max_turns 0; it must be at least 1"),
+        );
+    }
+
+    if let Some(budget) = agent.budget_usd.filter(|b| *b < 0.0) {
+        report.error_at_value(
+            &path.key("budget_usd"),
+            format!("agent `{name}` has a negative budget_usd ({budget}); it must be 0 or more"),
+        );
+    }
+
+    let is_scripted = provider_kind(config, &agent.provider) == Some(ProviderKind::Scripted);
+    if is_scripted && agent.script.is_empty() {
+        report.warn_at_key(
+            &path,
+            format!("agent `{name}` uses a scripted provider but has no `script:`"),
+        );
+    }
+    if !is_scripted && !agent.script.is_empty() {
+        report.warn_at_key(
+            &path.key("script"),
+            format!(
+                "agent `{name}` has a `script:` but its provider `{}` is not scripted; the script is ignored",
+                agent.provider
+            ),
+        );
+    }
+}
+
+fn check_tasks(config: &Config, report: &mut Report<'_>) {
+    let agent_names: Vec<&str> = config.agents.keys().map(String::as_str).collect();
+    for (task_name, task) in &config.tasks {
+        let steps = KeyPath::root()
+            .key("tasks")
+            .key(task_name.as_str())
+            .key("steps");
+        for (i, step) in task.steps.iter().enumerate() {
+            // A step with no agent at all was reported while resolving.
+            if step.agent.is_empty() || config.agents.contains_key(&step.agent) {
+                continue;
+            }
+            report.error_at_value(
+                &steps.index(i).key("agent"),
+                format!(
+                    "step {} of task `{task_name}` names unknown agent `{}`{} (agents: {})",
+                    i + 1,
+                    step.agent,
+                    did_you_mean(&step.agent, agent_names.iter().copied()),
+                    agent_names.join(", ")
+                ),
+            );
+        }
+    }
+}
