@@ -65,12 +65,12 @@ fn run(args: Args) -> Result<ExitCode> {
     let user_dir =
         directories::ProjectDirs::from("", "", "tzzr").map(|d| d.config_dir().to_path_buf());
     let path = config::discover(args.config.as_deref(), &cwd, user_dir.as_deref())?;
-    let loaded = config::load_file(&path)?;
+    let env = load_environment(&path, &cwd);
+    let loaded = config::load_file_with(&path, &|key: &str| env.get(key))?;
     for warning in &loaded.warnings {
         report_error(&format!("warning: {warning}"));
     }
     let config = loaded.config;
-    let env = load_environment(&config, &cwd);
 
     match mode {
         Mode::Agents => {
@@ -180,8 +180,10 @@ fn run_headless(
 }
 
 /// `.env` beside the config, then in the working directory; the process environment wins.
-fn load_environment(config: &Config, cwd: &Path) -> Environment {
-    let beside: PathBuf = config.base_dir.join(".env");
+fn load_environment(config_path: &Path, cwd: &Path) -> Environment {
+    let beside: PathBuf = config_path
+        .parent()
+        .map_or_else(|| cwd.join(".env"), |dir| dir.join(".env"));
     let here: PathBuf = cwd.join(".env");
     let (env, warnings) = Environment::load(&[beside.as_path(), here.as_path()]);
     for warning in warnings {

@@ -30,6 +30,8 @@ pub struct Printer<O: Write, E: Write> {
     /// Strip terminal control sequences from model text (stdout is a terminal).
     clean: bool,
     answers: HashMap<String, String>,
+    /// Agents whose next text starts a new model step (after tool calls): it gets a blank line.
+    new_step: std::collections::HashSet<String>,
     at_line_start: bool,
 }
 
@@ -42,6 +44,7 @@ impl<O: Write, E: Write> Printer<O, E> {
             layout,
             clean,
             answers: HashMap::new(),
+            new_step: std::collections::HashSet::new(),
             at_line_start: true,
         }
     }
@@ -69,11 +72,13 @@ impl<O: Write, E: Write> Printer<O, E> {
             | EventKind::Usage { .. }
             | EventKind::Endpoint { .. } => Ok(()),
             EventKind::TextDelta { text } => {
-                let text = self.cleaned(text);
-                self.answers
-                    .entry(agent.to_owned())
-                    .or_default()
-                    .push_str(&text);
+                let mut text = self.cleaned(text);
+                let answer = self.answers.entry(agent.to_owned()).or_default();
+                if self.new_step.remove(agent) && !answer.is_empty() && !text.is_empty() {
+                    let gap = if answer.ends_with('\n') { "\n" } else { "\n\n" };
+                    text.insert_str(0, gap);
+                }
+                answer.push_str(&text);
                 if self.layout == Layout::Stream && !text.is_empty() {
                     self.out.write_all(text.as_bytes())?;
                     self.out.flush()?;
@@ -82,6 +87,7 @@ impl<O: Write, E: Write> Printer<O, E> {
                 Ok(())
             }
             EventKind::ToolCallRequested { tool, args, .. } => {
+                self.new_step.insert(agent.to_owned());
                 let line = format!("{tag}→ {tool} {}", one_line(&args.to_string(), 120));
                 self.progress(&line)
             }
@@ -142,6 +148,7 @@ impl<O: Write, E: Write> Printer<O, E> {
 
     fn finished(&mut self, agent: &str, outcome: &Outcome) -> io::Result<()> {
         let streamed = self.answers.remove(agent).unwrap_or_default();
+        self.new_step.remove(agent);
         match outcome {
             Outcome::Done { text } => {
                 match self.layout {
@@ -303,6 +310,32 @@ mod tests {
             err,
             "→ read {\"path\":\"x.txt\"}\n✗ read (3 ms): File not found: x.txt\n"
         );
+    }
+
+    #[test]
+    fn text_after_tool_calls_starts_a_new_paragraph() {
+        let call = |tool: &str| {
+            ev(
+                "a",
+                EventKind::ToolCallRequested {
+                    call: CallId("c".into()),
+                    tool: tool.into(),
+                    args: serde_json::json!({}),
+                    runs_in_provider: false,
+                },
+            )
+        };
+        let (out, _) = run(
+            Layout::Stream,
+            false,
+            &[
+                delta("a", "Let me look."),
+                call("list_dir"),
+                delta("a", "Done."),
+                done("a", "Done."),
+            ],
+        );
+        assert_eq!(out, "Let me look.\n\nDone.\n");
     }
 
     #[test]
