@@ -1,0 +1,351 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! The engine end to end on the scripted provider: turns, tool loops, cancel, queueing, budgets,
+//! max_turns and the journal, as a front end sees them through events.
+
+mod support;
+
+use std::time::Duration;
+
+use pretty_assertions::assert_eq;
+use support::harness::{Harness, kinds};
+use tzzr::engine::protocol::{AgentCommand, EventKind, Outcome};
+
+#[tokio::test]
+async fn a_scripted_tool_loop_reads_a_file_and_answers() {
+    let mut h = Harness::start(
+        r#"
+agents:
+  demo:
+    provider: scripted
+    tools: [read]
+    script:
+      - text: "Reading."
+        tool_calls:
+          - tool: read
+            params: {path: notes.txt}
+      - "The notes say hello."
+"#,
+    )
+    .await;
+    h.write_file("notes.txt", "hello from the notes");
+    let turn = h.prompt("demo", "what do the notes say?");
+    let events = h.until_finished(turn).await;
+    assert_eq!(
+        kinds(&events),
+        [
+            "turn_started",
+            "text_delta",
+            "usage",
+            "tool_call_requested",
+            "tool_call_finished",
+            "text_delta",
+            "text_delta",
+            "text_delta",
+            "text_delta",
+            "usage",
+            "turn_finished"
+        ]
+    );
+    let finished = events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::ToolCallFinished { ok, output, .. } => Some((*ok, output.clone())),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(finished, (true, "hello from the notes".to_owned()));
+    assert_eq!(
+        h.outcome(&events),
+        Outcome::Done {
+            text: "The notes say hello.".into()
+        }
+    );
+    let log = h.read_log("demo.md");
+    for entry in [
+        "| PROMPT",
+        "what do the notes say?",
+        "| TOOL",
+        "**read** ✅",
+        "| RESULT",
+        "The notes say hello.",
+    ] {
+        assert!(log.contains(entry), "log lacks {entry:?}:\n{log}");
+    }
+    let journal = h.read_log("demo.jsonl");
+    assert_eq!(journal.lines().count(), events.len());
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_path_outside_the_working_directory_is_refused_to_the_model() {
+    let mut h = Harness::start(
+        r#"
+agents:
+  demo:
+    provider: scripted
+    tools: [read]
+    script:
+      - tool_calls:
+          - tool: read
+            params: {path: ../../etc/passwd}
+      - "ok"
+"#,
+    )
+    .await;
+    let turn = h.prompt("demo", "go");
+    let events = h.until_finished(turn).await;
+    let output = events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::ToolCallFinished {
+                ok: false, output, ..
+            } => Some(output.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(output.contains("outside the working directory"), "{output}");
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn cancel_stops_a_streaming_turn_and_the_agent_answers_the_next_prompt() {
+    let mut h = Harness::start(
+        r#"
+agents:
+  slow:
+    provider: scripted
+    script:
+      - text: "one two three four five six seven eight nine ten"
+        delay_ms: 200
+      - "quick answer"
+"#,
+    )
+    .await;
+    let turn = h.prompt("slow", "talk");
+    h.wait_for(turn, |k| matches!(k, EventKind::TextDelta { .. }))
+        .await;
+    h.command("slow", AgentCommand::Cancel);
+    let events = h.until_finished(turn).await;
+    assert_eq!(h.outcome(&events), Outcome::Cancelled);
+    let next = h.prompt("slow", "again");
+    let events = h.until_finished(next).await;
+    assert_eq!(
+        h.outcome(&events),
+        Outcome::Done {
+            text: "quick answer".into()
+        }
+    );
+    assert!(h.read_log("slow.md").contains("| CANCELLED"));
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn prompts_sent_while_busy_are_queued_not_lost() {
+    let mut h = Harness::start(
+        r#"
+agents:
+  a:
+    provider: scripted
+    script:
+      - text: "first answer here"
+        delay_ms: 30
+      - "second answer"
+"#,
+    )
+    .await;
+    let first = h.prompt("a", "one");
+    let second = h.prompt("a", "two");
+    let events = h.until_finished(first).await;
+    assert_eq!(
+        h.outcome(&events),
+        Outcome::Done {
+            text: "first answer here".into()
+        }
+    );
+    let events = h.until_finished(second).await;
+    assert_eq!(
+        h.outcome(&events),
+        Outcome::Done {
+            text: "second answer".into()
+        }
+    );
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn max_turns_stops_a_model_that_keeps_calling_tools() {
+    let mut h = Harness::start(
+        r#"
+agents:
+  loop:
+    provider: scripted
+    tools: [list_dir]
+    max_turns: 2
+    script:
+      - text: "again"
+        tool_calls:
+          - tool: list_dir
+            params: {path: "."}
+"#,
+    )
+    .await;
+    let turn = h.prompt("loop", "go");
+    let events = h.until_finished(turn).await;
+    let runs = events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::ToolCallFinished { .. }))
+        .count();
+    assert_eq!(runs, 1, "the second call's tools are not run");
+    assert!(events.iter().any(|e| matches!(&e.kind,
+        EventKind::Notice { text } if text.contains("max_turns"))));
+    assert_eq!(
+        h.outcome(&events),
+        Outcome::Done {
+            text: "again".into()
+        }
+    );
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_call_that_would_cross_the_budget_is_refused() {
+    let mut h = Harness::start(
+        r#"
+settings:
+  budget_usd: 0.1
+models:
+  pricey:
+    input: 10000
+    output: 10000
+agents:
+  spender:
+    provider: scripted
+    model: pricey
+    script:
+      - "an answer that costs money"
+"#,
+    )
+    .await;
+    let first = h.prompt("spender", "hello there");
+    let events = h.until_finished(first).await;
+    assert!(h.outcome(&events).is_done(), "{events:?}");
+    let cost: f64 = events
+        .iter()
+        .filter_map(|e| match e.kind {
+            EventKind::Usage { cost_usd, .. } => Some(cost_usd),
+            _ => None,
+        })
+        .sum();
+    assert!(cost > 0.1, "the first call spent the budget: {cost}");
+    let second = h.prompt("spender", "and again");
+    let events = h.until_finished(second).await;
+    let Outcome::Failed { error } = h.outcome(&events) else {
+        panic!("expected a refusal: {events:?}")
+    };
+    assert!(error.contains("settings.budget_usd"), "{error}");
+    assert_eq!(
+        kinds(&events),
+        ["turn_started", "turn_finished"],
+        "no call was made"
+    );
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn reset_forgets_the_conversation_and_scripted_failures_are_reported() {
+    let mut h = Harness::start(
+        r#"
+agents:
+  flaky:
+    provider: scripted
+    script:
+      - error: "the model fell over"
+      - "fine now"
+"#,
+    )
+    .await;
+    let turn = h.prompt("flaky", "hi");
+    let events = h.until_finished(turn).await;
+    assert_eq!(
+        h.outcome(&events),
+        Outcome::Failed {
+            error: "scripted provider: the model fell over".into()
+        }
+    );
+    h.command("flaky", AgentCommand::Reset);
+    let turn = h.prompt("flaky", "hi again");
+    let events = h.until_finished(turn).await;
+    assert_eq!(
+        h.outcome(&events),
+        Outcome::Done {
+            text: "fine now".into()
+        }
+    );
+    assert!(h.read_log("flaky.md").contains("| ERROR"));
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_unknown_agent_is_named_with_a_suggestion() {
+    let mut h = Harness::start("agents:\n  coder:\n    provider: scripted\n").await;
+    let error = h.orchestrator().prompt("codr", "hi").unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "unknown agent `codr`; did you mean `coder`?; agents: coder"
+    );
+    h.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_whole_team_answers_at_once() {
+    let mut h = Harness::start(
+        r#"
+agents:
+  a: {provider: scripted, script: [{text: "from a", delay_ms: 1000}]}
+  b: {provider: scripted, script: [{text: "from b", delay_ms: 1000}]}
+  c: {provider: scripted, script: [{text: "from c", delay_ms: 1000}]}
+"#,
+    )
+    .await;
+    let started = tokio::time::Instant::now();
+    let turns: Vec<_> = ["a", "b", "c"].iter().map(|a| h.prompt(a, "go")).collect();
+    for turn in turns {
+        let events = h.until_finished(turn).await;
+        assert!(h.outcome(&events).is_done());
+    }
+    // Two words, a second each: in parallel that is two seconds, not six.
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_prompt_whose_input_alone_would_cross_an_agent_budget_is_not_sent() {
+    let mut h = Harness::start(
+        r#"
+models:
+  pricey: {input: 10000, output: 10000}
+agents:
+  spender:
+    provider: scripted
+    model: pricey
+    budget_usd: 0.01
+    script: ["never sent"]
+"#,
+    )
+    .await;
+    let turn = h.prompt(
+        "spender",
+        "a prompt long enough to cost more than a cent at this price",
+    );
+    let events = h.until_finished(turn).await;
+    let Outcome::Failed { error } = h.outcome(&events) else {
+        panic!("expected a refusal: {events:?}")
+    };
+    assert!(error.contains("agents.spender.budget_usd"), "{error}");
+    assert_eq!(h.orchestrator().costs().total_requests, 0);
+    h.shutdown().await;
+}

@@ -1,0 +1,151 @@
+//! Drives a real `Orchestrator` the way a front end does: a config written to a temp dir, prompts
+//! and commands in, events out, collected per turn.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tempfile::TempDir;
+use tokio::sync::mpsc::UnboundedReceiver;
+use tzzr::engine::config;
+use tzzr::engine::env::Environment;
+use tzzr::engine::orchestrator::Orchestrator;
+use tzzr::engine::protocol::{AgentCommand, AgentEvent, EventKind, Outcome, TurnId};
+
+/// Longest wait for an event before a test fails (instead of hanging).
+const PATIENCE: Duration = Duration::from_secs(60);
+
+pub struct Harness {
+    dir: TempDir,
+    orchestrator: Option<Orchestrator>,
+    events: UnboundedReceiver<AgentEvent>,
+    backlog: Vec<AgentEvent>,
+}
+
+impl Harness {
+    /// Starts the agents of `yaml` (a config.yaml in a fresh temp dir) with an empty environment.
+    pub async fn start(yaml: &str) -> Self {
+        Self::start_with_env(yaml, &[]).await
+    }
+
+    pub async fn start_with_env(yaml: &str, vars: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("config.yaml");
+        std::fs::write(&path, yaml).expect("write config");
+        let env = Environment::isolated(vars.iter().map(|(k, v)| (*k, *v)));
+        let loaded = config::load_str_with(yaml, &path, &|k: &str| env.get(k))
+            .unwrap_or_else(|e| panic!("config: {e}"));
+        let (orchestrator, events) =
+            Orchestrator::start(loaded.config, &env).unwrap_or_else(|e| panic!("start: {e}"));
+        Self {
+            dir,
+            orchestrator: Some(orchestrator),
+            events,
+            backlog: Vec::new(),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn orchestrator(&mut self) -> &mut Orchestrator {
+        self.orchestrator.as_mut().expect("running")
+    }
+
+    pub fn prompt(&mut self, agent: &str, text: &str) -> TurnId {
+        self.orchestrator()
+            .prompt(agent, text)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    pub fn command(&mut self, agent: &str, command: AgentCommand) {
+        self.orchestrator()
+            .command(agent, command)
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    /// Every event of `turn`, in order, through its `TurnFinished`.
+    pub async fn until_finished(&mut self, turn: TurnId) -> Vec<AgentEvent> {
+        loop {
+            if let Some(end) = self
+                .backlog
+                .iter()
+                .position(|e| e.turn == turn && matches!(e.kind, EventKind::TurnFinished { .. }))
+            {
+                let (mine, rest): (Vec<_>, Vec<_>) = self
+                    .backlog
+                    .drain(..)
+                    .enumerate()
+                    .partition(|(i, e)| e.turn == turn && *i <= end);
+                self.backlog = rest.into_iter().map(|(_, e)| e).collect();
+                return mine.into_iter().map(|(_, e)| e).collect();
+            }
+            self.receive().await;
+        }
+    }
+
+    /// Waits until `turn` has produced an event for which `matches` holds (kept for `until_finished`).
+    pub async fn wait_for(&mut self, turn: TurnId, matches: impl Fn(&EventKind) -> bool) {
+        while !self
+            .backlog
+            .iter()
+            .any(|e| e.turn == turn && matches(&e.kind))
+        {
+            self.receive().await;
+        }
+    }
+
+    async fn receive(&mut self) {
+        let event = tokio::time::timeout(PATIENCE, self.events.recv())
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "no event for {PATIENCE:?}; so far: {:?}",
+                    kinds(&self.backlog)
+                )
+            })
+            .expect("event channel open");
+        self.backlog.push(event);
+    }
+
+    /// The outcome in a turn's events.
+    pub fn outcome(&self, events: &[AgentEvent]) -> Outcome {
+        events
+            .iter()
+            .find_map(|e| match &e.kind {
+                EventKind::TurnFinished { outcome } => Some(outcome.clone()),
+                _ => None,
+            })
+            .expect("a TurnFinished event")
+    }
+
+    pub fn write_file(&self, name: &str, contents: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, contents).expect("write file");
+        path
+    }
+
+    /// A file of the log directory (`logs/NAME`).
+    pub fn read_log(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join("logs").join(name)).unwrap_or_default()
+    }
+
+    pub async fn shutdown(mut self) {
+        if let Some(orchestrator) = self.orchestrator.take() {
+            orchestrator.shutdown().await;
+        }
+    }
+}
+
+/// The `event` tag of each event (`turn_started`, `text_delta`, …).
+pub fn kinds(events: &[AgentEvent]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| {
+            serde_json::to_value(e).expect("serializable")["event"]
+                .as_str()
+                .unwrap_or("?")
+                .to_owned()
+        })
+        .collect()
+}
