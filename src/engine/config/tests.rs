@@ -483,7 +483,7 @@ fn a_scripted_tool_call_without_a_tool_is_an_error() {
 }
 
 #[test]
-fn a_scripted_agent_without_a_script_and_a_script_on_another_provider_are_warned_about() {
+fn a_script_on_a_provider_that_is_not_scripted_is_warned_about() {
     let text = "\
 providers:
   demo: {kind: scripted}
@@ -497,7 +497,6 @@ agents:
     assert_eq!(
         warnings(text),
         [
-            "/project/config.yaml:4:3: agent `quiet` uses a scripted provider but has no `script:`",
             "/project/config.yaml:8:5: agent `talker` has a `script:` but its provider `claude` is not scripted; the script is ignored",
         ]
     );

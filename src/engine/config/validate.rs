@@ -151,13 +151,8 @@ fn check_agent(config: &Config, agent: &AgentSpec, report: &mut Report<'_>) {
         );
     }
 
+    // A scripted agent without a script echoes its prompts: a valid choice, no warning.
     let is_scripted = provider_kind(config, &agent.provider) == Some(ProviderKind::Scripted);
-    if is_scripted && agent.script.is_empty() {
-        report.warn_at_key(
-            &path,
-            format!("agent `{name}` uses a scripted provider but has no `script:`"),
-        );
-    }
     if !is_scripted && !agent.script.is_empty() {
         report.warn_at_key(
             &path.key("script"),
