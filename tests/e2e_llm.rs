@@ -1,0 +1,117 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! End to end against a real model: llama.cpp serving SmolLM2-135M behind its OpenAI API
+//! (`../shared/llm/serve`, started by `.ci/run`, which sets TZZR_E2E_LLM_URL). A 135M model's
+//! answers are poor: these tests check the protocol (streaming, tool-call plumbing, cancel,
+//! health), never the content.
+
+mod support;
+
+use assert_cmd::Command;
+use support::harness::{Harness, kinds};
+use support::peers::llm_url;
+use tzzr::engine::protocol::{AgentCommand, EventKind, Outcome};
+
+fn config(url: &str, tools: &str) -> String {
+    format!(
+        r#"
+settings:
+  timeout: 120
+  max_retries: 1
+agents:
+  small:
+    role: You are brief.
+    provider: openai
+    model: smollm2-135m-instruct
+    api_base: {url}
+    temperature: 0
+    max_tokens: 48
+    tools: [{tools}]
+"#
+    )
+}
+
+#[tokio::test]
+async fn a_real_model_streams_its_answer() {
+    let Some(url) = llm_url() else { return };
+    let mut h = Harness::start(&config(&url, "")).await;
+    let turn = h.prompt("small", "Say hello.");
+    let events = h.until_finished(turn).await;
+    let deltas = kinds(&events).iter().filter(|k| *k == "text_delta").count();
+    assert!(deltas >= 2, "the answer arrives in pieces: {:?}", kinds(&events));
+    let Outcome::Done { text } = h.outcome(&events) else {
+        panic!("{events:?}")
+    };
+    assert!(!text.trim().is_empty());
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_conversation_carries_over_to_the_next_prompt() {
+    let Some(url) = llm_url() else { return };
+    let mut h = Harness::start(&config(&url, "")).await;
+    for prompt in ["My name is Ada.", "What is my name?"] {
+        let turn = h.prompt("small", prompt);
+        let events = h.until_finished(turn).await;
+        assert!(h.outcome(&events).is_done(), "{events:?}");
+    }
+    let journal = h.read_log("small.jsonl");
+    assert_eq!(journal.matches("\"event\":\"turn_finished\"").count(), 2);
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn tool_calls_from_a_real_model_are_run_and_answered() {
+    let Some(url) = llm_url() else { return };
+    let mut h = Harness::start(&config(&url, "read")).await;
+    h.write_file("notes.txt", "The code word is pelican.");
+    let turn = h.prompt("small", "Use the read tool to read notes.txt.");
+    let events = h.until_finished(turn).await;
+    // Whatever the model chooses, the turn ends cleanly, and every call it made got an answer.
+    let requested = events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::ToolCallRequested { .. }))
+        .count();
+    let finished = events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::ToolCallFinished { .. }))
+        .count();
+    assert_eq!(requested, finished, "{:?}", kinds(&events));
+    assert!(
+        !matches!(h.outcome(&events), Outcome::Cancelled),
+        "{events:?}"
+    );
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn cancel_stops_a_real_generation() {
+    let Some(url) = llm_url() else { return };
+    let mut h = Harness::start(&config(&url, "").replace("max_tokens: 48", "max_tokens: 400")).await;
+    let turn = h.prompt("small", "Write a long story about the sea.");
+    h.wait_for(turn, |k| matches!(k, EventKind::TextDelta { .. }))
+        .await;
+    h.command("small", AgentCommand::Cancel);
+    let events = h.until_finished(turn).await;
+    assert_eq!(h.outcome(&events), Outcome::Cancelled);
+    h.shutdown().await;
+}
+
+#[test]
+fn the_binary_answers_and_its_health_check_spends_nothing() {
+    let Some(url) = llm_url() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("config.yaml"), config(&url, "")).unwrap();
+    let run = |args: &[&str]| {
+        Command::cargo_bin("tzzr")
+            .unwrap()
+            .current_dir(dir.path())
+            .env("XDG_STATE_HOME", dir.path().join("state"))
+            .args(args)
+            .assert()
+    };
+    let out = run(&["--agent", "small", "--prompt", "Say hello."]).success();
+    assert!(!out.get_output().stdout.is_empty());
+    run(&["--health"])
+        .success()
+        .stdout(predicates::str::contains("✅ small"));
+}
