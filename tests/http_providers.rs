@@ -424,11 +424,15 @@ async fn openai_empty_stream_is_asked_again_without_streaming() {
     );
     assert_eq!(items[1], StreamItem::TextDelta("Sunny in Paris.".into()));
     assert_eq!(usages(&items).len(), 1);
+    // The streaming request, the fallback on the connection the mock then drops (as
+    // llama-cpp-python does), and the fallback again on a fresh connection.
     let sent = mock.chat_requests();
-    assert_eq!(sent.len(), 2);
-    assert_eq!(sent[1].json()["stream"], false);
-    assert_eq!(sent[1].json().get("stream_options"), None);
-    assert_eq!(sent[1].json()["tool_choice"], "auto");
+    assert_eq!(sent.len(), 3);
+    assert_eq!(sent[0].json()["stream"], true);
+    assert_eq!(sent[1], sent[2]);
+    assert_eq!(sent[2].json()["stream"], false);
+    assert_eq!(sent[2].json().get("stream_options"), None);
+    assert_eq!(sent[2].json()["tool_choice"], "auto");
 }
 
 #[tokio::test]

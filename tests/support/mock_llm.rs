@@ -5,11 +5,11 @@
 //! Routes: `POST /v1/chat/completions`, `POST /v1/messages` (`?beta=true` too), `GET /v1/models`
 //! (Anthropic's shape when the request has `anthropic-version`), `HEAD /api/hello` → 404.
 //! Directives: `[[tool:NAME {json args}]]`, `[[status:N]]` (429 adds `retry-after: 1`),
-//! `[[delay:MS]]`, `[[cut]]`, `[[stall]]`, `[[empty]]`. Default reply: `echo: <last user text>` in
+//! `[[delay:MS]]`, `[[cut]]`, `[[stall]]`, `[[empty]]` (an empty 200 stream, after which the
+//! connection is dropped at its next request, as llama-cpp-python does). Default reply: `echo: <last user text>` in
 //! several chunks, or `tool results: <id>=<output>; …` after tool results.
 #![allow(
     dead_code,
-    unused_imports,
     reason = "each test crate, and the standalone example, uses a different part of the mock"
 )]
 
@@ -17,6 +17,8 @@
 pub mod answer;
 #[path = "mock_llm/anthropic.rs"]
 pub mod anthropic;
+#[path = "mock_llm/body.rs"]
+pub mod body;
 #[path = "mock_llm/directive.rs"]
 pub mod directive;
 #[path = "mock_llm/incoming.rs"]
@@ -26,7 +28,7 @@ pub mod openai;
 #[path = "mock_llm/reply.rs"]
 pub mod reply;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -34,17 +36,18 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
 use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Response};
-use futures::Stream;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use answer::Answer;
+use body::{After, frame_stream, whole_reply};
 use directive::Directives;
 use incoming::{Dialect, Incoming};
+#[allow(unused_imports, reason = "the standalone example uses none of these")]
 pub use reply::{MockContent, MockEnding, MockReply, MockStop, MockToolCall, MockUsage};
 
 /// Bodies larger than this are refused (the Claude CLI sends ~50 KB).
@@ -142,6 +145,9 @@ struct MockState {
     queue: VecDeque<MockReply>,
     requests: Vec<RecordedRequest>,
     serial: u64,
+    /// Clients whose connection served an empty stream: like llama-cpp-python, the mock drops
+    /// that connection when it is used again.
+    doomed_connections: HashSet<SocketAddr>,
 }
 
 impl Shared {
@@ -175,6 +181,7 @@ impl MockLlm {
             .with_state(Arc::clone(&shared));
         let stop = shared.shutdown.clone();
         let server = tokio::spawn(async move {
+            let app = app.into_make_service_with_connect_info::<SocketAddr>();
             let serving = axum::serve(listener, app)
                 .with_graceful_shutdown(async move { stop.cancelled().await });
             if let Err(e) = serving.await {
@@ -242,7 +249,11 @@ impl Drop for MockLlm {
     }
 }
 
-async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+async fn handle(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
     let method = request.method().clone();
     let uri = request.uri().clone();
     let headers = request.headers().clone();
@@ -261,6 +272,9 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
             body: body.clone(),
         },
     );
+    if shared.state().doomed_connections.remove(&peer) {
+        return body::dropped_connection();
+    }
     let path = uri.path().trim_end_matches('/');
     let dialect = if path.ends_with("/messages") || headers.contains_key("anthropic-version") {
         Dialect::Anthropic
@@ -273,10 +287,10 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
     }
     match (&method, path) {
         (&Method::POST, "/v1/chat/completions" | "/chat/completions") => {
-            chat(&shared, Dialect::OpenAi, body, bytes.len()).await
+            chat(&shared, peer, Dialect::OpenAi, body, bytes.len()).await
         }
         (&Method::POST, "/v1/messages") => {
-            chat(&shared, Dialect::Anthropic, body, bytes.len()).await
+            chat(&shared, peer, Dialect::Anthropic, body, bytes.len()).await
         }
         (&Method::GET, "/v1/models" | "/models") => {
             let models = &shared.options.models;
@@ -350,6 +364,7 @@ fn key_accepted(options: &MockOptions, headers: &HeaderMap) -> bool {
 
 async fn chat(
     shared: &Shared,
+    peer: SocketAddr,
     dialect: Dialect,
     body: Option<Value>,
     body_bytes: usize,
@@ -406,7 +421,10 @@ async fn chat(
         }
         MockEnding::Stall { after_frames } => (first(frames.frames, *after_frames), After::Stall),
         MockEnding::EndEarly { after_frames } => (first(frames.frames, *after_frames), After::End),
-        MockEnding::EmptyBody => (Vec::new(), After::End),
+        MockEnding::EmptyBody => {
+            shared.state().doomed_connections.insert(peer);
+            (Vec::new(), After::End)
+        }
         MockEnding::ErrorEvent {
             after_frames,
             kind,
@@ -436,30 +454,6 @@ fn first(mut frames: Vec<String>, n: usize) -> Vec<String> {
     frames
 }
 
-/// A non-streaming answer; `Cut` sends half the JSON then drops the connection, `EndEarly`
-/// ends the body after half the JSON, `Stall` sends headers only.
-fn whole_reply(json_text: String, ending: &MockEnding, shutdown: CancellationToken) -> Response {
-    let (parts, after) = match ending {
-        MockEnding::Cut { .. } => {
-            let [half, _] = answer::halves(&json_text);
-            (vec![half.to_owned()], After::Fail)
-        }
-        MockEnding::EndEarly { .. } => {
-            let [half, _] = answer::halves(&json_text);
-            (vec![half.to_owned()], After::End)
-        }
-        MockEnding::Stall { .. } => (Vec::new(), After::Stall),
-        MockEnding::Complete | MockEnding::EmptyBody | MockEnding::ErrorEvent { .. } => {
-            (vec![json_text], After::End)
-        }
-    };
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        Body::from_stream(frame_stream(parts, Duration::ZERO, after, shutdown)),
-    )
-        .into_response()
-}
-
 /// An error in the dialect's shape, with `retry-after` when given.
 fn error_response(
     dialect: Dialect,
@@ -477,53 +471,4 @@ fn error_response(
         .into_iter()
         .collect();
     (code, AppendHeaders(extra), axum::Json(body)).into_response()
-}
-
-/// What a body stream does once its frames are sent.
-#[derive(Clone, Copy, Debug)]
-enum After {
-    End,
-    /// Drop the connection without ending the body properly.
-    Fail,
-    /// Send nothing more until the mock stops.
-    Stall,
-}
-
-fn frame_stream(
-    frames: Vec<String>,
-    chunk_delay: Duration,
-    after: After,
-    shutdown: CancellationToken,
-) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
-    let state = (VecDeque::from(frames), Some(after), true);
-    futures::stream::unfold(state, move |(mut frames, after, is_first)| {
-        let shutdown = shutdown.clone();
-        async move {
-            if let Some(frame) = frames.pop_front() {
-                if !is_first && !chunk_delay.is_zero() {
-                    tokio::select! {
-                        () = tokio::time::sleep(chunk_delay) => {}
-                        () = shutdown.cancelled() => return None,
-                    }
-                }
-                return Some((Ok(Bytes::from(frame)), (frames, after, false)));
-            }
-            match after? {
-                After::End => None,
-                After::Fail => {
-                    // Let the server flush what was sent: an error drops its unsent buffer.
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                    let cut = std::io::Error::new(
-                        std::io::ErrorKind::ConnectionAborted,
-                        "mockllm cut the stream",
-                    );
-                    Some((Err(cut), (frames, None, false)))
-                }
-                After::Stall => {
-                    shutdown.cancelled().await;
-                    None
-                }
-            }
-        }
-    })
 }

@@ -57,13 +57,20 @@ async fn ask_without_streaming(
 ) -> Result<ModelReply, ProviderError> {
     tracing::warn!(endpoint = %ep.label, "empty stream; asking again without streaming");
     let body = request::chat_body(req, false);
-    let response = sse::send(
-        ep,
-        url,
-        authorized(ep, ep.http.post(url)).json(&body),
-        cancel,
-    )
-    .await?;
+    let send = || {
+        sse::send(
+            ep,
+            url,
+            authorized(ep, ep.http.post(url)).json(&body),
+            cancel,
+        )
+    };
+    let response = match send().await {
+        // llama-cpp-python closes the connection the empty stream came on, but only after the
+        // pool may have handed it out again: a fresh connection gets through.
+        Err(ProviderError::Connect { .. }) => send().await?,
+        other => other?,
+    };
     let text = sse::read_body(ep, url, response, cancel).await?;
     sink(StreamItem::Notice(format!(
         "{} ended the stream without data; asked again without streaming",

@@ -71,7 +71,8 @@ pub enum MockEnding {
     /// The body ends properly after this many frames, whatever they were.
     EndEarly { after_frames: usize },
     /// HTTP 200 with SSE headers and no body at all (llama-cpp-python's tool-choice quirk).
-    /// Applies to streaming requests only; a non-streaming request gets the content.
+    /// Applies to streaming requests only; a non-streaming request gets the content. As with
+    /// llama-cpp-python, the next request on the same connection finds it closed.
     EmptyBody,
     /// An error event after this many frames (`{"error":…}` / `event: error`), then the end.
     ErrorEvent {
