@@ -6,8 +6,9 @@
 //! (Anthropic's shape when the request has `anthropic-version`), `HEAD /api/hello` → 404.
 //! Directives: `[[tool:NAME {json args}]]`, `[[status:N]]` (429 adds `retry-after: 1`),
 //! `[[delay:MS]]`, `[[cut]]`, `[[stall]]`, `[[empty]]` (an empty 200 stream, after which the
-//! connection is dropped at its next request, as llama-cpp-python does). Default reply: `echo: <last user text>` in
-//! several chunks, or `tool results: <id>=<output>; …` after tool results.
+//! connection is dropped at its next request, as llama-cpp-python does). Default reply:
+//! `echo: <last user text>` in several chunks, or `tool results: <id>=<output>; …` after tool
+//! results.
 #![allow(
     dead_code,
     reason = "each test crate, and the standalone example, uses a different part of the mock"
