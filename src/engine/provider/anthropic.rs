@@ -1,9 +1,17 @@
 //! The Anthropic Messages dialect: streaming events, tool_use / tool_result, cache usage.
 
+mod reply;
+mod request;
+
 use tokio_util::sync::CancellationToken;
 
+use super::sse::{self, SseEvents};
 use super::{ModelReply, ModelRequest, ProviderError, Sink};
 use crate::engine::resilience::Endpoint;
+use reply::{MessageStream, Progress};
+
+/// The API version every request names.
+const API_VERSION: &str = "2023-06-01";
 
 /// One streaming Messages call (`POST {base}/v1/messages`), no retries.
 pub async fn stream_messages(
@@ -12,12 +20,71 @@ pub async fn stream_messages(
     cancel: &CancellationToken,
     sink: Sink<'_>,
 ) -> Result<ModelReply, ProviderError> {
-    let _ = (ep, req, cancel, sink);
-    todo!("anthropic::stream_messages")
+    let url = format!("{}/v1/messages", root(&ep.base_url));
+    let body = request::messages_body(req);
+    let response = sse::send(
+        ep,
+        &url,
+        headers(ep, ep.http.post(&url)).json(&body),
+        cancel,
+    )
+    .await?;
+    let mut events = SseEvents::new(&url, ep.timeout, response);
+    let mut stream = MessageStream::new(&url, req.model);
+    while let Some(event) = events.next(cancel).await? {
+        if stream.feed(&event.event, &event.data, &mut *sink)? == Progress::Done {
+            break;
+        }
+    }
+    drop(events);
+    stream.finish(sink)
 }
 
 /// `GET {base}/v1/models`: an auth probe that spends no tokens.
 pub async fn list_models(ep: &Endpoint) -> Result<Vec<String>, ProviderError> {
-    let _ = ep;
-    todo!("anthropic::list_models")
+    let url = format!("{}/v1/models", root(&ep.base_url));
+    let never = CancellationToken::new();
+    let response = sse::send(ep, &url, headers(ep, ep.http.get(&url)), &never).await?;
+    let text = sse::read_body(ep, &url, response, &never).await?;
+    super::openai::model_ids(&url, &sse::parse_json(&url, &text)?)
+}
+
+/// The API root: `ANTHROPIC_BASE_URL` is the root, but a user may have written `…/v1`.
+fn root(base_url: &str) -> &str {
+    let base = base_url.trim_end_matches('/');
+    base.strip_suffix("/v1").unwrap_or(base)
+}
+
+fn headers(ep: &Endpoint, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    let request = request.header("anthropic-version", API_VERSION);
+    let Some(key) = &ep.key else {
+        return request;
+    };
+    match reqwest::header::HeaderValue::from_str(key.expose()) {
+        Ok(mut value) => {
+            value.set_sensitive(true);
+            request.header("x-api-key", value)
+        }
+        // Not a valid header value: reqwest turns this into a request error (without the key).
+        Err(_) => request.header("x-api-key", key.expose()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_root_is_the_base_without_a_trailing_v1() {
+        assert_eq!(
+            root("https://api.anthropic.com"),
+            "https://api.anthropic.com"
+        );
+        assert_eq!(
+            root("https://api.anthropic.com/"),
+            "https://api.anthropic.com"
+        );
+        assert_eq!(root("http://127.0.0.1:8080/v1"), "http://127.0.0.1:8080");
+        assert_eq!(root("http://127.0.0.1:8080/v1/"), "http://127.0.0.1:8080");
+    }
 }

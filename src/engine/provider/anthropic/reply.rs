@@ -1,0 +1,437 @@
+//! Reading a streamed Messages reply: the event sequence from `message_start` to `message_stop`,
+//! content blocks by index (text, tool_use with its JSON in pieces, thinking), usage and errors.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::engine::conversation::ToolCall;
+use crate::engine::protocol::{CallId, TokenUsage};
+use crate::engine::provider::{ModelReply, ProviderError, StopReason, StreamItem, sse};
+
+/// Whether the stream has more to say.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Progress {
+    More,
+    /// `message_stop` arrived.
+    Done,
+}
+
+/// A tool_use block while its input arrives.
+#[derive(Debug)]
+struct PartialToolUse {
+    id: String,
+    name: String,
+    /// The `input` of `content_block_start`, used when no JSON pieces follow.
+    start_input: Value,
+    json: String,
+}
+
+/// The state of one streamed reply, fed one event at a time.
+#[derive(Debug)]
+pub struct MessageStream {
+    url: String,
+    model: String,
+    text: String,
+    /// Tool uses by content-block index, in the order the model wrote them.
+    tool_uses: BTreeMap<u64, PartialToolUse>,
+    stop_reason: Option<String>,
+    usage: TokenUsage,
+    saw_usage: bool,
+    saw_stop: bool,
+}
+
+impl MessageStream {
+    pub fn new(url: &str, model: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+            model: model.to_owned(),
+            text: String::new(),
+            tool_uses: BTreeMap::new(),
+            stop_reason: None,
+            usage: TokenUsage::default(),
+            saw_usage: false,
+            saw_stop: false,
+        }
+    }
+
+    /// Takes one event (`event_name` is the SSE `event:` line, used when the data has no
+    /// `type`), reporting text and thinking to `sink` as they come.
+    pub fn feed(
+        &mut self,
+        event_name: &str,
+        data: &str,
+        sink: &mut (dyn FnMut(StreamItem) + Send),
+    ) -> Result<Progress, ProviderError> {
+        let event: Value = serde_json::from_str(data).map_err(|e| ProviderError::Protocol {
+            url: self.url.clone(),
+            detail: format!("an event is not JSON ({e}): {}", sse::clip(data)),
+        })?;
+        let kind = event
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or(event_name);
+        match kind {
+            "message_start" => {
+                if let Some(usage) = event.pointer("/message/usage") {
+                    self.take_usage(usage);
+                }
+            }
+            "content_block_start" => self.start_block(&event, sink),
+            "content_block_delta" => self.take_delta(&event, sink),
+            "message_delta" => {
+                if let Some(reason) = event.pointer("/delta/stop_reason").and_then(Value::as_str) {
+                    self.stop_reason = Some(reason.to_owned());
+                }
+                if let Some(usage) = event.get("usage") {
+                    self.take_usage(usage);
+                }
+            }
+            "message_stop" => {
+                self.saw_stop = true;
+                return Ok(Progress::Done);
+            }
+            "error" => return Err(stream_error(&self.url, &event)),
+            // ping, content_block_stop (tool input is parsed at the end) and anything new.
+            _ => {}
+        }
+        Ok(Progress::More)
+    }
+
+    /// Usage counts are cumulative: a later figure replaces an earlier one.
+    fn take_usage(&mut self, usage: &Value) {
+        self.saw_usage = true;
+        let count = |key: &str| usage.get(key).and_then(Value::as_u64);
+        if let Some(n) = count("input_tokens") {
+            self.usage.input = n;
+        }
+        if let Some(n) = count("output_tokens") {
+            self.usage.output = n;
+        }
+        if let Some(n) = count("cache_read_input_tokens") {
+            self.usage.cache_read = n;
+        }
+        if let Some(n) = count("cache_creation_input_tokens") {
+            self.usage.cache_write = n;
+        }
+    }
+
+    fn start_block(&mut self, event: &Value, sink: &mut (dyn FnMut(StreamItem) + Send)) {
+        let index = event.get("index").and_then(Value::as_u64).unwrap_or(0);
+        let block = event.get("content_block").unwrap_or(&Value::Null);
+        let text_of = |key: &str| {
+            block
+                .get(key)
+                .and_then(Value::as_str)
+                .filter(|t| !t.is_empty())
+        };
+        match block.get("type").and_then(Value::as_str) {
+            Some("text") => {
+                if let Some(text) = text_of("text") {
+                    self.text.push_str(text);
+                    sink(StreamItem::TextDelta(text.to_owned()));
+                }
+            }
+            Some("thinking") => {
+                if let Some(thought) = text_of("thinking") {
+                    sink(StreamItem::Reasoning(thought.to_owned()));
+                }
+            }
+            Some("tool_use") => {
+                self.tool_uses.insert(
+                    index,
+                    PartialToolUse {
+                        id: text_of("id").unwrap_or_default().to_owned(),
+                        name: text_of("name").unwrap_or_default().to_owned(),
+                        start_input: block.get("input").cloned().unwrap_or(Value::Null),
+                        json: String::new(),
+                    },
+                );
+            }
+            _ => {}
+        }
+    }
+
+    fn take_delta(&mut self, event: &Value, sink: &mut (dyn FnMut(StreamItem) + Send)) {
+        let index = event.get("index").and_then(Value::as_u64).unwrap_or(0);
+        let delta = event.get("delta").unwrap_or(&Value::Null);
+        let text_of = |key: &str| delta.get(key).and_then(Value::as_str).unwrap_or_default();
+        match delta.get("type").and_then(Value::as_str) {
+            Some("text_delta") => {
+                let text = text_of("text");
+                if !text.is_empty() {
+                    self.text.push_str(text);
+                    sink(StreamItem::TextDelta(text.to_owned()));
+                }
+            }
+            Some("thinking_delta") => {
+                let thought = text_of("thinking");
+                if !thought.is_empty() {
+                    sink(StreamItem::Reasoning(thought.to_owned()));
+                }
+            }
+            Some("input_json_delta") => {
+                if let Some(tool_use) = self.tool_uses.get_mut(&index) {
+                    tool_use.json.push_str(text_of("partial_json"));
+                }
+            }
+            // signature_delta, citations_delta and anything new.
+            _ => {}
+        }
+    }
+
+    /// The whole reply once the stream ended. A stream cut before `message_stop` is accepted only
+    /// if the model had said why it stopped. Reports the usage once.
+    pub fn finish(
+        self,
+        sink: &mut (dyn FnMut(StreamItem) + Send),
+    ) -> Result<ModelReply, ProviderError> {
+        if !self.saw_stop && self.stop_reason.is_none() {
+            return Err(sse::ended_early(&self.url));
+        }
+        let tool_calls: Vec<ToolCall> = self
+            .tool_uses
+            .into_values()
+            .enumerate()
+            .map(|(n, tool_use)| ToolCall {
+                id: CallId(if tool_use.id.is_empty() {
+                    format!("toolu_{n}")
+                } else {
+                    tool_use.id
+                }),
+                tool: tool_use.name,
+                args: if tool_use.json.trim().is_empty() && tool_use.start_input.is_object() {
+                    tool_use.start_input
+                } else {
+                    sse::parse_tool_args(&tool_use.json)
+                },
+            })
+            .collect();
+        if self.saw_usage {
+            sink(StreamItem::Usage {
+                model: self.model,
+                usage: self.usage,
+                reported_cost_usd: None,
+            });
+        }
+        let stop = match self.stop_reason.as_deref() {
+            Some("tool_use") => StopReason::ToolUse,
+            Some("max_tokens") => StopReason::MaxTokens,
+            Some("end_turn" | "stop_sequence") => StopReason::EndTurn,
+            None if !tool_calls.is_empty() => StopReason::ToolUse,
+            None => StopReason::EndTurn,
+            Some(other) => StopReason::Other(other.to_owned()),
+        };
+        Ok(ModelReply {
+            text: self.text,
+            tool_calls,
+            stop,
+        })
+    }
+}
+
+/// An `error` event: overloaded is HTTP 529 (retryable, as the API would have answered it
+/// before the stream began); anything else is a protocol failure.
+fn stream_error(url: &str, event: &Value) -> ProviderError {
+    let kind = event
+        .pointer("/error/type")
+        .and_then(Value::as_str)
+        .unwrap_or("error");
+    let message = sse::message_in_json(event).unwrap_or_else(|| kind.to_owned());
+    match kind {
+        "overloaded_error" => ProviderError::Http {
+            url: url.to_owned(),
+            status: 529,
+            message,
+            retry_after: None,
+        },
+        _ => ProviderError::Protocol {
+            url: url.to_owned(),
+            detail: format!("the server reported {kind}: {message}"),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use pretty_assertions::assert_eq;
+    use serde_json::json;
+
+    use super::*;
+
+    /// Feeds an SSE text event by event (`event:` then `data:` lines), as the reader would.
+    fn run(sse_text: &str) -> (Result<ModelReply, ProviderError>, Vec<StreamItem>) {
+        let mut items = Vec::new();
+        let mut sink = |item| items.push(item);
+        let mut stream = MessageStream::new("u", "claude");
+        let mut name = "message";
+        for line in sse_text.lines() {
+            if let Some(event) = line.strip_prefix("event: ") {
+                name = event;
+            } else if let Some(data) = line.strip_prefix("data: ") {
+                match stream.feed(name, data, &mut sink) {
+                    Ok(Progress::More) => {}
+                    Ok(Progress::Done) => break,
+                    Err(e) => return (Err(e), items),
+                }
+            }
+        }
+        let reply = stream.finish(&mut sink);
+        (reply, items)
+    }
+
+    #[test]
+    fn text_thinking_and_cache_usage_from_a_whole_event_sequence() {
+        let (reply, items) = run(r#"
+event: message_start
+data: {"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","content":[],"model":"claude","stop_reason":null,"usage":{"input_tokens":12,"cache_creation_input_tokens":300,"cache_read_input_tokens":2000,"output_tokens":1}}}
+
+event: content_block_start
+data: {"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":""}}
+
+event: content_block_delta
+data: {"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"hmm"}}
+
+event: content_block_delta
+data: {"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"abc"}}
+
+event: content_block_stop
+data: {"type":"content_block_stop","index":0}
+
+event: ping
+data: {"type": "ping"}
+
+event: content_block_start
+data: {"type":"content_block_start","index":1,"content_block":{"type":"text","text":""}}
+
+event: content_block_delta
+data: {"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"Hel"}}
+
+event: content_block_delta
+data: {"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"lo"}}
+
+event: content_block_stop
+data: {"type":"content_block_stop","index":1}
+
+event: message_delta
+data: {"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":9}}
+
+event: message_stop
+data: {"type":"message_stop"}
+"#);
+        assert_eq!(
+            reply,
+            Ok(ModelReply {
+                text: "Hello".into(),
+                tool_calls: vec![],
+                stop: StopReason::EndTurn
+            })
+        );
+        assert_eq!(
+            items,
+            vec![
+                StreamItem::Reasoning("hmm".into()),
+                StreamItem::TextDelta("Hel".into()),
+                StreamItem::TextDelta("lo".into()),
+                StreamItem::Usage {
+                    model: "claude".into(),
+                    usage: TokenUsage {
+                        input: 12,
+                        output: 9,
+                        cache_read: 2000,
+                        cache_write: 300
+                    },
+                    reported_cost_usd: None,
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn tool_uses_collect_their_json_pieces_per_block() {
+        let (reply, _) = run(r#"
+data: {"type":"message_start","message":{"usage":{"input_tokens":5,"output_tokens":1}}}
+data: {"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_a","name":"read","input":{}}}
+data: {"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"path\":"}}
+data: {"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":" \"a.txt\"}"}}
+data: {"type":"content_block_stop","index":0}
+data: {"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_b","name":"list_dir","input":{}}}
+data: {"type":"content_block_stop","index":1}
+data: {"type":"content_block_start","index":2,"content_block":{"type":"tool_use","id":"toolu_c","name":"bash","input":{}}}
+data: {"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":"{\"command\": \"ls"}}
+data: {"type":"content_block_stop","index":2}
+data: {"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":30}}
+data: {"type":"message_stop"}
+"#);
+        assert_eq!(
+            reply,
+            Ok(ModelReply {
+                text: String::new(),
+                tool_calls: vec![
+                    ToolCall {
+                        id: CallId("toolu_a".into()),
+                        tool: "read".into(),
+                        args: json!({"path": "a.txt"})
+                    },
+                    ToolCall {
+                        id: CallId("toolu_b".into()),
+                        tool: "list_dir".into(),
+                        args: json!({})
+                    },
+                    ToolCall {
+                        id: CallId("toolu_c".into()),
+                        tool: "bash".into(),
+                        args: json!({"_raw": "{\"command\": \"ls"})
+                    },
+                ],
+                stop: StopReason::ToolUse,
+            })
+        );
+    }
+
+    #[test]
+    fn max_tokens_without_message_stop_is_accepted() {
+        let (reply, _) = run(r#"
+data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"long"}}
+data: {"type":"message_delta","delta":{"stop_reason":"max_tokens"},"usage":{"output_tokens":4}}
+"#);
+        assert_eq!(reply.map(|r| r.stop), Ok(StopReason::MaxTokens));
+    }
+
+    #[test]
+    fn a_stream_cut_before_the_model_finished_is_a_protocol_error() {
+        let (reply, items) = run(r#"
+data: {"type":"message_start","message":{"usage":{"input_tokens":5,"output_tokens":1}}}
+data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hel"}}
+"#);
+        assert_eq!(reply, Err(sse::ended_early("u")));
+        assert_eq!(items, vec![StreamItem::TextDelta("Hel".into())]);
+    }
+
+    #[test]
+    fn an_overloaded_error_event_is_a_retryable_529() {
+        let (reply, _) = run(r#"
+event: error
+data: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}
+"#);
+        assert_eq!(
+            reply,
+            Err(ProviderError::Http {
+                url: "u".into(),
+                status: 529,
+                message: "Overloaded".into(),
+                retry_after: None
+            })
+        );
+        let (reply, _) = run(r#"
+data: {"type":"error","error":{"type":"invalid_request_error","message":"bad"}}
+"#);
+        assert_eq!(
+            reply,
+            Err(ProviderError::Protocol {
+                url: "u".into(),
+                detail: "the server reported invalid_request_error: bad".into()
+            })
+        );
+    }
+}
