@@ -11,6 +11,10 @@ use support::harness::{Harness, kinds};
 use support::peers::llm_url;
 use tzzr::engine::protocol::{AgentCommand, EventKind, Outcome};
 
+/// The server answers one request at a time: the tests take turns, so none waits on another's
+/// generation.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn config(url: &str, tools: &str) -> String {
     format!(
         r#"
@@ -25,6 +29,7 @@ agents:
     api_base: {url}
     temperature: 0
     max_tokens: 48
+    max_turns: 3
     tools: [{tools}]
 "#
     )
@@ -33,11 +38,16 @@ agents:
 #[tokio::test]
 async fn a_real_model_streams_its_answer() {
     let Some(url) = llm_url() else { return };
+    let _turn = ONE_AT_A_TIME.lock().await;
     let mut h = Harness::start(&config(&url, "")).await;
     let turn = h.prompt("small", "Say hello.");
     let events = h.until_finished(turn).await;
     let deltas = kinds(&events).iter().filter(|k| *k == "text_delta").count();
-    assert!(deltas >= 2, "the answer arrives in pieces: {:?}", kinds(&events));
+    assert!(
+        deltas >= 2,
+        "the answer arrives in pieces: {:?}",
+        kinds(&events)
+    );
     let Outcome::Done { text } = h.outcome(&events) else {
         panic!("{events:?}")
     };
@@ -48,6 +58,7 @@ async fn a_real_model_streams_its_answer() {
 #[tokio::test]
 async fn the_conversation_carries_over_to_the_next_prompt() {
     let Some(url) = llm_url() else { return };
+    let _turn = ONE_AT_A_TIME.lock().await;
     let mut h = Harness::start(&config(&url, "")).await;
     for prompt in ["My name is Ada.", "What is my name?"] {
         let turn = h.prompt("small", prompt);
@@ -59,14 +70,21 @@ async fn the_conversation_carries_over_to_the_next_prompt() {
     h.shutdown().await;
 }
 
+/// This server ignores `max_tokens` whenever `tools` are offered with `tool_choice: "auto"` (its
+/// chatml-function-calling handler passes `max_tokens=None`), and a 135M model can then generate
+/// until its context is full; so the real model gets its tools through v6's text protocol, which
+/// is what such a model would use anyway. Native tool calls are covered against the mock server.
 #[tokio::test]
-async fn tool_calls_from_a_real_model_are_run_and_answered() {
+async fn text_protocol_tool_calls_from_a_real_model_are_run_and_answered() {
     let Some(url) = llm_url() else { return };
-    let mut h = Harness::start(&config(&url, "read")).await;
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let config =
+        config(&url, "read").replace("max_turns: 3", "max_turns: 3\n    tool_protocol: text");
+    let mut h = Harness::start(&config).await;
     h.write_file("notes.txt", "The code word is pelican.");
     let turn = h.prompt("small", "Use the read tool to read notes.txt.");
     let events = h.until_finished(turn).await;
-    // Whatever the model chooses, the turn ends cleanly, and every call it made got an answer.
+    // Whatever the model writes, the turn ends, and every call it made got an answer.
     let requested = events
         .iter()
         .filter(|e| matches!(e.kind, EventKind::ToolCallRequested { .. }))
@@ -76,17 +94,16 @@ async fn tool_calls_from_a_real_model_are_run_and_answered() {
         .filter(|e| matches!(e.kind, EventKind::ToolCallFinished { .. }))
         .count();
     assert_eq!(requested, finished, "{:?}", kinds(&events));
-    assert!(
-        !matches!(h.outcome(&events), Outcome::Cancelled),
-        "{events:?}"
-    );
+    assert!(h.outcome(&events).is_done(), "{events:?}");
     h.shutdown().await;
 }
 
 #[tokio::test]
 async fn cancel_stops_a_real_generation() {
     let Some(url) = llm_url() else { return };
-    let mut h = Harness::start(&config(&url, "").replace("max_tokens: 48", "max_tokens: 400")).await;
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let mut h =
+        Harness::start(&config(&url, "").replace("max_tokens: 48", "max_tokens: 200")).await;
     let turn = h.prompt("small", "Write a long story about the sea.");
     h.wait_for(turn, |k| matches!(k, EventKind::TextDelta { .. }))
         .await;
@@ -99,6 +116,7 @@ async fn cancel_stops_a_real_generation() {
 #[test]
 fn the_binary_answers_and_its_health_check_spends_nothing() {
     let Some(url) = llm_url() else { return };
+    let _turn = ONE_AT_A_TIME.blocking_lock();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("config.yaml"), config(&url, "")).unwrap();
     let run = |args: &[&str]| {

@@ -20,7 +20,10 @@ pub fn claude_bin() -> Option<PathBuf> {
     .map(PathBuf::from)
 }
 
-#[expect(clippy::print_stderr, reason = "a skipped test says why in the test output")]
+#[expect(
+    clippy::print_stderr,
+    reason = "a skipped test says why in the test output"
+)]
 fn peer(var: &str, what: &str) -> Option<String> {
     match std::env::var(var) {
         Ok(value) if !value.trim().is_empty() => Some(value),
