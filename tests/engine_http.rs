@@ -322,7 +322,7 @@ async fn all_agents_answer_in_parallel_and_costs_add_up_per_agent_and_model() {
     }
     let costs = h.orchestrator().costs();
     assert_eq!(costs.total_requests, 2);
-    assert_eq!(costs.by_agent.keys().collect::<Vec<_>>().len(), 2);
+    assert_eq!(costs.by_agent.len(), 2);
     assert!(costs.by_model.contains_key("gpt-4o") && costs.by_model.contains_key("gpt-4o-mini"));
     assert!(costs.total_cost_usd > 0.0);
     h.shutdown().await;
