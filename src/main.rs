@@ -30,6 +30,7 @@ fn main() -> ExitCode {
     };
     let _log = tzzr::logging::init();
     install_panic_hook();
+    raise_open_file_limit();
     match run(args) {
         Ok(code) => code,
         Err(e) => {
@@ -57,6 +58,22 @@ fn install_panic_hook() {
             .unwrap_or_else(|| "the log".to_owned());
         report_error(&format!("internal error: {info}; details in {log}"));
     }));
+}
+
+/// Every agent keeps its two log files open and may hold a connection: a team of a thousand
+/// needs more than the usual soft limit of 1,024 descriptors. The hard limit is ours to take.
+fn raise_open_file_limit() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        let raised = rustix::process::Rlimit {
+            current: limit.maximum,
+            maximum: limit.maximum,
+        };
+        if let Err(e) = setrlimit(Resource::Nofile, raised) {
+            tracing::warn!("cannot raise the open-file limit: {e}");
+        }
+    }
 }
 
 fn run(args: Args) -> Result<ExitCode> {

@@ -23,7 +23,7 @@ use crate::engine::provider::route::{self, HttpRoute, KeyStatus, Route};
 use crate::engine::provider::scripted::Scripted;
 use crate::engine::resilience::endpoint::Dialect;
 use crate::engine::resilience::{Breaker, Endpoint, Limiter, RetryPolicy};
-use crate::engine::tools::{ToolContext, Toolbox};
+use crate::engine::tools::{self, ToolContext, Toolbox};
 
 /// What a front end shows about an agent before it has run.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -205,17 +205,12 @@ fn describe_agent(spec: &AgentSpec, route: &Route, config: &Config) -> AgentInfo
         }
         Route::Scripted { .. } => ("scripted replies (not a model)".to_owned(), None, None),
     };
-    if !matches!(route, Route::ClaudeCli { .. }) {
-        let toolbox = Toolbox::new(
-            &spec.tools,
-            tool_context(config, &config.settings.working_dir),
-        );
-        if !toolbox.unavailable().is_empty() {
-            notes.push(format!(
-                "{} not available in this build yet; the agent runs without",
-                toolbox.unavailable().join(", ")
-            ));
-        }
+    let missing = tools::unavailable(&spec.tools);
+    if !matches!(route, Route::ClaudeCli { .. }) && !missing.is_empty() {
+        notes.push(format!(
+            "{} not available in this build yet; the agent runs without",
+            missing.join(", ")
+        ));
     }
     AgentInfo {
         name: spec.name.clone(),

@@ -1,5 +1,5 @@
-//! Reading the text into the raw structs: a syntax pass first (so a YAML mistake is reported as
-//! one), then serde with every unknown key collected, and YAML merge keys (`<<`) applied as
+//! Reading the text into the raw structs: serde with every unknown key collected (and, when that
+//! fails, a syntax pass so that a YAML mistake is reported as one), and YAML merge keys (`<<`) applied as
 //! PyYAML applied them.
 
 use serde::Deserialize;
@@ -21,15 +21,21 @@ pub fn parse(report: &mut Report<'_>) -> Result<RawConfig, Diagnostic> {
         // PyYAML reads an empty file as None, which v6 turned into `{}`.
         return Ok(RawConfig::default());
     }
-    IgnoredAny::deserialize(serde_yaml::Deserializer::from_str(text))
-        .map_err(|error| yaml_error(file, &error, true))?;
-
     let mut unknown = Vec::new();
-    let mut raw: Option<RawConfig> =
+    let parsed: Result<Option<RawConfig>, _> =
         serde_ignored::deserialize(serde_yaml::Deserializer::from_str(text), |path| {
             unknown.push(ignored_key_path(&path));
-        })
-        .map_err(|error| yaml_error(file, &error, false))?;
+        });
+    let mut raw = match parsed {
+        Ok(raw) => raw,
+        Err(error) => {
+            // Only a failed file pays for the syntax pass that tells a YAML mistake from a
+            // wrong value.
+            IgnoredAny::deserialize(serde_yaml::Deserializer::from_str(text))
+                .map_err(|syntax| yaml_error(file, &syntax, true))?;
+            return Err(yaml_error(file, &error, false));
+        }
+    };
 
     if unknown
         .iter()

@@ -56,6 +56,18 @@ pub fn spec(name: &str) -> Option<ToolSpec> {
 /// policy and the process sandbox.
 pub const RUNNABLE_TOOLS: [&str; 5] = ["read", "write", "glob", "grep", "list_dir"];
 
+/// The configured tools this build cannot run (in config order, once each): the agent runs
+/// without them and says so.
+pub fn unavailable(tools: &[String]) -> Vec<String> {
+    let mut missing: Vec<String> = Vec::new();
+    for name in tools {
+        if !RUNNABLE_TOOLS.contains(&name.as_str()) && !missing.contains(name) {
+            missing.push(name.clone());
+        }
+    }
+    missing
+}
+
 /// What the tools of one agent may touch.
 #[derive(Clone, Debug)]
 pub struct ToolContext {
@@ -87,17 +99,15 @@ impl Toolbox {
     /// Names are kept in the config's order; a repeated name counts once.
     pub fn new(tools: &[String], ctx: ToolContext) -> Self {
         let mut specs: Vec<ToolSpec> = Vec::new();
-        let mut unavailable: Vec<String> = Vec::new();
         for name in tools {
-            let is_listed = specs.iter().any(|s| &s.name == name) || unavailable.contains(name);
-            if is_listed {
-                continue;
-            }
-            match spec(name) {
-                Some(spec) if RUNNABLE_TOOLS.contains(&name.as_str()) => specs.push(spec),
-                _ => unavailable.push(name.clone()),
+            if RUNNABLE_TOOLS.contains(&name.as_str())
+                && !specs.iter().any(|s| &s.name == name)
+                && let Some(spec) = spec(name)
+            {
+                specs.push(spec);
             }
         }
+        let unavailable = unavailable(tools);
         let sandbox = Sandbox::new(&ctx.working_dir, ctx.sandbox_paths);
         Self {
             specs,
