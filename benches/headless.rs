@@ -118,42 +118,55 @@ fn openai_team(n: usize, base: &str) -> String {
     text
 }
 
-/// Runs tzzr `runs` times in `dir` (after one warm-up run), every run checked for success.
+/// Runs tzzr `runs` times in `dir` (after one warm-up run), every run checked for success, then
+/// once more under GNU time for the peak RSS.
 fn measure(dir: &Path, args: &[&str], runs: usize) -> Vec<Sample> {
-    let gnu_time = Path::new("/usr/bin/time").exists();
-    let rss_file = dir.join("rss.txt");
     let mut samples = Vec::with_capacity(runs);
     for i in 0..=runs {
-        let mut cmd = if gnu_time {
-            let mut c = Command::new("/usr/bin/time");
-            c.arg("-f").arg("%M").arg("-o").arg(&rss_file).arg(TZZR);
-            c
-        } else {
-            Command::new(TZZR)
-        };
-        cmd.args(args)
-            .current_dir(dir)
-            .env("XDG_STATE_HOME", dir.join("state"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
         let started = Instant::now();
-        let out = cmd.output().unwrap();
-        let wall = started.elapsed();
-        assert!(
-            out.status.success(),
-            "tzzr {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let peak_rss_kb = gnu_time
-            .then(|| std::fs::read_to_string(&rss_file).ok())
-            .flatten()
-            .and_then(|s| s.trim().lines().last().and_then(|l| l.trim().parse().ok()));
+        run_checked(Command::new(TZZR).args(args), dir, args);
         if i > 0 {
-            samples.push(Sample { wall, peak_rss_kb });
+            samples.push(Sample {
+                wall: started.elapsed(),
+                peak_rss_kb: None,
+            });
+        }
+    }
+    let rss_file = dir.join("rss.txt");
+    if Path::new("/usr/bin/time").exists() {
+        let mut timed = Command::new("/usr/bin/time");
+        timed
+            .arg("-f")
+            .arg("%M")
+            .arg("-o")
+            .arg(&rss_file)
+            .arg(TZZR)
+            .args(args);
+        run_checked(&mut timed, dir, args);
+        let rss = std::fs::read_to_string(&rss_file)
+            .ok()
+            .and_then(|s| s.trim().lines().last().and_then(|l| l.trim().parse().ok()));
+        if let Some(last) = samples.last_mut() {
+            last.peak_rss_kb = rss;
         }
     }
     samples
+}
+
+fn run_checked(cmd: &mut Command, dir: &Path, args: &[&str]) {
+    let out = cmd
+        .current_dir(dir)
+        .env("XDG_STATE_HOME", dir.join("state"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "tzzr {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn report(name: &str, samples: &[Sample]) {

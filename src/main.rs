@@ -28,7 +28,8 @@ fn main() -> ExitCode {
             };
         }
     };
-    let _log = tzzr::logging::init();
+    // Listing agents reads the config and nothing else: it runs no agent and logs nothing.
+    let _log = (!args.agents).then(tzzr::logging::init).flatten();
     install_panic_hook();
     raise_open_file_limit();
     match run(args) {
