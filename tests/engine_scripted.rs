@@ -349,3 +349,29 @@ agents:
     assert_eq!(h.orchestrator().costs().total_requests, 0);
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn reset_while_busy_cancels_the_turn_and_every_queued_prompt_still_ends() {
+    let mut h = Harness::start(
+        r#"
+agents:
+  a:
+    provider: scripted
+    script:
+      - text: "a slow answer that takes a while"
+        delay_ms: 100
+"#,
+    )
+    .await;
+    let running = h.prompt("a", "one");
+    let queued = h.prompt("a", "two");
+    h.wait_for(running, |k| matches!(k, EventKind::TextDelta { .. }))
+        .await;
+    h.command("a", AgentCommand::Reset);
+    let events = h.until_finished(running).await;
+    assert_eq!(h.outcome(&events), Outcome::Cancelled);
+    let events = h.until_finished(queued).await;
+    assert_eq!(kinds(&events), ["turn_finished"]);
+    assert_eq!(h.outcome(&events), Outcome::Cancelled);
+    h.shutdown().await;
+}

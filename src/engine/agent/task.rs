@@ -2,6 +2,9 @@
 //! meanwhile, and cancels or resets on request.
 
 use std::collections::VecDeque;
+use std::panic::AssertUnwindSafe;
+
+use futures::FutureExt;
 
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinHandle;
@@ -68,24 +71,27 @@ async fn run(mut rt: AgentRuntime, mut out: Emitter, mut inbox: UnboundedReceive
         out.set_turn(turn);
         let cancel = CancellationToken::new();
         let mut reset_after = false;
-        let outcome = {
-            let turn_run = run_turn(&mut rt, &mut out, text, &cancel);
+        let mut dropped: Vec<TurnId> = Vec::new();
+        let finished = {
+            // A bug in a turn must not take the agent (or the front end waiting on it) down.
+            let turn_run =
+                AssertUnwindSafe(run_turn(&mut rt, &mut out, text, &cancel)).catch_unwind();
             tokio::pin!(turn_run);
             loop {
                 tokio::select! {
-                    outcome = &mut turn_run => break outcome,
+                    finished = &mut turn_run => break finished,
                     command = inbox.recv(), if inbox_open => match command {
                         // The front end is gone: stop this turn and end after it.
                         None => {
                             inbox_open = false;
-                            queue.clear();
+                            dropped.extend(queue.drain(..).map(|(turn, _)| turn));
                             cancel.cancel();
                         }
                         Some(AgentCommand::Prompt { turn, text }) => queue.push_back((turn, text)),
                         Some(AgentCommand::Cancel) => cancel.cancel(),
                         Some(AgentCommand::Reset) => {
                             reset_after = true;
-                            queue.clear();
+                            dropped.extend(queue.drain(..).map(|(turn, _)| turn));
                             cancel.cancel();
                         }
                         // Approvals arrive with the tools that ask for them.
@@ -94,15 +100,34 @@ async fn run(mut rt: AgentRuntime, mut out: Emitter, mut inbox: UnboundedReceive
                 }
             }
         };
-        finish(&mut out, outcome);
+        let outcome = finished.unwrap_or_else(|panic| {
+            let what = panic_message(panic.as_ref());
+            tracing::error!(agent = %rt.name, "a turn panicked: {what}");
+            reset_after = true;
+            Outcome::Failed {
+                error: format!("internal error: {what}; the conversation was reset"),
+            }
+        });
+        out.emit(EventKind::TurnFinished { outcome });
+        // Prompts queued behind a reset are not run: each still gets its ending.
+        for turn in dropped {
+            out.set_turn(turn);
+            out.emit(EventKind::TurnFinished {
+                outcome: Outcome::Cancelled,
+            });
+        }
         if reset_after {
             reset(&mut rt);
         }
     }
 }
 
-fn finish(out: &mut Emitter, outcome: Outcome) {
-    out.emit(EventKind::TurnFinished { outcome });
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".to_owned())
 }
 
 fn reset(rt: &mut AgentRuntime) {
