@@ -5,8 +5,11 @@
 
 use std::path::{Path, PathBuf};
 
+mod support;
+
 use assert_cmd::Command;
 use predicates::prelude::*;
+use support::mock_llm::{MockLlm, MockOptions};
 use tempfile::TempDir;
 
 const KEY_VARS: [&str; 12] = [
@@ -353,4 +356,67 @@ fn without_flags_tzzr_says_the_ui_is_not_built_yet() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("terminal UI is not built yet"));
+}
+
+/// Runs the binary from async code (the mock server needs the runtime to keep serving).
+async fn run_blocking(mut cmd: Command) -> std::process::Output {
+    tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_lists_models_with_the_key_and_reports_a_refused_key() {
+    let mock = MockLlm::start_with(MockOptions::default().api_key("sk-right"))
+        .await
+        .unwrap();
+    let p = Project::new(&format!(
+        "agents:\n  good:\n    provider: openai\n    model: m\n    api_base: {0}\n  bad:\n    provider: anthropic\n    model: m\n    api_base: {1}\n",
+        mock.openai_base(),
+        mock.anthropic_base()
+    ));
+    let mut cmd = p.tzzr();
+    cmd.arg("--health")
+        .env("OPENAI_API_KEY", "sk-right")
+        .env("ANTHROPIC_API_KEY", "sk-wrong");
+    let out = run_blocking(cmd).await;
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("  ✅ good  openai 127.0.0.1:"), "{stdout}");
+    assert!(
+        stdout.contains("  ❌ bad  ") && stdout.contains("refused the API key (HTTP 401)"),
+        "{stdout}"
+    );
+    assert!(
+        mock.chat_requests().is_empty(),
+        "the health check spends no tokens"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_prompt_to_a_real_http_endpoint_streams_and_logs_its_cost() {
+    let mock = MockLlm::start().await;
+    let p = Project::new(&format!(
+        "agents:\n  bot:\n    provider: openai\n    model: gpt-4o\n    api_base: {}\n",
+        mock.openai_base()
+    ));
+    let mut cmd = p.tzzr();
+    cmd.args(["--agent", "bot", "--prompt", "hello", "--json"]);
+    let out = run_blocking(cmd).await;
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let usage: serde_json::Value = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|e| e["event"] == "usage")
+        .unwrap();
+    assert_eq!(usage["model"], "gpt-4o");
+    assert_eq!(usage["priced"], true);
+    assert!(usage["cost_usd"].as_f64().unwrap() > 0.0);
+    let journal = std::fs::read_to_string(p.path().join("logs/bot.jsonl")).unwrap();
+    assert_eq!(
+        journal.lines().count(),
+        stdout.lines().count(),
+        "every event is on disk too"
+    );
 }
