@@ -1,0 +1,1 @@
+//! Following an agent's log file as it grows (placeholder; being written).

@@ -1,0 +1,1 @@
+//! Cleaning text from models and tools before it is drawn (placeholder; being written).

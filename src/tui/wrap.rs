@@ -1,0 +1,1 @@
+//! Wrapping styled lines to a width (placeholder; being written).
