@@ -24,6 +24,7 @@ use tzzr::engine::config;
 use tzzr::engine::env::Environment;
 use tzzr::engine::orchestrator::Orchestrator;
 use tzzr::engine::protocol::{AgentCommand, EventKind, Outcome};
+use tzzr::engine::tools::approval::Asker;
 
 const TZZR: &str = env!("CARGO_BIN_EXE_tzzr");
 
@@ -208,7 +209,7 @@ async fn cancel_latency(mock: &MockLlm, root: &Path, runs: usize) -> Vec<Duratio
     std::fs::write(&path, &text).unwrap();
     let env = Environment::isolated::<[(&str, &str); 0], &str, &str>([]);
     let loaded = config::load_str_with(&text, &path, &|k: &str| env.get(k)).unwrap();
-    let (mut orch, mut events) = Orchestrator::start(loaded.config, &env).unwrap();
+    let (mut orch, mut events) = Orchestrator::start(loaded.config, &env, Asker::Nobody).unwrap();
     let mut latencies = Vec::with_capacity(runs);
     for _ in 0..runs {
         mock.push(MockReply::text(["streaming..."]).stall_after(2));

@@ -15,6 +15,7 @@ use tzzr::engine::config::{self, Config};
 use tzzr::engine::env::Environment;
 use tzzr::engine::health;
 use tzzr::engine::orchestrator::{self, Orchestrator};
+use tzzr::engine::tools::approval::Asker;
 
 fn main() -> ExitCode {
     let args = match Args::try_parse() {
@@ -107,13 +108,13 @@ fn run(args: Args) -> Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
         Mode::Status => runtime()?.block_on(async {
-            let (orch, _events) = Orchestrator::start(config, &env)?;
+            let (orch, _events) = Orchestrator::start(config, &env, asker(&args))?;
             print_stdout(&serde_json::to_string_pretty(&orch.status())?);
             orch.shutdown().await;
             Ok(ExitCode::SUCCESS)
         }),
         Mode::Health => runtime()?.block_on(async {
-            let (orch, _events) = Orchestrator::start(config, &env)?;
+            let (orch, _events) = Orchestrator::start(config, &env, asker(&args))?;
             let reports = health::check(&orch).await;
             if args.json {
                 print_stdout(&serde_json::to_string_pretty(&reports)?);
@@ -129,13 +130,7 @@ fn run(args: Args) -> Result<ExitCode> {
         }),
         Mode::Prompt { agent, prompt } => {
             let prompt = read_prompt(prompt)?;
-            run_headless(
-                config,
-                &env,
-                vec![(agent, prompt)],
-                Layout::Stream,
-                args.json,
-            )
+            run_headless(config, &env, vec![(agent, prompt)], Layout::Stream, &args)
         }
         Mode::All { prompt } => {
             let prompt = read_prompt(prompt)?;
@@ -144,7 +139,7 @@ fn run(args: Args) -> Result<ExitCode> {
                 .keys()
                 .map(|name| (name.clone(), prompt.clone()))
                 .collect();
-            run_headless(config, &env, prompts, Layout::Blocks, args.json)
+            run_headless(config, &env, prompts, Layout::Blocks, &args)
         }
         Mode::Task { name } => {
             let Some(task) = config.tasks.get(&name).cloned() else {
@@ -160,7 +155,7 @@ fn run(args: Args) -> Result<ExitCode> {
             };
             anyhow::ensure!(!task.steps.is_empty(), "task `{name}` has no steps");
             runtime()?.block_on(async {
-                let (mut orch, mut events) = Orchestrator::start(config, &env)?;
+                let (mut orch, mut events) = Orchestrator::start(config, &env, asker(&args))?;
                 let mut printer = printer(Layout::Stream, args.json);
                 let finished = run_task(&mut orch, &mut events, &task.steps, &mut printer).await?;
                 orch.shutdown().await;
@@ -177,6 +172,15 @@ fn printer(layout: Layout, json: bool) -> Printer<std::io::StdoutLock<'static>, 
     Printer::new(stdout.lock(), std::io::stderr(), format, layout, clean)
 }
 
+/// Headless, nobody can answer an approval: `--yes` answers yes to all of them.
+fn asker(args: &Args) -> Asker {
+    if args.yes {
+        Asker::ApproveAll
+    } else {
+        Asker::Nobody
+    }
+}
+
 fn exit_code(finished: &[Finished]) -> ExitCode {
     ExitCode::from(exit_status(finished))
 }
@@ -186,11 +190,11 @@ fn run_headless(
     env: &Environment,
     prompts: Vec<(String, String)>,
     layout: Layout,
-    json: bool,
+    args: &Args,
 ) -> Result<ExitCode> {
     runtime()?.block_on(async {
-        let (mut orch, mut events) = Orchestrator::start(config, env)?;
-        let mut printer = printer(layout, json);
+        let (mut orch, mut events) = Orchestrator::start(config, env, asker(args))?;
+        let mut printer = printer(layout, args.json);
         let finished = run_turns(&mut orch, &mut events, prompts, &mut printer).await?;
         orch.shutdown().await;
         Ok(exit_code(&finished))

@@ -420,3 +420,28 @@ async fn a_prompt_to_a_real_http_endpoint_streams_and_logs_its_cost() {
         "every event is on disk too"
     );
 }
+
+const WRITER: &str = "agents:\n  w:\n    provider: scripted\n    tools: [write]\n    script:\n      - tool_calls: [{tool: write, params: {path: out.txt, content: hi}}]\n      - done\n";
+
+#[test]
+fn headless_a_call_that_asks_is_refused_unless_yes() {
+    let p = Project::new(WRITER);
+    p.tzzr()
+        .args(["--agent", "w", "--prompt", "go"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("✗ write ("))
+        .stderr(predicate::str::contains(
+            "refused: `write` needs approval and no one can give it here; run with --yes, or set agents.w.approval to auto",
+        ));
+    assert!(!p.path().join("out.txt").exists());
+    p.tzzr()
+        .args(["--agent", "w", "--prompt", "go", "--yes"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("✓ write ("));
+    assert_eq!(
+        std::fs::read_to_string(p.path().join("out.txt")).unwrap(),
+        "hi"
+    );
+}

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use pretty_assertions::assert_eq;
 use tzzr::engine::config::{AgentSpec, Config, Server, Settings, load_file};
+use tzzr::engine::tools::approval::ApprovalPolicy;
 
 fn examples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples")
@@ -46,6 +47,7 @@ fn v6_settings() -> Settings {
         circuit_breaker_timeout: Duration::from_secs(30),
         budget_usd: None,
         log_dir: examples_dir().join("logs"),
+        approval: ApprovalPolicy::default().written_out(),
     }
 }
 
@@ -65,6 +67,7 @@ fn agent(name: &str, role: &str, provider: &str, model: &str, tools: &[&str]) ->
         budget_usd: None,
         tool_protocol: None,
         script: Vec::new(),
+        approval: ApprovalPolicy::default().written_out(),
     }
 }
 

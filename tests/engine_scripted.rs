@@ -375,3 +375,124 @@ agents:
     assert_eq!(h.outcome(&events), Outcome::Cancelled);
     h.shutdown().await;
 }
+
+const WRITER: &str = r#"
+agents:
+  writer:
+    provider: scripted
+    tools: [write]
+    script:
+      - tool_calls:
+          - tool: write
+            params: {path: out.txt, content: "first"}
+      - "wrote it"
+"#;
+
+fn approval_call(
+    events: &[tzzr::engine::protocol::AgentEvent],
+) -> Option<tzzr::engine::protocol::CallId> {
+    events.iter().find_map(|e| match &e.kind {
+        EventKind::ApprovalNeeded { call, .. } => Some(call.clone()),
+        _ => None,
+    })
+}
+
+#[tokio::test]
+async fn a_write_waits_for_approval_and_runs_when_allowed() {
+    use tzzr::engine::protocol::Approval;
+    let mut h = Harness::start(WRITER).await;
+    let turn = h.prompt("writer", "write it");
+    h.wait_for(turn, |k| matches!(k, EventKind::ApprovalNeeded { .. }))
+        .await;
+    assert!(
+        !h.dir().join("out.txt").exists(),
+        "nothing runs before the answer"
+    );
+    let call = approval_call(&h.so_far(turn)).expect("an approval request");
+    h.command(
+        "writer",
+        AgentCommand::Approve {
+            call,
+            decision: Approval::Allow,
+        },
+    );
+    let events = h.until_finished(turn).await;
+    assert_eq!(
+        h.outcome(&events),
+        Outcome::Done {
+            text: "wrote it".into()
+        }
+    );
+    assert_eq!(
+        std::fs::read_to_string(h.dir().join("out.txt")).unwrap(),
+        "first"
+    );
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_denied_write_is_reported_to_the_model_and_not_run() {
+    use tzzr::engine::protocol::Approval;
+    let mut h = Harness::start(WRITER).await;
+    let turn = h.prompt("writer", "write it");
+    h.wait_for(turn, |k| matches!(k, EventKind::ApprovalNeeded { .. }))
+        .await;
+    let call = approval_call(&h.so_far(turn)).unwrap();
+    h.command(
+        "writer",
+        AgentCommand::Approve {
+            call,
+            decision: Approval::Deny,
+        },
+    );
+    let events = h.until_finished(turn).await;
+    let output = events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::ToolCallFinished {
+                ok: false, output, ..
+            } => Some(output.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(output, "refused: the user denied this call");
+    assert!(!h.dir().join("out.txt").exists());
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn always_allow_stops_asking_for_that_tool() {
+    use tzzr::engine::protocol::Approval;
+    let mut h = Harness::start(WRITER).await;
+    let turn = h.prompt("writer", "write it");
+    h.wait_for(turn, |k| matches!(k, EventKind::ApprovalNeeded { .. }))
+        .await;
+    let call = approval_call(&h.so_far(turn)).unwrap();
+    h.command(
+        "writer",
+        AgentCommand::Approve {
+            call,
+            decision: Approval::AlwaysAllow,
+        },
+    );
+    let events = h.until_finished(turn).await;
+    assert!(h.outcome(&events).is_done());
+    let again = h.prompt("writer", "write it again");
+    let events = h.until_finished(again).await;
+    assert_eq!(approval_call(&events), None, "no second question");
+    assert!(h.outcome(&events).is_done());
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn cancel_while_waiting_for_approval_ends_the_turn_without_running() {
+    let mut h = Harness::start(WRITER).await;
+    let turn = h.prompt("writer", "write it");
+    h.wait_for(turn, |k| matches!(k, EventKind::ApprovalNeeded { .. }))
+        .await;
+    h.command("writer", AgentCommand::Cancel);
+    let events = h.until_finished(turn).await;
+    assert_eq!(h.outcome(&events), Outcome::Cancelled);
+    assert!(!h.dir().join("out.txt").exists());
+    h.shutdown().await;
+}

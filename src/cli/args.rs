@@ -40,6 +40,9 @@ pub struct Args {
     /// Print JSON (JSON Lines of the engine's events for --agent/--all)
     #[arg(long)]
     pub json: bool,
+    /// Approve every tool call that would ask (`approval: ask`); without it they are refused
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 /// What the command line asks for.

@@ -23,6 +23,7 @@ use crate::engine::provider::route::{self, HttpRoute, KeyStatus, Route};
 use crate::engine::provider::scripted::Scripted;
 use crate::engine::resilience::endpoint::Dialect;
 use crate::engine::resilience::{Breaker, Endpoint, Limiter, RetryPolicy};
+use crate::engine::tools::approval::{Asker, Gate};
 use crate::engine::tools::{self, ToolContext, Toolbox};
 
 /// What a front end shows about an agent before it has run.
@@ -259,10 +260,11 @@ pub fn system_prompt(spec: &AgentSpec, config: &Config) -> String {
 
 impl Orchestrator {
     /// Starts every agent of `config`. Must run inside a tokio runtime. The receiver gets every
-    /// event of every agent.
+    /// event of every agent; `asker` says who answers the tool calls that ask for approval.
     pub fn start(
         config: Config,
         env: &Environment,
+        asker: Asker,
     ) -> Result<(Self, UnboundedReceiver<AgentEvent>), StartError> {
         let working_dir = config
             .settings
@@ -311,6 +313,7 @@ impl Orchestrator {
                 price_model,
                 backend,
                 toolbox: Toolbox::new(&spec.tools, tool_context(&config, &working_dir)),
+                gate: Gate::new(&spec.name, spec.approval.clone(), asker),
                 tool_protocol: protocol,
                 max_turns: spec.max_turns.max(1),
                 temperature: spec.temperature,

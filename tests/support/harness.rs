@@ -10,6 +10,7 @@ use tzzr::engine::config;
 use tzzr::engine::env::Environment;
 use tzzr::engine::orchestrator::Orchestrator;
 use tzzr::engine::protocol::{AgentCommand, AgentEvent, EventKind, Outcome, TurnId};
+use tzzr::engine::tools::approval::Asker;
 
 /// Longest wait for an event before a test fails (instead of hanging).
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -22,7 +23,8 @@ pub struct Harness {
 }
 
 impl Harness {
-    /// Starts the agents of `yaml` (a config.yaml in a fresh temp dir) with an empty environment.
+    /// Starts the agents of `yaml` (a config.yaml in a fresh temp dir) with an empty environment;
+    /// tool calls that ask for approval wait for `command(.., Approve { .. })`.
     pub async fn start(yaml: &str) -> Self {
         Self::start_with_env(yaml, &[]).await
     }
@@ -34,8 +36,8 @@ impl Harness {
         let env = Environment::isolated(vars.iter().map(|(k, v)| (*k, *v)));
         let loaded = config::load_str_with(yaml, &path, &|k: &str| env.get(k))
             .unwrap_or_else(|e| panic!("config: {e}"));
-        let (orchestrator, events) =
-            Orchestrator::start(loaded.config, &env).unwrap_or_else(|e| panic!("start: {e}"));
+        let (orchestrator, events) = Orchestrator::start(loaded.config, &env, Asker::Interactive)
+            .unwrap_or_else(|e| panic!("start: {e}"));
         Self {
             dir,
             orchestrator: Some(orchestrator),
@@ -82,6 +84,15 @@ impl Harness {
             }
             self.receive().await;
         }
+    }
+
+    /// The events of `turn` received so far (it has not finished), left for `until_finished`.
+    pub fn so_far(&self, turn: TurnId) -> Vec<AgentEvent> {
+        self.backlog
+            .iter()
+            .filter(|e| e.turn == turn)
+            .cloned()
+            .collect()
     }
 
     /// Waits until `turn` has produced an event for which `matches` holds (kept for `until_finished`).

@@ -16,6 +16,7 @@ use crate::engine::cost::{CostMeter, PriceTable};
 use crate::engine::protocol::AgentName;
 use crate::engine::provider::backend::Backend;
 use crate::engine::tools::Toolbox;
+use crate::engine::tools::approval::Gate;
 
 /// Everything an agent task needs, built by the orchestrator.
 #[derive(Debug)]
@@ -29,6 +30,8 @@ pub struct AgentRuntime {
     pub price_model: String,
     pub backend: Backend,
     pub toolbox: Toolbox,
+    /// Every tool call passes it: runs, asks the user, or is refused.
+    pub gate: Gate,
     pub tool_protocol: ToolProtocol,
     /// Model calls allowed in one turn.
     pub max_turns: u32,

@@ -12,7 +12,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::turn::run_turn;
 use super::{AgentRuntime, Emitter};
-use crate::engine::protocol::{AgentCommand, AgentName, EventKind, Outcome, TurnId};
+use crate::engine::protocol::{
+    AgentCommand, AgentName, Approval, CallId, EventKind, Outcome, TurnId,
+};
 
 /// The front end's grip on a running agent task.
 #[derive(Debug)]
@@ -38,10 +40,12 @@ impl AgentHandle {
 }
 
 /// Starts the task of one agent. Its events go to `out` (journal, then channel).
-pub fn spawn(rt: AgentRuntime, out: Emitter) -> AgentHandle {
+pub fn spawn(mut rt: AgentRuntime, out: Emitter) -> AgentHandle {
     let (commands, inbox) = mpsc::unbounded_channel();
+    let (answers, answers_in) = mpsc::unbounded_channel();
+    rt.gate.connect(answers_in);
     let name = rt.name.clone();
-    let join = tokio::spawn(run(rt, out, inbox));
+    let join = tokio::spawn(run(rt, out, inbox, answers));
     AgentHandle {
         name,
         commands,
@@ -49,7 +53,12 @@ pub fn spawn(rt: AgentRuntime, out: Emitter) -> AgentHandle {
     }
 }
 
-async fn run(mut rt: AgentRuntime, mut out: Emitter, mut inbox: UnboundedReceiver<AgentCommand>) {
+async fn run(
+    mut rt: AgentRuntime,
+    mut out: Emitter,
+    mut inbox: UnboundedReceiver<AgentCommand>,
+    answers: UnboundedSender<(CallId, Approval)>,
+) {
     let mut queue: VecDeque<(TurnId, String)> = VecDeque::new();
     let mut inbox_open = true;
     loop {
@@ -94,8 +103,10 @@ async fn run(mut rt: AgentRuntime, mut out: Emitter, mut inbox: UnboundedReceive
                             dropped.extend(queue.drain(..).map(|(turn, _)| turn));
                             cancel.cancel();
                         }
-                        // Approvals arrive with the tools that ask for them.
-                        Some(AgentCommand::Approve { .. }) => {}
+                        // The running turn waits for it at its gate; a stale answer is dropped there.
+                        Some(AgentCommand::Approve { call, decision }) => {
+                            let _ = answers.send((call, decision));
+                        }
                     },
                 }
             }

@@ -12,9 +12,11 @@ use super::{AgentRuntime, Emitter};
 use crate::engine::config::ToolProtocol;
 use crate::engine::conversation::{Message, ToolCall, ToolResult};
 use crate::engine::cost::{CostMeter, PriceTable};
+use crate::engine::protocol::Approval;
 use crate::engine::protocol::{CallId, EventKind, Outcome, TokenUsage};
 use crate::engine::provider::{ModelRequest, ProviderError, StreamItem};
-use crate::engine::tools::{ToolSpec, Toolbox, text_protocol};
+use crate::engine::tools::approval::{Gate, GateDecision};
+use crate::engine::tools::{ToolOutput, ToolSpec, Toolbox, text_protocol};
 
 /// Runs one turn to its end and says how it ended. Emits `TurnStarted` but not `TurnFinished`.
 pub(super) async fn run_turn(
@@ -30,6 +32,7 @@ pub(super) async fn run_turn(
         price_model,
         backend,
         toolbox,
+        gate,
         tool_protocol,
         max_turns,
         temperature,
@@ -162,7 +165,7 @@ pub(super) async fn run_turn(
             });
             not_run(&calls, &format!("not run: max_turns ({max_turns}) reached"))
         } else {
-            run_tools(toolbox, out, &calls, cancel).await
+            run_tools(toolbox, gate, out, &calls, cancel).await
         };
         push_results(conversation, uses_text, results);
         if cancel.is_cancelled() {
@@ -260,6 +263,7 @@ fn forward(
 
 async fn run_tools(
     toolbox: &Toolbox,
+    gate: &mut Gate,
     out: &mut Emitter,
     calls: &[ToolCall],
     cancel: &CancellationToken,
@@ -280,7 +284,13 @@ async fn run_tools(
             runs_in_provider: false,
         });
         let started = Instant::now();
-        let output = toolbox.run(call, cancel).await;
+        let output = match pass_gate(gate, out, call, cancel).await {
+            Ok(()) => toolbox.run(call, cancel).await,
+            Err(refusal) => ToolOutput {
+                ok: false,
+                output: refusal,
+            },
+        };
         out.emit(EventKind::ToolCallFinished {
             call: call.id.clone(),
             tool: call.tool.clone(),
@@ -296,6 +306,37 @@ async fn run_tools(
         });
     }
     results
+}
+
+/// Whether `call` may run: by policy, or by the user's answer. `Err` carries the refusal the
+/// model will read.
+async fn pass_gate(
+    gate: &mut Gate,
+    out: &mut Emitter,
+    call: &ToolCall,
+    cancel: &CancellationToken,
+) -> Result<(), String> {
+    match gate.decide(&call.tool) {
+        GateDecision::Run => Ok(()),
+        GateDecision::Refuse(reason) => Err(reason),
+        GateDecision::Ask(why) => {
+            out.emit(EventKind::ApprovalNeeded {
+                call: call.id.clone(),
+                tool: call.tool.clone(),
+                args: call.args.clone(),
+                why,
+            });
+            match gate.wait(&call.id, cancel).await {
+                Some(Approval::Allow) => Ok(()),
+                Some(Approval::AlwaysAllow) => {
+                    gate.always_allow(&call.tool);
+                    Ok(())
+                }
+                Some(Approval::Deny) => Err("refused: the user denied this call".to_owned()),
+                None => Err("not run: the turn was cancelled".to_owned()),
+            }
+        }
+    }
 }
 
 fn not_run(calls: &[ToolCall], why: &str) -> Vec<ToolResult> {

@@ -19,6 +19,8 @@ use std::time::Duration;
 
 use indexmap::IndexMap;
 
+use crate::engine::tools::approval::ApprovalPolicy;
+
 /// The built-in provider names an agent's `provider:` may use (besides named `providers:`).
 pub const BUILTIN_PROVIDERS: [&str; 5] = ["claude", "litellm", "openai", "anthropic", "scripted"];
 
@@ -60,6 +62,8 @@ pub struct Settings {
     pub budget_usd: Option<f64>,
     /// Absolute: where per-agent logs go (`logs/` beside the config by default, as in v6).
     pub log_dir: PathBuf,
+    /// The approval policy agents start from (`settings.approval`).
+    pub approval: ApprovalPolicy,
 }
 
 /// An SSH host an agent may reach.
@@ -160,6 +164,9 @@ pub struct AgentSpec {
     pub tool_protocol: Option<ToolProtocol>,
     /// Replies of a `scripted` agent, played in order (then from the start again).
     pub script: Vec<ScriptedReply>,
+    /// Which tool calls run, ask first, or are refused: `settings.approval` with the agent's own
+    /// `approval:` over it, one entry per known tool.
+    pub approval: ApprovalPolicy,
 }
 
 /// One reply of a scripted agent.

@@ -53,6 +53,7 @@ pub struct RawSettings {
     pub circuit_breaker_timeout: Option<Seconds>,
     pub budget_usd: Option<Real>,
     pub log_dir: Option<String>,
+    pub approval: Option<RawApproval>,
 }
 
 impl RawSettings {
@@ -73,6 +74,7 @@ impl RawSettings {
         "circuit_breaker_timeout",
         "budget_usd",
         "log_dir",
+        "approval",
     ];
 }
 
@@ -149,6 +151,7 @@ pub struct RawAgent {
     pub budget_usd: Option<Real>,
     pub tool_protocol: Option<String>,
     pub script: Option<Vec<RawReply>>,
+    pub approval: Option<RawApproval>,
 }
 
 impl RawAgent {
@@ -165,7 +168,17 @@ impl RawAgent {
         "budget_usd",
         "tool_protocol",
         "script",
+        "approval",
     ];
+}
+
+/// `approval:` — one policy (`auto`, `ask`, `deny`) for the tools that change the world, or a
+/// policy per tool name.
+#[derive(Debug, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum RawApproval {
+    One(String),
+    PerTool(IndexMap<String, String>),
 }
 
 /// One reply of a scripted agent: a mapping, or a plain string meaning just its text.

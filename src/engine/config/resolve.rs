@@ -9,13 +9,17 @@ use indexmap::IndexMap;
 use super::diagnose::{Report, did_you_mean};
 use super::locate::KeyPath;
 use super::raw::{
-    RawAgent, RawConfig, RawModel, RawProvider, RawReply, RawServer, RawSettings, RawTask,
+    RawAgent, RawApproval, RawConfig, RawModel, RawProvider, RawReply, RawServer, RawSettings,
+    RawTask,
 };
 use super::scalar::{Flag, Real, Seconds, Whole};
 use super::{
     AgentSpec, BUILTIN_PROVIDERS, Config, ModelSpec, ProviderKind, ProviderSpec, ScriptedReply,
     ScriptedToolCall, Server, Settings, TaskSpec, TaskStep, ToolProtocol,
 };
+
+use crate::engine::tools::ALL_TOOLS;
+use crate::engine::tools::approval::{ApprovalPolicy, CHANGES_THE_WORLD, Policy};
 
 /// Reads an environment variable; `None` when unset.
 pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -30,7 +34,7 @@ pub fn resolve(
     report: &mut Report<'_>,
 ) -> Config {
     let base_dir = base_dir(origin);
-    let settings = settings(raw.settings.unwrap_or_default(), &base_dir, env);
+    let settings = settings(raw.settings.unwrap_or_default(), &base_dir, env, report);
     let root = KeyPath::root();
     let servers = named(
         raw.servers,
@@ -135,7 +139,12 @@ fn env_flag(value: Option<String>, default: bool) -> bool {
     }
 }
 
-fn settings(raw: RawSettings, base_dir: &Path, env: EnvLookup<'_>) -> Settings {
+fn settings(
+    raw: RawSettings,
+    base_dir: &Path,
+    env: EnvLookup<'_>,
+    report: &mut Report<'_>,
+) -> Settings {
     let seconds = |value: Option<Seconds>, default: Duration| value.map_or(default, |Seconds(d)| d);
     let count = |value: Option<Whole<u32>>, default: u32| value.map_or(default, |Whole(n)| n);
     let flag = |value: Option<Flag>, default: bool| value.map_or(default, |Flag(b)| b);
@@ -159,7 +168,77 @@ fn settings(raw: RawSettings, base_dir: &Path, env: EnvLookup<'_>) -> Settings {
         circuit_breaker_timeout: seconds(raw.circuit_breaker_timeout, Duration::from_secs(30)),
         budget_usd: raw.budget_usd.map(|Real(x)| x),
         log_dir: config_dir(base_dir, raw.log_dir.as_deref().unwrap_or("logs"), env),
+        approval: approval(
+            raw.approval,
+            &ApprovalPolicy::default(),
+            &KeyPath::root().key("settings"),
+            "settings",
+            report,
+        ),
     }
+}
+
+/// `base` with `raw` laid over it, written out for every known tool: one word sets the policy of
+/// every tool that changes the world; a mapping sets tools one by one.
+fn approval(
+    raw: Option<RawApproval>,
+    base: &ApprovalPolicy,
+    owner: &KeyPath,
+    owner_name: &str,
+    report: &mut Report<'_>,
+) -> ApprovalPolicy {
+    let mut resolved = base.written_out();
+    let path = owner.key("approval");
+    match raw {
+        None => {}
+        Some(RawApproval::One(word)) => {
+            if let Some(policy) = policy_word(&word, &path, owner_name, report) {
+                resolved.changes = policy;
+                for tool in CHANGES_THE_WORLD {
+                    resolved.per_tool.insert(tool.to_owned(), policy);
+                }
+            }
+        }
+        Some(RawApproval::PerTool(entries)) => {
+            for (tool, word) in entries {
+                if !ALL_TOOLS.contains(&tool.as_str()) {
+                    report.error_at_key(
+                        &path.key(&tool),
+                        format!(
+                            "{owner_name}'s approval names unknown tool `{tool}`{} (known: {})",
+                            did_you_mean(&tool, ALL_TOOLS),
+                            ALL_TOOLS.join(", ")
+                        ),
+                    );
+                    continue;
+                }
+                if let Some(policy) = policy_word(&word, &path.key(&tool), owner_name, report) {
+                    resolved.per_tool.insert(tool, policy);
+                }
+            }
+        }
+    }
+    resolved
+}
+
+fn policy_word(
+    word: &str,
+    at: &KeyPath,
+    owner_name: &str,
+    report: &mut Report<'_>,
+) -> Option<Policy> {
+    let policy = Policy::parse(word);
+    if policy.is_none() {
+        report.error_at_value(
+            at,
+            format!(
+                "{owner_name} has unknown approval `{word}`{} (one of: {})",
+                did_you_mean(word, Policy::NAMES),
+                Policy::NAMES.join(", ")
+            ),
+        );
+    }
+    policy
 }
 
 fn server(raw: RawServer, env: EnvLookup<'_>) -> Server {
@@ -251,6 +330,13 @@ fn tool_protocol(
 
 fn agent(name: &str, raw: RawAgent, settings: &Settings, report: &mut Report<'_>) -> AgentSpec {
     let path = KeyPath::root().key("agents").key(name);
+    let approval = approval(
+        raw.approval,
+        &settings.approval,
+        &path,
+        &format!("agent `{name}`"),
+        report,
+    );
     let script = raw
         .script
         .unwrap_or_default()
@@ -278,6 +364,7 @@ fn agent(name: &str, raw: RawAgent, settings: &Settings, report: &mut Report<'_>
             .tool_protocol
             .and_then(|written| tool_protocol(&written, &path, &format!("agent `{name}`"), report)),
         script,
+        approval,
     }
 }
 

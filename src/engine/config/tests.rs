@@ -836,3 +836,45 @@ fn load_file_reads_the_file_and_places_paths_beside_it() {
     let err = load_file(&dir.path().join("nope.yaml")).unwrap_err();
     assert!(matches!(err, ConfigError::Read { .. }), "{err}");
 }
+
+// --- approvals ---
+
+#[test]
+fn tools_that_change_the_world_ask_unless_the_config_says_otherwise() {
+    use crate::engine::tools::approval::Policy;
+    let config = load(
+        "\
+settings:
+  approval: {bash: deny}
+agents:
+  careful: {tools: [write, bash, read]}
+  trusted: {approval: auto}
+  mixed: {approval: {write: auto, read: ask}}
+",
+    )
+    .config;
+    let policy = |agent: &str, tool: &str| config.agents[agent].approval.for_tool(tool);
+    assert_eq!(policy("careful", "write"), Policy::Ask);
+    assert_eq!(policy("careful", "bash"), Policy::Deny);
+    assert_eq!(policy("careful", "read"), Policy::Auto);
+    assert_eq!(
+        policy("trusted", "bash"),
+        Policy::Auto,
+        "the agent's word wins"
+    );
+    assert_eq!(policy("mixed", "write"), Policy::Auto);
+    assert_eq!(policy("mixed", "read"), Policy::Ask);
+    assert_eq!(policy("mixed", "bash"), Policy::Deny);
+}
+
+#[test]
+fn an_unknown_approval_word_or_tool_is_an_error_at_its_place() {
+    assert_eq!(
+        error("agents:\n  a:\n    approval: asks\n"),
+        "/project/config.yaml:3:15: agent `a` has unknown approval `asks`; did you mean `ask`? (one of: auto, ask, deny)"
+    );
+    assert_eq!(
+        error("settings:\n  approval:\n    wirte: auto\n"),
+        "/project/config.yaml:3:5: settings's approval names unknown tool `wirte`; did you mean `write`? (known: bash, read, write, glob, grep, http_request, ssh, list_dir)"
+    );
+}

@@ -397,6 +397,7 @@ pub fn is_local(base_url: &str) -> bool {
 mod tests {
     use super::*;
     use crate::engine::config::{ModelSpec, Settings};
+    use crate::engine::tools::approval::ApprovalPolicy;
     use indexmap::IndexMap;
     use std::path::PathBuf;
     use std::time::Duration;
@@ -422,6 +423,7 @@ mod tests {
                 circuit_breaker_timeout: Duration::from_secs(30),
                 budget_usd: None,
                 log_dir: PathBuf::from("/cfg/logs"),
+                approval: ApprovalPolicy::default(),
             },
             servers: IndexMap::new(),
             providers: IndexMap::new(),
@@ -446,6 +448,7 @@ mod tests {
             budget_usd: None,
             tool_protocol: None,
             script: vec![],
+            approval: ApprovalPolicy::default(),
         }
     }
 

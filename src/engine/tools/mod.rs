@@ -1,6 +1,7 @@
 //! The tools an agent may call, with v6's names and parameters, confined to the working
 //! directory. `Toolbox` is what an agent holds: the specs it offers the model and the runner.
 
+pub mod approval;
 mod args;
 mod error;
 mod glob;
