@@ -1,6 +1,10 @@
 //! The terminal UI: a ratatui front end over `engine::protocol` only.
 
+pub mod app;
+pub mod input;
 pub mod logtail;
 pub mod markdown;
+pub mod model;
 pub mod sanitize;
+pub mod view;
 pub mod wrap;

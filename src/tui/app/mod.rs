@@ -1,0 +1,3 @@
+//! The application state machine (being written).
+
+pub mod state;

@@ -1,0 +1,10 @@
+//! The keymap overlay (placeholder: being written).
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+
+use super::Ctx;
+
+pub fn render(ctx: &Ctx<'_>, area: Rect, buf: &mut Buffer) {
+    let _ = (ctx, area, buf);
+}
