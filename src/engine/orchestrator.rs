@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use indexmap::IndexMap;
 use serde::Serialize;
-use tokio::sync::mpsc::{self, UnboundedReceiver};
+use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 
 use crate::engine::agent::{self, AgentHandle, AgentRuntime, Emitter};
 use crate::engine::config::{AgentSpec, Config, ToolProtocol};
@@ -137,6 +137,7 @@ pub struct AgentStatus {
 }
 
 struct Slot {
+    spec: AgentSpec,
     info: AgentInfo,
     probe: Probe,
     handle: AgentHandle,
@@ -145,9 +146,14 @@ struct Slot {
 /// The running agents of one config.
 pub struct Orchestrator {
     config: Config,
-    slots: IndexMap<String, Slot>,
-    endpoints: Vec<Arc<Endpoint>>,
+    env: Environment,
+    asker: Asker,
+    events: UnboundedSender<AgentEvent>,
+    working_dir: PathBuf,
+    prices: Arc<PriceTable>,
     meter: Arc<Mutex<CostMeter>>,
+    endpoints: EndpointPool,
+    slots: IndexMap<String, Slot>,
     next_turn: u64,
 }
 
@@ -155,9 +161,65 @@ impl std::fmt::Debug for Orchestrator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Orchestrator")
             .field("agents", &self.slots.keys().collect::<Vec<_>>())
-            .field("endpoints", &self.endpoints.len())
+            .field("endpoints", &self.endpoints.order.len())
             .finish_non_exhaustive()
     }
+}
+
+/// What `/reload` changed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReloadSummary {
+    pub kept: Vec<String>,
+    pub restarted: Vec<String>,
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+impl std::fmt::Display for ReloadSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let part = |what: &str, names: &[String]| {
+            (!names.is_empty()).then(|| format!("{what} {}", names.join(", ")))
+        };
+        let parts: Vec<String> = [
+            part("restarted", &self.restarted),
+            part("added", &self.added),
+            part("removed", &self.removed),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if parts.is_empty() {
+            write!(f, "config reloaded: nothing changed")
+        } else {
+            write!(
+                f,
+                "config reloaded: {}; {} kept their conversations",
+                parts.join("; "),
+                self.kept.len()
+            )
+        }
+    }
+}
+
+fn budgets(config: &Config) -> Budgets {
+    Budgets {
+        total: config.settings.budget_usd,
+        per_agent: config
+            .agents
+            .values()
+            .filter_map(|a| a.budget_usd.map(|b| (a.name.clone(), b)))
+            .collect(),
+    }
+}
+
+fn working_dir(config: &Config) -> Result<PathBuf, StartError> {
+    config
+        .settings
+        .working_dir
+        .canonicalize()
+        .ok()
+        .filter(|p| p.is_dir())
+        .ok_or_else(|| StartError::WorkingDir(config.settings.working_dir.clone()))
 }
 
 /// Describes every agent of a config without starting anything (no runtime, no network).
@@ -266,81 +328,136 @@ impl Orchestrator {
         env: &Environment,
         asker: Asker,
     ) -> Result<(Self, UnboundedReceiver<AgentEvent>), StartError> {
-        let working_dir = config
-            .settings
-            .working_dir
-            .canonicalize()
-            .ok()
-            .filter(|p| p.is_dir())
-            .ok_or_else(|| StartError::WorkingDir(config.settings.working_dir.clone()))?;
-        let prices = Arc::new(PriceTable::with_overrides(&config.models));
-        let meter = Arc::new(Mutex::new(CostMeter::new(Budgets {
-            total: config.settings.budget_usd,
-            per_agent: config
-                .agents
-                .values()
-                .filter_map(|a| a.budget_usd.map(|b| (a.name.clone(), b)))
-                .collect(),
-        })));
         let (events, receiver) = mpsc::unbounded_channel();
-        let mut endpoints = EndpointPool::new(&config)?;
-        let mut slots = IndexMap::new();
-        for spec in config.agents.values() {
-            let route = route::resolve(spec, &config, env);
-            let mut info = describe_agent(spec, &route, &config);
-            let (backend, probe, model, price_model, protocol) =
-                build_backend(spec, &route, &config, env, &working_dir, &mut endpoints);
-            info.endpoint = backend.endpoint().map(|e| e.label.clone());
-            let journal = Journal::open(
-                &config.settings.log_dir,
-                &JournalHeader {
-                    agent: &spec.name,
-                    provider: &spec.provider,
-                    model: &spec.model,
-                    tools: &spec.tools,
-                },
-            )
-            .map_err(|source| StartError::Journal {
-                agent: spec.name.clone(),
-                dir: config.settings.log_dir.clone(),
-                source,
-            })?;
-            let name: Arc<str> = spec.name.as_str().into();
-            let runtime = AgentRuntime {
-                name: name.clone(),
-                system_prompt: system_prompt(spec, &config),
-                model,
-                price_model,
-                backend,
-                toolbox: Toolbox::new(&spec.tools, tool_context(&config, &working_dir)),
-                gate: Gate::new(&spec.name, spec.approval.clone(), asker),
-                tool_protocol: protocol,
-                max_turns: spec.max_turns.max(1),
-                temperature: spec.temperature,
-                max_tokens: spec.max_tokens,
-                prices: prices.clone(),
-                meter: meter.clone(),
-                startup_notes: info.notes.clone(),
-                conversation: Vec::new(),
-            };
-            let handle = agent::spawn(runtime, Emitter::new(name, events.clone(), Some(journal)));
-            slots.insert(
-                spec.name.clone(),
-                Slot {
-                    info,
-                    probe,
-                    handle,
-                },
-            );
-        }
-        let orchestrator = Self {
-            config,
-            slots,
-            endpoints: endpoints.into_vec(),
-            meter,
+        let mut orchestrator = Self {
+            working_dir: working_dir(&config)?,
+            prices: Arc::new(PriceTable::with_overrides(&config.models)),
+            meter: Arc::new(Mutex::new(CostMeter::new(budgets(&config)))),
+            endpoints: EndpointPool::new(&config)?,
+            env: env.clone(),
+            asker,
+            events,
+            slots: IndexMap::new(),
             next_turn: 1,
+            config,
         };
+        let specs: Vec<AgentSpec> = orchestrator.config.agents.values().cloned().collect();
+        for spec in specs {
+            let slot = orchestrator.spawn_agent(spec)?;
+            orchestrator.slots.insert(slot.spec.name.clone(), slot);
+        }
         Ok((orchestrator, receiver))
+    }
+
+    /// Builds one agent (route, endpoint, tools, journal) and starts its task.
+    fn spawn_agent(&mut self, spec: AgentSpec) -> Result<Slot, StartError> {
+        let config = &self.config;
+        let route = route::resolve(&spec, config, &self.env);
+        let mut info = describe_agent(&spec, &route, config);
+        let (backend, probe, model, price_model, protocol) = build_backend(
+            &spec,
+            &route,
+            config,
+            &self.env,
+            &self.working_dir,
+            &mut self.endpoints,
+        );
+        info.endpoint = backend.endpoint().map(|e| e.label.clone());
+        let journal = Journal::open(
+            &config.settings.log_dir,
+            &JournalHeader {
+                agent: &spec.name,
+                provider: &spec.provider,
+                model: &spec.model,
+                tools: &spec.tools,
+            },
+        )
+        .map_err(|source| StartError::Journal {
+            agent: spec.name.clone(),
+            dir: config.settings.log_dir.clone(),
+            source,
+        })?;
+        let name: Arc<str> = spec.name.as_str().into();
+        let runtime = AgentRuntime {
+            name: name.clone(),
+            system_prompt: system_prompt(&spec, config),
+            model,
+            price_model,
+            backend,
+            toolbox: Toolbox::new(&spec.tools, tool_context(config, &self.working_dir)),
+            gate: Gate::new(&spec.name, spec.approval.clone(), self.asker),
+            tool_protocol: protocol,
+            max_turns: spec.max_turns.max(1),
+            temperature: spec.temperature,
+            max_tokens: spec.max_tokens,
+            prices: self.prices.clone(),
+            meter: self.meter.clone(),
+            startup_notes: info.notes.clone(),
+            conversation: Vec::new(),
+        };
+        let handle = agent::spawn(
+            runtime,
+            Emitter::new(name, self.events.clone(), Some(journal)),
+        );
+        Ok(Slot {
+            spec,
+            info,
+            probe,
+            handle,
+        })
+    }
+
+    /// Takes a new config: agents whose definition did not change keep running with their
+    /// conversations; changed ones restart; new ones start; removed ones stop. A change to
+    /// `settings`, `providers` or `models` restarts every agent (their endpoints change).
+    /// Costs spent so far stay counted.
+    pub async fn reload(&mut self, config: Config, env: &Environment) -> Result<ReloadSummary, StartError> {
+        let everything_changed = config.settings != self.config.settings
+            || config.providers != self.config.providers
+            || config.models != self.config.models
+            || config.servers != self.config.servers;
+        let working_dir = working_dir(&config)?;
+        let env_changed = self.env.dotenv_vars().collect::<std::collections::BTreeMap<_, _>>()
+            != env.dotenv_vars().collect::<std::collections::BTreeMap<_, _>>();
+        let mut old = std::mem::take(&mut self.slots);
+        let mut summary = ReloadSummary::default();
+        if everything_changed || env_changed {
+            self.endpoints = EndpointPool::new(&config)?;
+            self.prices = Arc::new(PriceTable::with_overrides(&config.models));
+        }
+        self.config = config;
+        self.env = env.clone();
+        self.working_dir = working_dir;
+        self.meter
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .set_budgets(budgets(&self.config));
+        let specs: Vec<AgentSpec> = self.config.agents.values().cloned().collect();
+        for spec in specs {
+            let name = spec.name.clone();
+            match old.shift_remove(&name) {
+                Some(slot) if slot.spec == spec && !everything_changed && !env_changed => {
+                    summary.kept.push(name.clone());
+                    self.slots.insert(name, slot);
+                }
+                Some(slot) => {
+                    slot.handle.shutdown().await;
+                    summary.restarted.push(name.clone());
+                    let slot = self.spawn_agent(spec)?;
+                    self.slots.insert(name, slot);
+                }
+                None => {
+                    summary.added.push(name.clone());
+                    let slot = self.spawn_agent(spec)?;
+                    self.slots.insert(name, slot);
+                }
+            }
+        }
+        for (name, slot) in old {
+            slot.handle.shutdown().await;
+            summary.removed.push(name);
+        }
+        Ok(summary)
     }
 
     pub fn config(&self) -> &Config {
@@ -395,6 +512,7 @@ impl Orchestrator {
 
     pub fn endpoints(&self) -> Vec<EndpointStatus> {
         self.endpoints
+            .order
             .iter()
             .map(|ep| {
                 let (breaker, limiter) = ep.snapshot();
@@ -627,7 +745,4 @@ impl EndpointPool {
             .unwrap_or(label)
     }
 
-    fn into_vec(self) -> Vec<Arc<Endpoint>> {
-        self.order
-    }
 }

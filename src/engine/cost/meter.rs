@@ -78,6 +78,11 @@ impl CostMeter {
         }
     }
 
+    /// New limits (a reloaded config); what was spent stays counted.
+    pub fn set_budgets(&mut self, budgets: Budgets) {
+        self.budgets = budgets;
+    }
+
     /// Refuses a call whose estimated cost would take the run or the agent past its budget
     /// (or that would start when the budget is already spent).
     pub fn check(&self, agent: &str, estimate_usd: f64) -> Result<(), BudgetError> {

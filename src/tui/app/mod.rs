@@ -1,3 +1,292 @@
-//! The application state machine (being written).
+//! The application as a pure state machine: `handle(event) -> effects`. Keys, engine events and
+//! the results of background work come in; the model and UI state change; effects say what the
+//! runner must do (send a prompt, cancel, check health, …). Nothing here touches a terminal, a
+//! file or the network, so every key can be tested against plain state.
 
+mod commands;
+mod keys;
 pub mod state;
+
+use std::path::PathBuf;
+
+use crossterm::event::{Event, MouseEventKind};
+use ratatui::layout::{Position, Rect};
+
+use self::state::{Focus, Overlay, UiState, View};
+use super::input::PromptInput;
+use super::logtail::LogUpdate;
+use super::model::Model;
+use super::view::conversation::ConversationCache;
+use super::view::{self, Areas};
+use crate::engine::orchestrator::{AgentInfo, EndpointStatus};
+use crate::engine::protocol::{AgentCommand, AgentEvent, EventKind};
+
+/// Something that happened, for the app to take in.
+#[derive(Debug)]
+pub enum AppEvent {
+    Terminal(Event),
+    Engine(AgentEvent),
+    Log(LogUpdate),
+    /// A report finished in the background (`/health`, `/status`).
+    Report { title: String, lines: Vec<String> },
+    /// `/reload` read the config again: the agents and endpoints of the new one.
+    Reloaded {
+        agents: Vec<AgentInfo>,
+        endpoints: Vec<EndpointStatus>,
+        budget_usd: Option<f64>,
+        summary: String,
+    },
+    /// `/reload` could not load the config (the running team is untouched).
+    ReloadFailed { error: String },
+}
+
+/// What the runner must do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    Prompt { agent: String, text: String },
+    Command { agent: String, command: AgentCommand },
+    /// Show the orchestrator's `--status` as a report.
+    Status,
+    /// Check every agent's provider and show the result as a report.
+    Health,
+    Reload,
+    /// Follow this log in the log pane.
+    FollowLog { path: PathBuf },
+    Quit,
+}
+
+pub struct App {
+    pub model: Model,
+    pub ui: UiState,
+    pub input: PromptInput,
+    pub cache: ConversationCache,
+    /// The terminal's size, for mouse hit tests and scroll limits.
+    pub size: Rect,
+}
+
+impl App {
+    pub fn new(agents: &[AgentInfo], endpoints: &[EndpointStatus], budget_usd: Option<f64>) -> Self {
+        let mut app = Self {
+            model: Model::new(agents, endpoints, budget_usd),
+            ui: UiState::new(agents.len()),
+            input: PromptInput::default(),
+            cache: ConversationCache::default(),
+            size: Rect::new(0, 0, 120, 35),
+        };
+        app.update_placeholder();
+        app
+    }
+
+    /// The effects to run at start: follow the first agent's log.
+    pub fn start(&self) -> Vec<Effect> {
+        self.follow_selected_log()
+    }
+
+    pub fn handle(&mut self, event: AppEvent) -> Vec<Effect> {
+        let effects = match event {
+            AppEvent::Terminal(Event::Key(key)) => keys::handle_key(self, key),
+            AppEvent::Terminal(Event::Paste(text)) => {
+                self.ui.focus = Focus::Input;
+                self.input.paste(&text);
+                Vec::new()
+            }
+            AppEvent::Terminal(Event::Mouse(mouse)) => self.handle_mouse(mouse),
+            AppEvent::Terminal(Event::Resize(width, height)) => {
+                self.size = Rect::new(0, 0, width, height);
+                Vec::new()
+            }
+            AppEvent::Terminal(Event::FocusGained | Event::FocusLost) => Vec::new(),
+            AppEvent::Engine(event) => {
+                self.apply_engine(&event);
+                Vec::new()
+            }
+            AppEvent::Log(update) => {
+                self.model.apply_log(update);
+                Vec::new()
+            }
+            AppEvent::Report { title, lines } => {
+                self.ui.overlay = Overlay::Report { title, lines };
+                Vec::new()
+            }
+            AppEvent::Reloaded {
+                agents,
+                endpoints,
+                budget_usd,
+                summary,
+            } => self.reloaded(&agents, &endpoints, budget_usd, summary),
+            AppEvent::ReloadFailed { error } => {
+                self.ui.complain(format!("/reload: {error}; the running agents are unchanged"));
+                Vec::new()
+            }
+        };
+        self.update_placeholder();
+        effects
+    }
+
+    fn apply_engine(&mut self, event: &AgentEvent) {
+        self.model.apply(event);
+        if let EventKind::ApprovalNeeded { .. } = event.kind {
+            // The approval window takes the keys; a report or the help would hide it.
+            self.ui.overlay = Overlay::None;
+        }
+    }
+
+    /// The layout of the current screen.
+    pub fn areas(&self) -> Areas {
+        view::layout(self.size, &self.ui, self.input.height())
+    }
+
+    fn handle_mouse(&mut self, mouse: crossterm::event::MouseEvent) -> Vec<Effect> {
+        let at = Position::new(mouse.column, mouse.row);
+        let areas = self.areas();
+        match mouse.kind {
+            MouseEventKind::ScrollUp | MouseEventKind::ScrollDown => {
+                let up = matches!(mouse.kind, MouseEventKind::ScrollUp);
+                if areas.log.contains(at) || (areas.side.contains(at) && areas.side_pane == Focus::Log) {
+                    self.scroll_log(if up { 3 } else { -3 });
+                } else if areas.side.contains(at) && areas.side_pane == Focus::Tools {
+                    self.move_tool_row(if up { -1 } else { 1 });
+                } else {
+                    self.scroll_conversation(if up { 3 } else { -3 });
+                }
+                Vec::new()
+            }
+            MouseEventKind::Down(_) => {
+                let panes = [
+                    (areas.agents, Focus::Agents),
+                    (areas.conversation, Focus::Conversation),
+                    (areas.side, areas.side_pane),
+                    (areas.costs, Focus::Costs),
+                    (areas.endpoints, Focus::Endpoints),
+                    (areas.log, Focus::Log),
+                    (areas.input, Focus::Input),
+                ];
+                let Some((area, pane)) = panes.into_iter().find(|(area, _)| area.contains(at)) else {
+                    return Vec::new();
+                };
+                self.ui.focus = pane;
+                if pane == Focus::Agents && self.ui.view == View::Main {
+                    let row = usize::from(at.y.saturating_sub(area.y + 1));
+                    if row < self.model.agents.len() {
+                        return self.select(row);
+                    }
+                }
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Selects an agent: its conversation, tool calls and log.
+    pub fn select(&mut self, index: usize) -> Vec<Effect> {
+        if index >= self.model.agents.len() || index == self.ui.selected {
+            return Vec::new();
+        }
+        self.ui.selected = index;
+        self.ui.column = index;
+        self.ui.log_scroll = 0;
+        self.follow_selected_log()
+    }
+
+    fn follow_selected_log(&self) -> Vec<Effect> {
+        self.model
+            .agents
+            .get(self.ui.selected)
+            .map(|agent| Effect::FollowLog {
+                path: agent.info.log.clone(),
+            })
+            .into_iter()
+            .collect()
+    }
+
+    /// Scrolls the selected agent's conversation up (positive) or down (negative), within bounds.
+    pub fn scroll_conversation(&mut self, lines: isize) {
+        let Some(agent) = self.model.agents.get(self.ui.selected) else {
+            return;
+        };
+        let area = self.areas().conversation;
+        let height = usize::from(area.height.saturating_sub(2));
+        let total = self.cache.total_height(self.ui.selected, agent, area.width.saturating_sub(2));
+        let max = total.saturating_sub(height);
+        if let Some(scroll) = self.ui.scroll_mut() {
+            scroll.lines_from_bottom = scroll.lines_from_bottom.saturating_add_signed(lines).min(max);
+        }
+    }
+
+    pub fn scroll_log(&mut self, lines: isize) {
+        let max = self.model.log.lines.len();
+        self.ui.log_scroll = self.ui.log_scroll.saturating_add_signed(lines).min(max);
+    }
+
+    /// Moves the tool-call selection; past the newest it follows the newest again.
+    pub fn move_tool_row(&mut self, by: isize) {
+        let selected = self.ui.selected;
+        let Some(agent) = self.model.agents.get(selected) else {
+            return;
+        };
+        let count = agent.calls.len();
+        if count == 0 {
+            return;
+        }
+        let Some(row) = self.ui.tool_row.get_mut(selected) else {
+            return;
+        };
+        let current = row.unwrap_or(count - 1);
+        let next = current.saturating_add_signed(by);
+        *row = if next >= count - 1 && by > 0 { None } else { Some(next.min(count - 1)) };
+    }
+
+    fn reloaded(
+        &mut self,
+        agents: &[AgentInfo],
+        endpoints: &[EndpointStatus],
+        budget_usd: Option<f64>,
+        summary: String,
+    ) -> Vec<Effect> {
+        let selected_name = self.model.agents.get(self.ui.selected).map(|a| a.info.name.clone());
+        let mut old = std::mem::take(&mut self.model.agents);
+        self.model.agents = agents
+            .iter()
+            .map(|info| {
+                // What the user saw of an agent that is still there stays on screen.
+                match old.iter().position(|a| a.info.name == info.name) {
+                    Some(i) => {
+                        let mut kept = old.swap_remove(i);
+                        kept.info = info.clone();
+                        kept
+                    }
+                    None => super::model::AgentView::new(info.clone()),
+                }
+            })
+            .collect();
+        for status in endpoints {
+            if !self.model.endpoints.iter().any(|e| e.label == status.label) {
+                self.model.endpoints.push(super::model::EndpointView::new(status));
+            }
+        }
+        self.model.budget_usd = budget_usd;
+        self.ui.scroll.resize(agents.len(), state::Scroll::default());
+        self.ui.tool_row.resize(agents.len(), None);
+        self.ui.selected = selected_name
+            .and_then(|name| self.model.agent_index(&name))
+            .unwrap_or(0);
+        self.ui.column = self.ui.selected;
+        self.cache.clear();
+        self.ui.say(summary);
+        self.follow_selected_log()
+    }
+
+    fn update_placeholder(&mut self) {
+        let text = match (self.ui.view, self.ui.all_armed) {
+            (View::RunAll, _) | (View::Main, true) => "Prompt for every agent (Enter sends, Alt+Enter new line)".to_owned(),
+            (View::Main, false) => match self.model.agents.get(self.ui.selected) {
+                Some(agent) => format!(
+                    "Prompt for {} (Enter sends, Alt+Enter new line, /help for commands, ? for keys)",
+                    agent.name()
+                ),
+                None => "No agents in the config: add some under `agents:` and /reload".to_owned(),
+            },
+        };
+        self.input.set_placeholder(&text);
+    }
+}
