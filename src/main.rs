@@ -84,12 +84,12 @@ fn run(args: Args) -> Result<ExitCode> {
     let user_dir =
         directories::ProjectDirs::from("", "", "tzzr").map(|d| d.config_dir().to_path_buf());
     let path = config::discover(args.config.as_deref(), &cwd, user_dir.as_deref())?;
-    let env = load_environment(&path, &cwd);
-    let loaded = config::load_file_with(&path, &|key: &str| env.get(key))?;
-    for warning in &loaded.warnings {
-        report_error(&format!("warning: {warning}"));
+    let (config, env, warnings) = load(&path, &cwd)?;
+    if mode != Mode::Tui {
+        for warning in &warnings {
+            report_error(&format!("warning: {warning}"));
+        }
     }
-    let config = loaded.config;
 
     match mode {
         Mode::Agents => {
@@ -102,10 +102,20 @@ fn run(args: Args) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Mode::Tui => {
-            report_error(
-                "the terminal UI is not built yet; use --agent NAME --prompt TEXT, --all --prompt TEXT, --agents, --status or --health (see --help)",
+            anyhow::ensure!(
+                std::io::stdout().is_terminal() && std::io::stdin().is_terminal(),
+                "the terminal UI needs a terminal; from a script use --agent NAME --prompt TEXT, --all or --task (see --help)"
             );
-            Ok(ExitCode::FAILURE)
+            let reloader: tzzr::tui::run::Reloader = Box::new(move || {
+                load(&path, &cwd)
+                    .map(|(config, env, _)| (config, env))
+                    .map_err(|e| format!("{e:#}"))
+            });
+            runtime()?.block_on(async {
+                let (orch, events) = Orchestrator::start(config, &env, Asker::Interactive)?;
+                tzzr::tui::run::run(orch, events, reloader, warnings).await?;
+                Ok(ExitCode::SUCCESS)
+            })
         }
         Mode::Status => runtime()?.block_on(async {
             let (orch, _events) = Orchestrator::start(config, &env, asker(&args))?;
@@ -201,17 +211,17 @@ fn run_headless(
     })
 }
 
-/// `.env` beside the config, then in the working directory; the process environment wins.
-fn load_environment(config_path: &Path, cwd: &Path) -> Environment {
-    let beside: PathBuf = config_path
+/// The config at `path` with its environment: `.env` beside the config, then in the working
+/// directory, the process environment winning. Also every warning found on the way.
+fn load(path: &Path, cwd: &Path) -> Result<(Config, Environment, Vec<String>)> {
+    let beside: PathBuf = path
         .parent()
         .map_or_else(|| cwd.join(".env"), |dir| dir.join(".env"));
     let here: PathBuf = cwd.join(".env");
-    let (env, warnings) = Environment::load(&[beside.as_path(), here.as_path()]);
-    for warning in warnings {
-        report_error(&format!("warning: {warning}"));
-    }
-    env
+    let (env, mut warnings) = Environment::load(&[beside.as_path(), here.as_path()]);
+    let loaded = config::load_file_with(path, &|key: &str| env.get(key))?;
+    warnings.extend(loaded.warnings.iter().map(ToString::to_string));
+    Ok((loaded.config, env, warnings))
 }
 
 /// `--prompt -` reads the prompt from standard input.

@@ -1,7 +1,6 @@
 //! `--health` and `/health`: is each agent's provider there and does it take the key? Spends no
 //! tokens: HTTP endpoints list their models, the Claude CLI prints its version.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,11 +26,19 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Checks every agent, each endpoint once, all at the same time.
 pub async fn check(orchestrator: &Orchestrator) -> Vec<HealthReport> {
-    let probes: Vec<(String, Probe)> = orchestrator
+    check_probes(probes(orchestrator)).await
+}
+
+/// Each agent's probe, to check away from the orchestrator (a background task of the TUI).
+pub fn probes(orchestrator: &Orchestrator) -> Vec<(String, Probe)> {
+    orchestrator
         .probes()
         .map(|(info, probe)| (info.name.clone(), probe.clone()))
-        .collect();
-    let mut endpoint_results: HashMap<*const Endpoint, Result<String, String>> = HashMap::new();
+        .collect()
+}
+
+/// Checks the given probes, each endpoint once, all at the same time.
+pub async fn check_probes(probes: Vec<(String, Probe)>) -> Vec<HealthReport> {
     let unique: Vec<Arc<Endpoint>> = {
         let mut seen = Vec::<Arc<Endpoint>>::new();
         for (_, probe) in &probes {
@@ -51,18 +58,19 @@ pub async fn check(orchestrator: &Orchestrator) -> Vec<HealthReport> {
         }
     }));
     let (endpoint_outcomes, cli_outcomes) = tokio::join!(endpoint_checks, cli_checks);
-    for (ep, outcome) in unique.iter().zip(endpoint_outcomes) {
-        endpoint_results.insert(Arc::as_ptr(ep), outcome);
-    }
+    let endpoint_result = |ep: &Arc<Endpoint>| {
+        unique
+            .iter()
+            .position(|u| Arc::ptr_eq(u, ep))
+            .and_then(|i| endpoint_outcomes.get(i).cloned())
+            .unwrap_or_else(|| Err("not checked".to_owned()))
+    };
     probes
         .into_iter()
         .zip(cli_outcomes)
         .map(|((agent, probe), cli)| {
             let outcome = match (&probe, cli) {
-                (Probe::Endpoint(ep), _) => endpoint_results
-                    .get(&Arc::as_ptr(ep))
-                    .cloned()
-                    .unwrap_or_else(|| Err("not checked".to_owned())),
+                (Probe::Endpoint(ep), _) => endpoint_result(ep),
                 (_, Some(cli)) => cli,
                 (Probe::Scripted, None) => Ok("scripted replies (no model to check)".to_owned()),
                 (Probe::Unavailable(why), None) => Err(why.clone()),

@@ -411,14 +411,23 @@ impl Orchestrator {
     /// conversations; changed ones restart; new ones start; removed ones stop. A change to
     /// `settings`, `providers` or `models` restarts every agent (their endpoints change).
     /// Costs spent so far stay counted.
-    pub async fn reload(&mut self, config: Config, env: &Environment) -> Result<ReloadSummary, StartError> {
+    pub async fn reload(
+        &mut self,
+        config: Config,
+        env: &Environment,
+    ) -> Result<ReloadSummary, StartError> {
         let everything_changed = config.settings != self.config.settings
             || config.providers != self.config.providers
             || config.models != self.config.models
             || config.servers != self.config.servers;
         let working_dir = working_dir(&config)?;
-        let env_changed = self.env.dotenv_vars().collect::<std::collections::BTreeMap<_, _>>()
-            != env.dotenv_vars().collect::<std::collections::BTreeMap<_, _>>();
+        let env_changed = self
+            .env
+            .dotenv_vars()
+            .collect::<std::collections::BTreeMap<_, _>>()
+            != env
+                .dotenv_vars()
+                .collect::<std::collections::BTreeMap<_, _>>();
         let mut old = std::mem::take(&mut self.slots);
         let mut summary = ReloadSummary::default();
         if everything_changed || env_changed {
@@ -744,5 +753,4 @@ impl EndpointPool {
             .find(|l| !taken(l))
             .unwrap_or(label)
     }
-
 }

@@ -115,10 +115,20 @@ impl PromptInput {
                 }
             }
             // Keys the app owns even while the box has the focus.
-            KeyCode::Tab | KeyCode::BackTab | KeyCode::Esc | KeyCode::PageUp | KeyCode::PageDown => {
-                InputOutcome::Ignored
-            }
-            KeyCode::Char(_) if ctrl && !matches!(key.code, KeyCode::Char('a' | 'e' | 'k' | 'u' | 'w' | 'h' | 'd' | 'b' | 'f' | 'z' | 'y')) => {
+            KeyCode::Tab
+            | KeyCode::BackTab
+            | KeyCode::Esc
+            | KeyCode::PageUp
+            | KeyCode::PageDown => InputOutcome::Ignored,
+            KeyCode::Char(_)
+                if ctrl
+                    && !matches!(
+                        key.code,
+                        KeyCode::Char(
+                            'a' | 'e' | 'k' | 'u' | 'w' | 'h' | 'd' | 'b' | 'f' | 'z' | 'y'
+                        )
+                    ) =>
+            {
                 InputOutcome::Ignored
             }
             _ => {
@@ -169,7 +179,11 @@ impl PromptInput {
     /// Replaces the text, keeping the box's settings, cursor at the end.
     fn set_lines(&mut self, lines: Vec<String>) {
         let placeholder = self.area.placeholder_text().to_owned();
-        let mut area = TextArea::new(if lines.is_empty() { vec![String::new()] } else { lines });
+        let mut area = TextArea::new(if lines.is_empty() {
+            vec![String::new()]
+        } else {
+            lines
+        });
         area.set_wrap_mode(WrapMode::WordOrGlyph);
         area.set_cursor_line_style(ratatui::style::Style::default());
         area.set_placeholder_text(placeholder);
@@ -207,7 +221,11 @@ mod tests {
             InputOutcome::Submit("one\ntwo\nthree".into())
         );
         assert!(input.is_empty());
-        assert_eq!(input.handle_key(key(KeyCode::Enter)), InputOutcome::Consumed, "nothing to send");
+        assert_eq!(
+            input.handle_key(key(KeyCode::Enter)),
+            InputOutcome::Consumed,
+            "nothing to send"
+        );
     }
 
     #[test]

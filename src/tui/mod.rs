@@ -5,6 +5,8 @@ pub mod input;
 pub mod logtail;
 pub mod markdown;
 pub mod model;
+pub mod run;
 pub mod sanitize;
+pub mod terminal;
 pub mod view;
 pub mod wrap;

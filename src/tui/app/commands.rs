@@ -18,17 +18,24 @@ pub fn submit(app: &mut App, text: String) -> Vec<Effect> {
         return command(app, trimmed);
     }
     // `//text` sends a prompt that starts with a slash.
-    let text = trimmed.strip_prefix('/').filter(|_| trimmed.starts_with("//")).map_or(text.clone(), str::to_owned);
+    let text = trimmed
+        .strip_prefix('/')
+        .filter(|_| trimmed.starts_with("//"))
+        .map_or(text.clone(), str::to_owned);
     if app.ui.view == View::RunAll || app.ui.all_armed {
         app.ui.all_armed = false;
         return prompt_all(app, &text);
     }
     let Some(agent) = app.model.agents.get(app.ui.selected) else {
-        app.ui.complain("no agent to send to: add one under `agents:` in the config, then /reload");
+        app.ui
+            .complain("no agent to send to: add one under `agents:` in the config, then /reload");
         return Vec::new();
     };
     if agent.activity.is_busy() {
-        app.ui.say(format!("{} is busy: the prompt waits its turn (Esc cancels the running one)", agent.name()));
+        app.ui.say(format!(
+            "{} is busy: the prompt waits its turn (Esc cancels the running one)",
+            agent.name()
+        ));
     }
     if let Some(scroll) = app.ui.scroll_mut() {
         scroll.lines_from_bottom = 0;
@@ -41,7 +48,8 @@ pub fn submit(app: &mut App, text: String) -> Vec<Effect> {
 
 fn prompt_all(app: &mut App, text: &str) -> Vec<Effect> {
     app.ui.view = View::RunAll;
-    app.ui.say(format!("sent to {} agents", app.model.agents.len()));
+    app.ui
+        .say(format!("sent to {} agents", app.model.agents.len()));
     app.model
         .agents
         .iter()
@@ -151,7 +159,8 @@ fn command(app: &mut App, line: &str) -> Vec<Effect> {
         }
         unknown => {
             let hint = crate::engine::config::diagnose::did_you_mean(unknown, COMMANDS);
-            app.ui.complain(format!("unknown command {unknown}{hint}; /help lists them"));
+            app.ui
+                .complain(format!("unknown command {unknown}{hint}; /help lists them"));
             Vec::new()
         }
     }
@@ -174,7 +183,10 @@ fn agents_report(app: &App) -> Vec<String> {
     for (i, agent) in app.model.agents.iter().enumerate() {
         let marker = if i == app.ui.selected { "→" } else { " " };
         let info = &agent.info;
-        lines.push(format!("{marker} {}: {}/{}  ({})", info.name, info.provider, info.model, info.target));
+        lines.push(format!(
+            "{marker} {}: {}/{}  ({})",
+            info.name, info.provider, info.model, info.target
+        ));
         if !info.tools.is_empty() {
             lines.push(format!("      tools: {}", info.tools.join(", ")));
         }
@@ -200,20 +212,32 @@ fn costs_report(app: &App) -> Vec<String> {
         format!("Cost: {}", view::dollars(costs.total.cost_usd)),
     ];
     if let Some(budget) = app.model.budget_usd {
-        lines.push(format!("Budget: {} ({:.0}% spent)", view::dollars(budget), 100.0 * costs.total.cost_usd / budget.max(f64::EPSILON)));
+        lines.push(format!(
+            "Budget: {} ({:.0}% spent)",
+            view::dollars(budget),
+            100.0 * costs.total.cost_usd / budget.max(f64::EPSILON)
+        ));
     }
     if !costs.by_model.is_empty() {
         lines.push(String::new());
         lines.push("By model:".to_owned());
         for (model, t) in &costs.by_model {
-            lines.push(format!("  {model}: {} req, {}", t.calls, view::dollars(t.cost_usd)));
+            lines.push(format!(
+                "  {model}: {} req, {}",
+                t.calls,
+                view::dollars(t.cost_usd)
+            ));
         }
     }
     if !costs.by_agent.is_empty() {
         lines.push(String::new());
         lines.push("By agent:".to_owned());
         for (agent, t) in &costs.by_agent {
-            lines.push(format!("  {agent}: {} req, {}", t.calls, view::dollars(t.cost_usd)));
+            lines.push(format!(
+                "  {agent}: {} req, {}",
+                t.calls,
+                view::dollars(t.cost_usd)
+            ));
         }
     }
     lines

@@ -52,7 +52,10 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     }
 
     if app.ui.overlay != Overlay::None {
-        if matches!(key.code, KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q' | '?')) {
+        if matches!(
+            key.code,
+            KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q' | '?')
+        ) {
             app.ui.overlay = Overlay::None;
         }
         return Vec::new();
@@ -202,7 +205,9 @@ fn pane_key(app: &mut App, pane: Focus, key: KeyEvent) -> Vec<Effect> {
     }
     // Typing anywhere writes a prompt.
     if let KeyCode::Char(_) = key.code
-        && !key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+        && !key
+            .modifiers
+            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
     {
         app.ui.focus = Focus::Input;
         return input_key(app, key);
@@ -222,7 +227,10 @@ fn interrupt(app: &mut App) -> Vec<Effect> {
     if busy.is_empty() {
         return vec![Effect::Quit];
     }
-    app.ui.say(format!("cancelling {}; Ctrl+C again quits", busy.join(", ")));
+    app.ui.say(format!(
+        "cancelling {}; Ctrl+C again quits",
+        busy.join(", ")
+    ));
     busy.into_iter()
         .map(|agent| Effect::Command {
             agent,

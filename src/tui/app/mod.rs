@@ -6,6 +6,8 @@
 mod commands;
 mod keys;
 pub mod state;
+#[cfg(test)]
+pub mod tests;
 
 use std::path::PathBuf;
 
@@ -28,7 +30,10 @@ pub enum AppEvent {
     Engine(AgentEvent),
     Log(LogUpdate),
     /// A report finished in the background (`/health`, `/status`).
-    Report { title: String, lines: Vec<String> },
+    Report {
+        title: String,
+        lines: Vec<String>,
+    },
     /// `/reload` read the config again: the agents and endpoints of the new one.
     Reloaded {
         agents: Vec<AgentInfo>,
@@ -37,21 +42,31 @@ pub enum AppEvent {
         summary: String,
     },
     /// `/reload` could not load the config (the running team is untouched).
-    ReloadFailed { error: String },
+    ReloadFailed {
+        error: String,
+    },
 }
 
 /// What the runner must do.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Effect {
-    Prompt { agent: String, text: String },
-    Command { agent: String, command: AgentCommand },
+    Prompt {
+        agent: String,
+        text: String,
+    },
+    Command {
+        agent: String,
+        command: AgentCommand,
+    },
     /// Show the orchestrator's `--status` as a report.
     Status,
     /// Check every agent's provider and show the result as a report.
     Health,
     Reload,
     /// Follow this log in the log pane.
-    FollowLog { path: PathBuf },
+    FollowLog {
+        path: PathBuf,
+    },
     Quit,
 }
 
@@ -65,7 +80,11 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(agents: &[AgentInfo], endpoints: &[EndpointStatus], budget_usd: Option<f64>) -> Self {
+    pub fn new(
+        agents: &[AgentInfo],
+        endpoints: &[EndpointStatus],
+        budget_usd: Option<f64>,
+    ) -> Self {
         let mut app = Self {
             model: Model::new(agents, endpoints, budget_usd),
             ui: UiState::new(agents.len()),
@@ -115,7 +134,9 @@ impl App {
                 summary,
             } => self.reloaded(&agents, &endpoints, budget_usd, summary),
             AppEvent::ReloadFailed { error } => {
-                self.ui.complain(format!("/reload: {error}; the running agents are unchanged"));
+                self.ui.complain(format!(
+                    "/reload: {error}; the running agents are unchanged"
+                ));
                 Vec::new()
             }
         };
@@ -142,7 +163,9 @@ impl App {
         match mouse.kind {
             MouseEventKind::ScrollUp | MouseEventKind::ScrollDown => {
                 let up = matches!(mouse.kind, MouseEventKind::ScrollUp);
-                if areas.log.contains(at) || (areas.side.contains(at) && areas.side_pane == Focus::Log) {
+                if areas.log.contains(at)
+                    || (areas.side.contains(at) && areas.side_pane == Focus::Log)
+                {
                     self.scroll_log(if up { 3 } else { -3 });
                 } else if areas.side.contains(at) && areas.side_pane == Focus::Tools {
                     self.move_tool_row(if up { -1 } else { 1 });
@@ -161,14 +184,20 @@ impl App {
                     (areas.log, Focus::Log),
                     (areas.input, Focus::Input),
                 ];
-                let Some((area, pane)) = panes.into_iter().find(|(area, _)| area.contains(at)) else {
+                let Some((area, pane)) = panes.into_iter().find(|(area, _)| area.contains(at))
+                else {
                     return Vec::new();
                 };
                 self.ui.focus = pane;
                 if pane == Focus::Agents && self.ui.view == View::Main {
-                    let row = usize::from(at.y.saturating_sub(area.y + 1));
-                    if row < self.model.agents.len() {
-                        return self.select(row);
+                    let rows = view::agents::Rows::new(
+                        area.height.saturating_sub(2),
+                        self.model.agents.len(),
+                        self.ui.selected,
+                    );
+                    let row = at.y.saturating_sub(area.y + 1);
+                    if let Some(index) = rows.agent_at(row, self.model.agents.len()) {
+                        return self.select(index);
                     }
                 }
                 Vec::new()
@@ -206,10 +235,15 @@ impl App {
         };
         let area = self.areas().conversation;
         let height = usize::from(area.height.saturating_sub(2));
-        let total = self.cache.total_height(self.ui.selected, agent, area.width.saturating_sub(2));
+        let total = self
+            .cache
+            .total_height(self.ui.selected, agent, area.width.saturating_sub(2));
         let max = total.saturating_sub(height);
         if let Some(scroll) = self.ui.scroll_mut() {
-            scroll.lines_from_bottom = scroll.lines_from_bottom.saturating_add_signed(lines).min(max);
+            scroll.lines_from_bottom = scroll
+                .lines_from_bottom
+                .saturating_add_signed(lines)
+                .min(max);
         }
     }
 
@@ -233,7 +267,11 @@ impl App {
         };
         let current = row.unwrap_or(count - 1);
         let next = current.saturating_add_signed(by);
-        *row = if next >= count - 1 && by > 0 { None } else { Some(next.min(count - 1)) };
+        *row = if next >= count - 1 && by > 0 {
+            None
+        } else {
+            Some(next.min(count - 1))
+        };
     }
 
     fn reloaded(
@@ -243,7 +281,11 @@ impl App {
         budget_usd: Option<f64>,
         summary: String,
     ) -> Vec<Effect> {
-        let selected_name = self.model.agents.get(self.ui.selected).map(|a| a.info.name.clone());
+        let selected_name = self
+            .model
+            .agents
+            .get(self.ui.selected)
+            .map(|a| a.info.name.clone());
         let mut old = std::mem::take(&mut self.model.agents);
         self.model.agents = agents
             .iter()
@@ -261,11 +303,15 @@ impl App {
             .collect();
         for status in endpoints {
             if !self.model.endpoints.iter().any(|e| e.label == status.label) {
-                self.model.endpoints.push(super::model::EndpointView::new(status));
+                self.model
+                    .endpoints
+                    .push(super::model::EndpointView::new(status));
             }
         }
         self.model.budget_usd = budget_usd;
-        self.ui.scroll.resize(agents.len(), state::Scroll::default());
+        self.ui
+            .scroll
+            .resize(agents.len(), state::Scroll::default());
         self.ui.tool_row.resize(agents.len(), None);
         self.ui.selected = selected_name
             .and_then(|name| self.model.agent_index(&name))
@@ -278,7 +324,9 @@ impl App {
 
     fn update_placeholder(&mut self) {
         let text = match (self.ui.view, self.ui.all_armed) {
-            (View::RunAll, _) | (View::Main, true) => "Prompt for every agent (Enter sends, Alt+Enter new line)".to_owned(),
+            (View::RunAll, _) | (View::Main, true) => {
+                "Prompt for every agent (Enter sends, Alt+Enter new line)".to_owned()
+            }
             (View::Main, false) => match self.model.agents.get(self.ui.selected) {
                 Some(agent) => format!(
                     "Prompt for {} (Enter sends, Alt+Enter new line, /help for commands, ? for keys)",

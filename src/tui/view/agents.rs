@@ -13,8 +13,17 @@ use crate::tui::model::{Activity, AgentView, LastOutcome};
 use crate::tui::wrap;
 
 pub fn render(ctx: &Ctx<'_>, area: Rect, buf: &mut Buffer) {
-    let busy = ctx.model.agents.iter().filter(|a| a.activity.is_busy()).count();
-    let note = if busy > 0 { format!("{busy} working") } else { String::new() };
+    let busy = ctx
+        .model
+        .agents
+        .iter()
+        .filter(|a| a.activity.is_busy())
+        .count();
+    let note = if busy > 0 {
+        format!("{busy} working")
+    } else {
+        String::new()
+    };
     let block = pane(titled("Agents", &note), ctx.focused(Focus::Agents));
     let inner = block.inner(area);
     block.render(area, buf);
@@ -22,11 +31,9 @@ pub fn render(ctx: &Ctx<'_>, area: Rect, buf: &mut Buffer) {
         return;
     }
     let agents = &ctx.model.agents;
-    let two_lines = usize::from(inner.height) >= agents.len() * 2;
-    let per_agent = if two_lines { 2 } else { 1 };
-    let visible = (usize::from(inner.height) / per_agent).max(1);
-    // Keep the selected agent on screen.
-    let first = ctx.ui.selected.saturating_sub(visible - 1);
+    let rows = Rows::new(inner.height, agents.len(), ctx.ui.selected);
+    let two_lines = rows.per_agent == 2;
+    let (first, visible) = (rows.first, rows.visible);
     let mut y = inner.y;
     for (index, agent) in agents.iter().enumerate().skip(first).take(visible) {
         let selected = index == ctx.ui.selected;
@@ -50,9 +57,40 @@ pub fn render(ctx: &Ctx<'_>, area: Rect, buf: &mut Buffer) {
     }
 }
 
+/// How agents sit in the pane: two lines each when they all fit, else one; scrolled so that the
+/// selected one shows. Mouse clicks use the same arithmetic as drawing.
+pub struct Rows {
+    pub per_agent: usize,
+    pub first: usize,
+    pub visible: usize,
+}
+
+impl Rows {
+    pub fn new(inner_height: u16, agents: usize, selected: usize) -> Self {
+        let height = usize::from(inner_height);
+        let per_agent = if height >= agents * 2 { 2 } else { 1 };
+        let visible = (height / per_agent).max(1);
+        Self {
+            per_agent,
+            first: selected.saturating_sub(visible - 1),
+            visible,
+        }
+    }
+
+    /// The agent drawn on `row` of the pane's inside, if any.
+    pub fn agent_at(&self, row: u16, agents: usize) -> Option<usize> {
+        let index = self.first + usize::from(row) / self.per_agent;
+        (index < agents && usize::from(row) / self.per_agent < self.visible).then_some(index)
+    }
+}
+
 fn first_line(ctx: &Ctx<'_>, index: usize, agent: &AgentView, selected: bool) -> Line<'static> {
     let marker = if selected { "›" } else { " " };
-    let number = if index < 9 { format!("{}", index + 1) } else { " ".to_owned() };
+    let number = if index < 9 {
+        format!("{}", index + 1)
+    } else {
+        " ".to_owned()
+    };
     let (state, style) = state_text(ctx, agent);
     Line::from(vec![
         Span::styled(format!("{marker}{number} "), Theme::dim()),
@@ -65,7 +103,11 @@ fn first_line(ctx: &Ctx<'_>, index: usize, agent: &AgentView, selected: bool) ->
 fn second_line(ctx: &Ctx<'_>, agent: &AgentView) -> Line<'static> {
     let info = &agent.info;
     let cost = ctx.model.costs.agent_cost(agent.name());
-    let kind = if info.scripted { Theme::scripted() } else { Theme::dim() };
+    let kind = if info.scripted {
+        Theme::scripted()
+    } else {
+        Theme::dim()
+    };
     Line::from(vec![
         Span::raw("   "),
         Span::styled(format!("{}/{}", info.provider, info.model), kind),

@@ -53,11 +53,22 @@ impl ConversationCache {
             .saturating_sub(1)
     }
 
-    fn height(&self, index: usize, agent: &AgentView, id: EntryId, rev: u64, entry: &Entry, width: u16) -> usize {
+    fn height(
+        &self,
+        index: usize,
+        agent: &AgentView,
+        id: EntryId,
+        rev: u64,
+        entry: &Entry,
+        width: u16,
+    ) -> usize {
         self.with_lines(index, agent, id, rev, entry, width, |lines| lines.len())
     }
 
-    #[expect(clippy::too_many_arguments, reason = "the cache key and what renders on a miss")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the cache key and what renders on a miss"
+    )]
     fn with_lines<T>(
         &self,
         index: usize,
@@ -110,10 +121,18 @@ pub fn render(ctx: &Ctx<'_>, cache: &ConversationCache, area: Rect, buf: &mut Bu
         return;
     }
     if agent.transcript.is_empty() {
-        Paragraph::new(empty_state(agent)).render(inner, buf);
+        Paragraph::new(empty_state(agent))
+            .wrap(ratatui::widgets::Wrap { trim: false })
+            .render(inner, buf);
         return;
     }
-    let lines = visible_lines(cache, ctx.ui.selected, agent, inner, scroll.lines_from_bottom);
+    let lines = visible_lines(
+        cache,
+        ctx.ui.selected,
+        agent,
+        inner,
+        scroll.lines_from_bottom,
+    );
     for (row, line) in lines.iter().enumerate() {
         let y = inner.y + u16::try_from(row).unwrap_or(u16::MAX);
         buf.set_line(inner.x, y, line, inner.width);
@@ -162,7 +181,10 @@ fn empty_state(agent: &AgentView) -> Vec<Line<'static>> {
     ];
     match &info.problem {
         Some(problem) => {
-            lines.push(Line::from(Span::styled("This agent cannot run yet:", Theme::error())));
+            lines.push(Line::from(Span::styled(
+                "This agent cannot run yet:",
+                Theme::error(),
+            )));
             lines.push(Line::from(problem.clone()));
         }
         None if info.scripted => lines.push(Line::from(Span::styled(
@@ -172,7 +194,10 @@ fn empty_state(agent: &AgentView) -> Vec<Line<'static>> {
         None => lines.push(Line::from("Type a prompt below and press Enter.")),
     }
     for note in &info.notes {
-        lines.push(Line::from(Span::styled(format!("note: {note}"), Theme::dim())));
+        lines.push(Line::from(Span::styled(
+            format!("note: {note}"),
+            Theme::dim(),
+        )));
     }
     lines
 }
@@ -192,7 +217,11 @@ fn render_entry(agent: &AgentView, entry: &Entry, width: u16) -> Vec<Line<'stati
     match entry {
         Entry::User { text } => {
             let mut lines = vec![Line::from(Span::styled("› you", Theme::user()))];
-            lines.extend(indent(wrap::wrap_text(&for_display(text), Style::default(), body_width)));
+            lines.extend(indent(wrap::wrap_text(
+                &for_display(text),
+                Style::default(),
+                body_width,
+            )));
             lines
         }
         Entry::Assistant { text, streaming } => {
@@ -200,10 +229,13 @@ fn render_entry(agent: &AgentView, entry: &Entry, width: u16) -> Vec<Line<'stati
                 format!("‹ {}", agent.name()),
                 Theme::assistant(),
             ))];
-            let mut body = markdown::render(&for_display(text), body_width, &MarkdownTheme::default());
+            let mut body =
+                markdown::render(&for_display(text), body_width, &MarkdownTheme::default());
             if *streaming {
                 match body.last_mut() {
-                    Some(last) if last.width() < usize::from(body_width) => last.spans.push(Span::styled("▍", Theme::busy())),
+                    Some(last) if last.width() < usize::from(body_width) => {
+                        last.spans.push(Span::styled("▍", Theme::busy()))
+                    }
                     _ => body.push(Line::from(Span::styled("▍", Theme::busy()))),
                 }
             }

@@ -18,7 +18,10 @@ pub fn render(ctx: &Ctx<'_>, input: &PromptInput, area: Rect, buf: &mut Buffer) 
             .map_or_else(|| "nobody".to_owned(), |a| a.name().to_owned()),
     };
     let block = pane(
-        titled(&format!("Prompt → {target}"), "Enter sends · Alt+Enter new line"),
+        titled(
+            &format!("Prompt → {target}"),
+            "Enter sends · Alt+Enter new line",
+        ),
         ctx.focused(Focus::Input),
     );
     let inner = block.inner(area);

@@ -92,10 +92,12 @@ pub fn layout(area: Rect, ui: &UiState, input_lines: u16) -> Areas {
         Constraint::Length(right_width),
     ])
     .areas(body);
-    let agents_height = (u16::try_from(ui.scroll.len())
-        .unwrap_or(u16::MAX)
-        .saturating_add(2))
-    .clamp(3, left.height / 2);
+    // Two lines an agent when they fit in half the column; the pane packs them tighter if not.
+    let agent_count = u16::try_from(ui.scroll.len()).unwrap_or(u16::MAX);
+    let agents_height = agent_count
+        .saturating_mul(2)
+        .saturating_add(2)
+        .clamp(3, (left.height / 2).max(3));
     let [agents, side] =
         Layout::vertical([Constraint::Length(agents_height), Constraint::Min(0)]).areas(left);
     areas.agents = agents;
@@ -220,4 +222,19 @@ pub fn seconds_until(now: jiff::Timestamp, then: jiff::Timestamp) -> i64 {
 /// Whole seconds from `then` to `now` (0 if `then` is later).
 pub fn seconds_since(now: jiff::Timestamp, then: jiff::Timestamp) -> i64 {
     now.duration_since(then).as_secs().max(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn three_columns_from_110_cells_and_the_agents_get_two_lines_each() {
+        let ui = UiState::new(5);
+        let areas = layout(Rect::new(0, 0, 120, 35), &ui, 1);
+        assert_eq!(areas.agents.height, 12, "{areas:?}");
+        assert!(areas.costs.width > 0 && areas.log.width > 0);
+        assert_eq!(areas.input.height, 3);
+        assert_eq!(areas.status, Rect::new(0, 34, 120, 1));
+    }
 }

@@ -24,9 +24,21 @@ pub fn render(ctx: &Ctx<'_>, cache: &ConversationCache, area: Rect, buf: &mut Bu
     let fit = usize::from((area.width / MIN_COLUMN).max(1)).min(agents.len());
     let selected = ctx.ui.column.min(agents.len() - 1);
     let first = selected.saturating_sub(fit - 1).min(agents.len() - fit);
-    let columns = Layout::horizontal(vec![Constraint::Ratio(1, u32::try_from(fit).unwrap_or(1)); fit]).split(area);
+    let columns = Layout::horizontal(vec![
+        Constraint::Ratio(1, u32::try_from(fit).unwrap_or(1));
+        fit
+    ])
+    .split(area);
     for (slot, index) in (first..first + fit).enumerate() {
-        column(ctx, cache, index, &agents[index], index == selected, columns[slot], buf);
+        column(
+            ctx,
+            cache,
+            index,
+            &agents[index],
+            index == selected,
+            columns[slot],
+            buf,
+        );
     }
 }
 
@@ -39,7 +51,11 @@ fn column(
     area: Rect,
     buf: &mut Buffer,
 ) {
-    let number = if index < 9 { format!("{} ", index + 1) } else { String::new() };
+    let number = if index < 9 {
+        format!("{} ", index + 1)
+    } else {
+        String::new()
+    };
     let block = pane(Line::from(format!(" {number}{} ", agent.name())), selected);
     let inner = block.inner(area);
     block.render(area, buf);
@@ -73,13 +89,34 @@ fn column(
         return;
     }
     if agent.transcript.is_empty() {
-        let why = agent.info.problem.clone().unwrap_or_else(|| "no prompt yet".to_owned());
-        for (row, line) in wrap::wrap_text(&why, Theme::dim(), body.width).iter().take(usize::from(body.height)).enumerate() {
-            buf.set_line(body.x, body.y + u16::try_from(row).unwrap_or(0), line, body.width);
+        let why = agent
+            .info
+            .problem
+            .clone()
+            .unwrap_or_else(|| "no prompt yet".to_owned());
+        for (row, line) in wrap::wrap_text(&why, Theme::dim(), body.width)
+            .iter()
+            .take(usize::from(body.height))
+            .enumerate()
+        {
+            buf.set_line(
+                body.x,
+                body.y + u16::try_from(row).unwrap_or(0),
+                line,
+                body.width,
+            );
         }
         return;
     }
-    for (row, line) in visible_lines(cache, index, agent, body, 0).iter().enumerate() {
-        buf.set_line(body.x, body.y + u16::try_from(row).unwrap_or(0), line, body.width);
+    for (row, line) in visible_lines(cache, index, agent, body, 0)
+        .iter()
+        .enumerate()
+    {
+        buf.set_line(
+            body.x,
+            body.y + u16::try_from(row).unwrap_or(0),
+            line,
+            body.width,
+        );
     }
 }

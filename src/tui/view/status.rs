@@ -26,19 +26,40 @@ pub fn render(ctx: &Ctx<'_>, area: Rect, buf: &mut Buffer) {
     let left = match &ctx.ui.status {
         Some(status) => Line::from(Span::styled(
             status.text.clone(),
-            if status.is_error { Theme::error() } else { Theme::text() },
+            if status.is_error {
+                Theme::error()
+            } else {
+                Theme::text()
+            },
         )),
         None => hints(ctx),
     };
     let left_width = area.width.saturating_sub(money_width + 1);
-    buf.set_line(area.x, area.y, &wrap::truncate(&left, left_width), left_width);
+    buf.set_line(
+        area.x,
+        area.y,
+        &wrap::truncate(&left, left_width),
+        left_width,
+    );
     buf.set_span(area.right() - money_width, area.y, &money, money_width);
 }
 
 fn hints(ctx: &Ctx<'_>) -> Line<'static> {
     let pairs: &[(&str, &str)] = match ctx.ui.view {
-        View::Main => &[("?", "keys"), ("Tab", "focus"), ("Ctrl+A", "all agents"), ("Esc", "cancel"), ("Ctrl+C", "quit")],
-        View::RunAll => &[("←→", "column"), ("Enter", "open"), ("Ctrl+A", "back"), ("Esc", "cancel"), ("Ctrl+C", "quit")],
+        View::Main => &[
+            ("?", "keys"),
+            ("Tab", "focus"),
+            ("Ctrl+A", "all agents"),
+            ("Esc", "cancel"),
+            ("Ctrl+C", "quit"),
+        ],
+        View::RunAll => &[
+            ("←→", "column"),
+            ("Enter", "open"),
+            ("Ctrl+A", "back"),
+            ("Esc", "cancel"),
+            ("Ctrl+C", "quit"),
+        ],
     };
     let mut spans = Vec::new();
     for (key, what) in pairs {

@@ -1,0 +1,242 @@
+//! The loop: one `tokio::select!` over the terminal's events, the engine's events, the log tail,
+//! background results and a frame timer. Every ready engine event is applied before drawing,
+//! the screen is drawn only when something changed, at most 30 frames a second, and nothing on
+//! this task waits on I/O (health checks and reloads run in the background).
+
+use std::time::Duration;
+
+use anyhow::Context;
+use crossterm::event::EventStream;
+use futures::StreamExt;
+use ratatui::layout::Rect;
+use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
+use tokio::time::Instant;
+
+use super::app::{App, AppEvent, Effect};
+use super::logtail::{LogTail, LogUpdate};
+use super::terminal;
+use super::view::{self, Ctx};
+use crate::engine::config::Config;
+use crate::engine::env::Environment;
+use crate::engine::health;
+use crate::engine::orchestrator::Orchestrator;
+use crate::engine::protocol::AgentEvent;
+
+/// The shortest time between two frames (30 a second).
+const FRAME: Duration = Duration::from_millis(33);
+/// How often spinners and countdowns move while something runs.
+const TICK: Duration = Duration::from_millis(100);
+/// Log lines the log pane asks the tail for.
+const LOG_LINES: usize = 300;
+
+/// Reads the config again for `/reload` (the same file, the same `.env` rules as at start).
+pub type Reloader = Box<dyn Fn() -> Result<(Config, Environment), String> + Send + Sync>;
+
+/// Runs the UI until the user quits. The terminal is restored on return, whatever happened.
+pub async fn run(
+    mut orchestrator: Orchestrator,
+    mut events: UnboundedReceiver<AgentEvent>,
+    reload: Reloader,
+    warnings: Vec<String>,
+) -> anyhow::Result<()> {
+    let mut guard = terminal::init().context("cannot take over the terminal")?;
+    std::thread::spawn(crate::tui::markdown::preload_highlighting);
+    let agents: Vec<_> = orchestrator.agents().cloned().collect();
+    let mut app = App::new(
+        &agents,
+        &orchestrator.endpoints(),
+        orchestrator.config().settings.budget_usd,
+    );
+    let size = guard
+        .terminal
+        .size()
+        .context("cannot read the terminal size")?;
+    app.size = Rect::new(0, 0, size.width, size.height);
+
+    let (background, mut results) = mpsc::unbounded_channel::<AppEvent>();
+    let mut tail: Option<LogTail> = None;
+    let mut terminal_events = EventStream::new();
+    let mut pending = app.start();
+    if !warnings.is_empty() {
+        pending.extend(app.handle(AppEvent::Report {
+            title: "Config warnings".to_owned(),
+            lines: warnings,
+        }));
+    }
+    let mut dirty = true;
+    let mut last_frame = Instant::now() - FRAME;
+
+    loop {
+        while !pending.is_empty() {
+            for effect in std::mem::take(&mut pending) {
+                if effect == Effect::Quit {
+                    drop(guard);
+                    orchestrator.shutdown().await;
+                    return Ok(());
+                }
+                let follow_ups = execute(
+                    effect,
+                    &mut orchestrator,
+                    &mut app,
+                    &mut tail,
+                    &background,
+                    &reload,
+                )
+                .await;
+                pending.extend(follow_ups);
+            }
+            dirty = true;
+        }
+        let now = Instant::now();
+        if dirty && now >= last_frame + FRAME {
+            let ctx_now = jiff::Timestamp::now();
+            guard
+                .terminal
+                .draw(|frame| {
+                    let ctx = Ctx {
+                        model: &app.model,
+                        ui: &app.ui,
+                        now: ctx_now,
+                    };
+                    let area = frame.area();
+                    view::render(&ctx, &app.input, &app.cache, area, frame.buffer_mut());
+                })
+                .context("cannot draw")?;
+            dirty = false;
+            last_frame = Instant::now();
+        }
+        let animating = app.model.agents.iter().any(|a| a.activity.is_busy())
+            || app
+                .model
+                .endpoints
+                .iter()
+                .any(|e| matches!(e.breaker, super::model::Breaker::Open { .. }));
+
+        tokio::select! {
+            event = terminal_events.next() => match event {
+                Some(Ok(event)) => {
+                    pending = app.handle(AppEvent::Terminal(event));
+                    dirty = true;
+                }
+                Some(Err(e)) => return Err(e).context("cannot read the terminal"),
+                None => return Ok(()),
+            },
+            event = events.recv() => {
+                let Some(event) = event else { return Ok(()) };
+                pending = app.handle(AppEvent::Engine(event));
+                // Drain what is ready, then draw once.
+                while let Ok(event) = events.try_recv() {
+                    pending.extend(app.handle(AppEvent::Engine(event)));
+                }
+                dirty = true;
+            }
+            update = next_log(&mut tail) => {
+                if let Some(update) = update {
+                    pending = app.handle(AppEvent::Log(update));
+                    dirty = true;
+                }
+            }
+            result = results.recv() => {
+                if let Some(result) = result {
+                    pending = app.handle(result);
+                    dirty = true;
+                }
+            }
+            () = tokio::time::sleep_until(last_frame + FRAME), if dirty => {}
+            () = tokio::time::sleep(TICK), if animating && !dirty => dirty = true,
+        }
+    }
+}
+
+async fn next_log(tail: &mut Option<LogTail>) -> Option<LogUpdate> {
+    match tail {
+        Some(tail) => tail.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Carries out one effect; returns the effects the app asks for in answer.
+async fn execute(
+    effect: Effect,
+    orchestrator: &mut Orchestrator,
+    app: &mut App,
+    tail: &mut Option<LogTail>,
+    background: &UnboundedSender<AppEvent>,
+    reload: &Reloader,
+) -> Vec<Effect> {
+    match effect {
+        Effect::Prompt { agent, text } => {
+            if let Err(e) = orchestrator.prompt(&agent, text) {
+                app.ui.complain(e.to_string());
+            }
+            Vec::new()
+        }
+        Effect::Command { agent, command } => {
+            if let Err(e) = orchestrator.command(&agent, command) {
+                app.ui.complain(e.to_string());
+            }
+            Vec::new()
+        }
+        Effect::Status => {
+            let status = orchestrator.status();
+            let lines = serde_json::to_string_pretty(&status)
+                .unwrap_or_else(|e| format!("cannot show the status: {e}"))
+                .lines()
+                .map(str::to_owned)
+                .collect();
+            app.handle(AppEvent::Report {
+                title: "Status".to_owned(),
+                lines,
+            })
+        }
+        Effect::Health => {
+            let probes = health::probes(orchestrator);
+            let background = background.clone();
+            tokio::spawn(async move {
+                let reports = health::check_probes(probes).await;
+                let lines = crate::cli::report::health_text(&reports)
+                    .lines()
+                    .map(str::to_owned)
+                    .collect();
+                // The UI may have quit meanwhile: then nobody needs the answer.
+                let _ = background.send(AppEvent::Report {
+                    title: "Health".to_owned(),
+                    lines,
+                });
+            });
+            Vec::new()
+        }
+        Effect::Reload => {
+            let event = match reload() {
+                Err(error) => AppEvent::ReloadFailed { error },
+                Ok((config, env)) => {
+                    let budget_usd = config.settings.budget_usd;
+                    match orchestrator.reload(config, &env).await {
+                        Ok(summary) => AppEvent::Reloaded {
+                            agents: orchestrator.agents().cloned().collect(),
+                            endpoints: orchestrator.endpoints(),
+                            budget_usd,
+                            summary: summary.to_string(),
+                        },
+                        Err(e) => AppEvent::ReloadFailed {
+                            error: e.to_string(),
+                        },
+                    }
+                }
+            };
+            app.handle(event)
+        }
+        Effect::FollowLog { path } => {
+            let agent = app
+                .model
+                .agents
+                .iter()
+                .find(|a| a.info.log == path)
+                .map_or_else(String::new, |a| a.name().to_owned());
+            app.model.follow_log(&agent, path.clone());
+            *tail = Some(LogTail::follow(path, LOG_LINES));
+            Vec::new()
+        }
+        Effect::Quit => Vec::new(),
+    }
+}
