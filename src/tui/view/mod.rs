@@ -238,3 +238,6 @@ mod tests {
         assert_eq!(areas.status, Rect::new(0, 34, 120, 1));
     }
 }
+
+#[cfg(test)]
+mod screens;

@@ -1,0 +1,247 @@
+//! Snapshots of whole screens in known states, built from real engine events on fixed clocks,
+//! and a sweep of sizes that must never panic.
+
+use std::time::Duration;
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+
+use super::{Ctx, render};
+use crate::engine::orchestrator::AgentInfo;
+use crate::engine::protocol::{AgentEvent, CallId, EventKind, Outcome, TokenUsage, TurnId};
+use crate::tui::app::state::View;
+use crate::tui::app::tests::info;
+use crate::tui::app::{App, AppEvent};
+
+const T0: i64 = 1_795_000_000;
+
+fn at(seconds: i64) -> jiff::Timestamp {
+    jiff::Timestamp::from_second(T0 + seconds).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+}
+
+fn send(app: &mut App, agent: &str, second: i64, kind: EventKind) {
+    app.handle(AppEvent::Engine(AgentEvent {
+        agent: agent.into(),
+        turn: TurnId(1),
+        at: at(second),
+        kind,
+    }));
+}
+
+/// The text of a rendered screen, one line per row, trailing spaces kept off.
+pub fn screen(app: &App, width: u16, height: u16, now: i64) -> String {
+    let area = Rect::new(0, 0, width, height);
+    let mut buf = Buffer::empty(area);
+    let ctx = Ctx {
+        model: &app.model,
+        ui: &app.ui,
+        now: at(now),
+    };
+    render(&ctx, &app.input, &app.cache, area, &mut buf);
+    (0..height)
+        .map(|y| {
+            let line: String = (0..width)
+                .map(|x| buf[(x, y)].symbol().to_owned())
+                .collect();
+            line.trim_end().to_owned()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn team() -> Vec<AgentInfo> {
+    let mut coder = info("coder");
+    coder.provider = "litellm".into();
+    coder.model = "gpt4o".into();
+    coder.scripted = false;
+    coder.target = "gpt-4o via openai api.openai.com".into();
+    let mut reviewer = info("reviewer");
+    reviewer.provider = "anthropic".into();
+    reviewer.model = "sonnet".into();
+    reviewer.scripted = false;
+    reviewer.problem = Some(
+        "no API key: set ANTHROPIC_API_KEY (in the environment or a .env file beside the config)"
+            .into(),
+    );
+    vec![coder, info("demo"), reviewer]
+}
+
+/// A team mid-work: coder has answered with markdown and a tool call, and is streaming again.
+fn busy_app() -> App {
+    let mut app = App::new(&team(), &[], Some(1.0));
+    app.size = Rect::new(0, 0, 120, 35);
+    send(
+        &mut app,
+        "coder",
+        0,
+        EventKind::TurnStarted {
+            prompt: "Fix the parser and add a test".into(),
+        },
+    );
+    send(
+        &mut app,
+        "coder",
+        1,
+        EventKind::TextDelta {
+            text: "I'll read the **parser** first.\n\n".into(),
+        },
+    );
+    send(
+        &mut app,
+        "coder",
+        2,
+        EventKind::ToolCallRequested {
+            call: CallId("c1".into()),
+            tool: "read".into(),
+            args: serde_json::json!({"path": "src/parser.rs"}),
+            runs_in_provider: false,
+        },
+    );
+    send(
+        &mut app,
+        "coder",
+        2,
+        EventKind::ToolCallFinished {
+            call: CallId("c1".into()),
+            tool: "read".into(),
+            ok: true,
+            output: "fn parse() {}".into(),
+            duration: Duration::from_millis(3),
+        },
+    );
+    send(
+        &mut app,
+        "coder",
+        3,
+        EventKind::Usage {
+            model: "gpt-4o".into(),
+            usage: TokenUsage {
+                input: 1200,
+                output: 80,
+                cache_read: 0,
+                cache_write: 0,
+            },
+            cost_usd: 0.0038,
+            priced: true,
+        },
+    );
+    send(&mut app, "coder", 4, EventKind::TextDelta {
+        text: "The bug is in `parse`:\n\n```rust\nfn parse(s: &str) -> u32 {\n    s.len() as u32\n}\n```\n\n- it ignores signs\n- it ".into(),
+    });
+    send(
+        &mut app,
+        "demo",
+        5,
+        EventKind::TurnStarted {
+            prompt: "hi".into(),
+        },
+    );
+    send(
+        &mut app,
+        "demo",
+        5,
+        EventKind::TurnFinished {
+            outcome: Outcome::Done {
+                text: String::new(),
+            },
+        },
+    );
+    app
+}
+
+#[test]
+fn the_main_screen_at_120_by_35() {
+    let app = busy_app();
+    insta::assert_snapshot!(screen(&app, 120, 35, 6));
+}
+
+#[test]
+fn the_main_screen_at_80_by_24() {
+    let mut app = busy_app();
+    app.size = Rect::new(0, 0, 80, 24);
+    insta::assert_snapshot!(screen(&app, 80, 24, 6));
+}
+
+#[test]
+fn an_agent_that_cannot_run_says_why_and_how_to_fix_it() {
+    let mut app = busy_app();
+    app.ui.selected = 2;
+    let text = screen(&app, 120, 35, 6);
+    assert!(text.contains("This agent cannot run yet:"), "{text}");
+    assert!(text.contains("ANTHROPIC_API_KEY"), "{text}");
+    assert!(text.contains("✗ cannot run"), "{text}");
+}
+
+#[test]
+fn the_approval_window_shows_agent_tool_arguments_and_why() {
+    let mut app = busy_app();
+    send(
+        &mut app,
+        "coder",
+        7,
+        EventKind::ToolCallRequested {
+            call: CallId("c2".into()),
+            tool: "write".into(),
+            args: serde_json::json!({"path": "src/parser.rs", "content": "fn parse() {}\n"}),
+            runs_in_provider: false,
+        },
+    );
+    send(&mut app, "coder", 7, EventKind::ApprovalNeeded {
+        call: CallId("c2".into()),
+        tool: "write".into(),
+        args: serde_json::json!({"path": "src/parser.rs", "content": "fn parse() {}\n"}),
+        why: "`write` can change files or systems, and agent `coder` asks before it does (approval: ask)".into(),
+    });
+    insta::assert_snapshot!(screen(&app, 120, 35, 8));
+}
+
+#[test]
+fn the_run_all_grid_streams_one_column_per_agent() {
+    let mut app = busy_app();
+    app.ui.view = View::RunAll;
+    app.ui.all_armed = true;
+    insta::assert_snapshot!(screen(&app, 120, 35, 6));
+}
+
+#[test]
+fn model_text_is_drawn_without_escape_sequences() {
+    let mut app = busy_app();
+    send(
+        &mut app,
+        "coder",
+        9,
+        EventKind::TextDelta {
+            text: "\x1b]52;c;aGVsbG8=\x07evil\x1b[2J text\x1b[31m red\r\n".into(),
+        },
+    );
+    let area = Rect::new(0, 0, 120, 35);
+    let mut buf = Buffer::empty(area);
+    let ctx = Ctx {
+        model: &app.model,
+        ui: &app.ui,
+        now: at(9),
+    };
+    render(&ctx, &app.input, &app.cache, area, &mut buf);
+    for cell in buf.content() {
+        assert!(
+            !cell.symbol().chars().any(char::is_control),
+            "control in {:?}",
+            cell.symbol()
+        );
+    }
+    assert!(screen(&app, 120, 35, 9).contains("evil text red"));
+}
+
+#[test]
+fn no_size_makes_the_screen_panic() {
+    let mut app = busy_app();
+    for view in [View::Main, View::RunAll] {
+        app.ui.view = view;
+        for width in (0..=130).step_by(7).chain([1, 59, 60, 109, 110]) {
+            for height in (0..=40).step_by(5).chain([1, 2, 3]) {
+                app.size = Rect::new(0, 0, width, height);
+                let _ = screen(&app, width, height, 6);
+            }
+        }
+    }
+}
