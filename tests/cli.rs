@@ -350,12 +350,12 @@ fn usage_mistakes_say_what_is_missing() {
 }
 
 #[test]
-fn without_flags_tzzr_says_the_ui_is_not_built_yet() {
+fn without_a_terminal_the_ui_says_what_to_use_instead() {
     let p = Project::new(DEMO);
     p.tzzr()
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("terminal UI is not built yet"));
+        .stderr("tzzr: the terminal UI needs a terminal; from a script use --agent NAME --prompt TEXT, --all or --task (see --help)\n");
 }
 
 /// Runs the binary from async code (the mock server needs the runtime to keep serving).
