@@ -56,6 +56,24 @@ impl Theme {
     pub fn money() -> Style {
         Style::default().fg(Color::Green)
     }
+    /// The total spent, the pane's headline.
+    pub fn money_total() -> Style {
+        Style::default()
+            .fg(Color::Green)
+            .add_modifier(Modifier::BOLD)
+    }
+    /// A tool call's name, and the TOOL entries of a log.
+    pub fn tool() -> Style {
+        Style::default().fg(Color::Cyan)
+    }
+    /// An error kept for reference rather than news (an endpoint's last error).
+    pub fn error_faded() -> Style {
+        Style::default().fg(Color::Red).add_modifier(Modifier::DIM)
+    }
+    /// A section heading inside a pane (`by agent`, `Global`).
+    pub fn heading() -> Style {
+        Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
+    }
     pub fn scripted() -> Style {
         Style::default()
             .fg(Color::Yellow)
