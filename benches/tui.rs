@@ -65,7 +65,9 @@ fn draw_time_with_a_long_conversation() {
             ),
         }));
         app.handle(event(EventKind::TurnFinished {
-            outcome: Outcome::Done { text: String::new() },
+            outcome: Outcome::Done {
+                text: String::new(),
+            },
         }));
     }
     let area = Rect::new(0, 0, 120, 35);
@@ -92,7 +94,10 @@ fn draw_time_with_a_long_conversation() {
         .collect();
     times.sort();
     println!("draw one frame, 5,000-message conversation, 120x35");
-    println!("  first frame (renders what is on screen): {:.2} ms", ms(first));
+    println!(
+        "  first frame (renders what is on screen): {:.2} ms",
+        ms(first)
+    );
     println!(
         "  steady frames: median {:.3} ms, p99 {:.3} ms, max {:.3} ms ({frames} frames)",
         ms(times[frames / 2]),
@@ -124,7 +129,11 @@ fn ms(d: Duration) -> f64 {
 
 /// 20 scripted agents, each streaming 1,500 words at 20 ms a word (50 tokens a second, 30 s).
 fn cpu_while_twenty_agents_stream() {
-    if !Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success()) {
+    if !Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
         println!("\nCPU while 20 agents stream: skipped (tmux is not installed)");
         return;
     }
@@ -146,9 +155,23 @@ fn cpu_while_twenty_agents_stream() {
         dir.path().display()
     );
     let tmux = |args: &[&str]| {
-        Command::new("tmux").args(args).current_dir(dir.path()).status().unwrap()
+        Command::new("tmux")
+            .args(args)
+            .current_dir(dir.path())
+            .status()
+            .unwrap()
     };
-    tmux(&["new-session", "-d", "-s", &session, "-x", "120", "-y", "35", &command]);
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session,
+        "-x",
+        "120",
+        "-y",
+        "35",
+        &command,
+    ]);
     let pid = wait_for_pid(&pid_file);
     std::thread::sleep(Duration::from_secs(1));
     tmux(&["send-keys", "-t", &session, "-l", "/all go"]);
@@ -169,7 +192,10 @@ fn cpu_while_twenty_agents_stream() {
 fn wait_for_pid(file: &Path) -> u32 {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        if let Some(pid) = std::fs::read_to_string(file).ok().and_then(|s| s.trim().parse().ok()) {
+        if let Some(pid) = std::fs::read_to_string(file)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+        {
             return pid;
         }
         assert!(Instant::now() < deadline, "tzzr did not start in tmux");
@@ -183,7 +209,12 @@ fn cpu_seconds(pid: u32) -> f64 {
     // Fields after the command name (which is in parentheses and may hold spaces).
     let after = stat.rsplit_once(") ").map_or("", |(_, rest)| rest);
     let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     // utime and stime are fields 14 and 15 of the full line: 11 and 12 after the name.
     (ticks(11) + ticks(12)) / 100.0
 }

@@ -140,7 +140,8 @@ pub fn render(ctx: &Ctx<'_>, cache: &ConversationCache, area: Rect, buf: &mut Bu
 }
 
 /// The lines that fill `area` when the conversation is scrolled `from_bottom` lines up from its
-/// end: walks entries from the newest back, and stops as soon as the screen is full.
+/// end: walks entries from the newest back, skips what lies below the view by its (cached)
+/// height, copies only the lines on screen, and stops as soon as the screen is full.
 pub fn visible_lines(
     cache: &ConversationCache,
     index: usize,
@@ -149,23 +150,36 @@ pub fn visible_lines(
     from_bottom: usize,
 ) -> Vec<Line<'static>> {
     let height = usize::from(area.height);
-    let wanted = height + from_bottom;
-    let mut collected: Vec<Line<'static>> = Vec::with_capacity(wanted);
-    for (id, rev, entry) in agent.transcript.iter().rev() {
-        if collected.len() >= wanted {
+    let mut skip = from_bottom;
+    // Bottom-up: the newest line first.
+    let mut collected: Vec<Line<'static>> = Vec::with_capacity(height);
+    for (position, (id, rev, entry)) in agent.transcript.iter().rev().enumerate() {
+        if collected.len() >= height {
             break;
         }
-        if !collected.is_empty() {
-            collected.push(Line::default());
-        }
+        // A blank line separates an entry from the one below it.
+        let gap = usize::from(position > 0);
         cache.with_lines(index, agent, id, rev, entry, area.width, |lines| {
-            collected.extend(lines.iter().rev().cloned());
+            let block = lines.len() + gap;
+            if skip >= block {
+                skip -= block;
+                return;
+            }
+            let blank = Line::default();
+            for line in std::iter::repeat_n(&blank, gap)
+                .chain(lines.iter().rev())
+                .skip(skip)
+            {
+                if collected.len() >= height {
+                    break;
+                }
+                collected.push(line.clone());
+            }
+            skip = 0;
         });
     }
-    // `collected` runs bottom-up; skip the lines below the view, keep a screenful.
-    let end = from_bottom.min(collected.len());
-    let start = (from_bottom + height).min(collected.len());
-    collected[end..start].iter().rev().cloned().collect()
+    collected.reverse();
+    collected
 }
 
 /// What an agent with no conversation yet shows: how to start, or why it cannot run.

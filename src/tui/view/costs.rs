@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Gauge, Widget};
 
-use super::report::fit::{fit_line, spread, text_width};
+use super::fit::{fit_line, spread, text_width};
 use super::theme::{Theme, budget_style};
 use super::{Ctx, count, dollars, pane, titled};
 use crate::tui::app::state::Focus;
@@ -261,7 +261,7 @@ fn calls(n: u64) -> String {
 mod tests {
     use ratatui::style::Color;
 
-    use super::super::report::fixtures::{
+    use super::super::fixtures::{
         Scene, agent, assert_stays_inside, assert_style, at, draw, screen, style_of,
     };
     use super::*;

@@ -7,7 +7,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
-use super::report::fit::{draw_rows, spread, text_width};
+use super::fit::{draw_rows, spread, text_width};
 use super::theme::{Theme, budget_style};
 use super::{Ctx, count, pane, seconds_until, short_duration, titled};
 use crate::tui::app::state::Focus;
@@ -153,7 +153,7 @@ fn busy_if(condition: bool) -> Style {
 mod tests {
     use std::time::Duration;
 
-    use super::super::report::fixtures::{
+    use super::super::fixtures::{
         Scene, agent, assert_stays_inside, assert_style, at, at_ms, draw, screen,
     };
     use super::*;

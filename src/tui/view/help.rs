@@ -6,7 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
 use super::Ctx;
-use super::report::fit::{centered, draw_rows, text_width};
+use super::fit::{centered, draw_rows, text_width};
 use super::report::overlay;
 use super::theme::Theme;
 
@@ -164,7 +164,7 @@ fn draw_column(groups: &[Group], area: Rect, buf: &mut Buffer) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::report::fixtures::{
+    use super::super::fixtures::{
         Scene, agent, assert_stays_inside, assert_style, at, draw, screen,
     };
     use super::*;

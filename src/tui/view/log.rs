@@ -7,7 +7,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
-use super::report::fit::draw_rows;
+use super::fit::draw_rows;
 use super::theme::Theme;
 use super::{Ctx, pane};
 use crate::tui::app::state::Focus;
@@ -95,7 +95,7 @@ mod tests {
 
     use ratatui::style::Color;
 
-    use super::super::report::fixtures::{
+    use super::super::fixtures::{
         Scene, agent, assert_no_escape, assert_stays_inside, assert_style, at, draw, screen,
         style_of,
     };

@@ -6,6 +6,7 @@ pub mod approval;
 pub mod conversation;
 pub mod costs;
 pub mod endpoints;
+pub mod fit;
 pub mod help;
 pub mod input;
 pub mod log;
@@ -239,5 +240,7 @@ mod tests {
     }
 }
 
+#[cfg(test)]
+mod fixtures;
 #[cfg(test)]
 mod screens;

@@ -1,19 +1,12 @@
 //! A report over the screen (/status, /costs, /agents, /health), and the frame every overlay
 //! shares: centred, cleared underneath, `Esc closes` in its bottom border.
 
-// Declared here until `view/mod.rs` declares them (the panes below use them; see the report).
-#[path = "fit.rs"]
-pub mod fit;
-#[cfg(test)]
-#[path = "fixtures.rs"]
-pub mod fixtures;
-
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Widget};
 
-use self::fit::{centered, draw_rows, overlay_size, text_width};
+use super::fit::{centered, draw_rows, overlay_size, text_width};
 use super::pane;
 use super::theme::Theme;
 use crate::tui::sanitize::line_for_display;
@@ -80,7 +73,7 @@ pub fn overlay(title: Line<'static>, area: Rect, buf: &mut Buffer) -> Rect {
 
 #[cfg(test)]
 mod tests {
-    use super::fixtures::{assert_stays_inside, draw, screen};
+    use super::super::fixtures::{assert_stays_inside, draw, screen};
     use super::*;
 
     fn status_lines() -> Vec<String> {
@@ -128,7 +121,7 @@ mod tests {
         let buf = draw(80, 24, |area, buf| {
             render("\u{1b}[2Jtitle", &lines, area, buf);
         });
-        super::fixtures::assert_no_escape(&buf);
+        super::super::fixtures::assert_no_escape(&buf);
         let text = screen(&buf);
         assert!(
             text.contains("ok red") && text.contains(" title "),

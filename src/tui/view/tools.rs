@@ -9,7 +9,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
-use super::report::fit::{centered, draw_rows, overlay_size, spread, text_width};
+use super::fit::{centered, draw_rows, overlay_size, spread, text_width};
 use super::report::overlay;
 use super::theme::{Theme, spinner};
 use super::{Ctx, pane, short_duration};
@@ -292,7 +292,7 @@ mod tests {
     use ratatui::style::Color;
     use serde_json::json;
 
-    use super::super::report::fixtures::{
+    use super::super::fixtures::{
         Scene, agent, assert_no_escape, assert_stays_inside, assert_style, at_ms, draw, screen,
         style_of,
     };
@@ -602,7 +602,7 @@ mod tests {
 
     /// A cell inside the overlay that no text covers (just right of the `arguments` heading).
     fn find_inside(buf: &Buffer) -> ratatui::layout::Position {
-        let at = super::super::report::fixtures::find(buf, "arguments").unwrap_or_default();
+        let at = super::super::fixtures::find(buf, "arguments").unwrap_or_default();
         ratatui::layout::Position::new(at.x + 12, at.y)
     }
 
