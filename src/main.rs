@@ -106,7 +106,7 @@ fn run(args: Args) -> Result<ExitCode> {
                 std::io::stdout().is_terminal() && std::io::stdin().is_terminal(),
                 "the terminal UI needs a terminal; from a script use --agent NAME --prompt TEXT, --all or --task (see --help)"
             );
-            let reloader: tzzr::tui::run::Reloader = Box::new(move || {
+            let reloader: tzzr::tui::run::Reloader = std::sync::Arc::new(move || {
                 load(&path, &cwd)
                     .map(|(config, env, _)| (config, env))
                     .map_err(|e| format!("{e:#}"))

@@ -327,3 +327,60 @@ async fn all_agents_answer_in_parallel_and_costs_add_up_per_agent_and_model() {
     assert!(costs.total_cost_usd > 0.0);
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn reload_keeps_unchanged_agents_and_their_memory_and_restarts_the_rest() {
+    let mock = MockLlm::start().await;
+    let agents = |b_role: &str, with_c: bool| {
+        let mut text = format!(
+            "agents:\n  a: {{provider: openai, model: m, api_base: {0}}}\n  b: {{role: {b_role}, provider: scripted}}\n",
+            mock.openai_base()
+        );
+        if with_c {
+            text.push_str("  c: {provider: scripted}\n");
+        }
+        text
+    };
+    let mut h = Harness::start(&agents("first", false)).await;
+    let turn = h.prompt("a", "remember me");
+    let events = h.until_finished(turn).await;
+    assert!(h.outcome(&events).is_done());
+
+    let new_text = agents("second", true);
+    let path = h.dir().join("config.yaml");
+    let env = tzzr::engine::env::Environment::isolated::<[(&str, &str); 0], &str, &str>([]);
+    let config = tzzr::engine::config::load_str_with(&new_text, &path, &|k: &str| env.get(k))
+        .unwrap()
+        .config;
+    let summary = h.orchestrator().reload(config, &env).await.unwrap();
+    assert_eq!(
+        (
+            summary.kept,
+            summary.restarted,
+            summary.added,
+            summary.removed
+        ),
+        (
+            vec!["a".to_owned()],
+            vec!["b".to_owned()],
+            vec!["c".to_owned()],
+            vec![]
+        )
+    );
+    let names: Vec<String> = h.orchestrator().agents().map(|a| a.name.clone()).collect();
+    assert_eq!(names, ["a", "b", "c"]);
+
+    let turn = h.prompt("a", "do you remember?");
+    let events = h.until_finished(turn).await;
+    assert!(h.outcome(&events).is_done());
+    let last = mock.chat_requests().last().unwrap().json().clone();
+    assert_eq!(
+        roles(&last),
+        ["system", "user", "assistant", "user"],
+        "a kept its conversation"
+    );
+    let turn = h.prompt("c", "hi");
+    let events = h.until_finished(turn).await;
+    assert!(h.outcome(&events).is_done());
+    h.shutdown().await;
+}

@@ -30,7 +30,15 @@ const TICK: Duration = Duration::from_millis(100);
 const LOG_LINES: usize = 300;
 
 /// Reads the config again for `/reload` (the same file, the same `.env` rules as at start).
-pub type Reloader = Box<dyn Fn() -> Result<(Config, Environment), String> + Send + Sync>;
+pub type Reloader = std::sync::Arc<dyn Fn() -> Result<(Config, Environment), String> + Send + Sync>;
+
+/// What background work hands back to the loop.
+enum Background {
+    /// For the app (a report).
+    App(AppEvent),
+    /// `/reload` read the config (off this task): the loop applies it to the orchestrator.
+    ConfigRead(Box<Result<(Config, Environment), String>>),
+}
 
 /// Runs the UI until the user quits. The terminal is restored on return, whatever happened.
 pub async fn run(
@@ -53,7 +61,7 @@ pub async fn run(
         .context("cannot read the terminal size")?;
     app.size = Rect::new(0, 0, size.width, size.height);
 
-    let (background, mut results) = mpsc::unbounded_channel::<AppEvent>();
+    let (background, mut results) = mpsc::unbounded_channel::<Background>();
     let mut tail: Option<LogTail> = None;
     let mut terminal_events = EventStream::new();
     let mut pending = app.start();
@@ -137,14 +145,42 @@ pub async fn run(
                 }
             }
             result = results.recv() => {
-                if let Some(result) = result {
-                    pending = app.handle(result);
-                    dirty = true;
+                match result {
+                    Some(Background::App(event)) => pending = app.handle(event),
+                    Some(Background::ConfigRead(read)) => {
+                        let event = apply_config(&mut orchestrator, *read).await;
+                        pending = app.handle(event);
+                    }
+                    None => {}
                 }
+                dirty = true;
             }
             () = tokio::time::sleep_until(last_frame + FRAME), if dirty => {}
             () = tokio::time::sleep(TICK), if animating && !dirty => dirty = true,
         }
+    }
+}
+
+/// Hands a config read by `/reload` to the orchestrator and says how it went.
+async fn apply_config(
+    orchestrator: &mut Orchestrator,
+    read: Result<(Config, Environment), String>,
+) -> AppEvent {
+    let (config, env) = match read {
+        Ok(read) => read,
+        Err(error) => return AppEvent::ReloadFailed { error },
+    };
+    let budget_usd = config.settings.budget_usd;
+    match orchestrator.reload(config, &env).await {
+        Ok(summary) => AppEvent::Reloaded {
+            agents: orchestrator.agents().cloned().collect(),
+            endpoints: orchestrator.endpoints(),
+            budget_usd,
+            summary: summary.to_string(),
+        },
+        Err(e) => AppEvent::ReloadFailed {
+            error: e.to_string(),
+        },
     }
 }
 
@@ -161,7 +197,7 @@ async fn execute(
     orchestrator: &mut Orchestrator,
     app: &mut App,
     tail: &mut Option<LogTail>,
-    background: &UnboundedSender<AppEvent>,
+    background: &UnboundedSender<Background>,
     reload: &Reloader,
 ) -> Vec<Effect> {
     match effect {
@@ -199,32 +235,21 @@ async fn execute(
                     .map(str::to_owned)
                     .collect();
                 // The UI may have quit meanwhile: then nobody needs the answer.
-                let _ = background.send(AppEvent::Report {
+                let _ = background.send(Background::App(AppEvent::Report {
                     title: "Health".to_owned(),
                     lines,
-                });
+                }));
             });
             Vec::new()
         }
         Effect::Reload => {
-            let event = match reload() {
-                Err(error) => AppEvent::ReloadFailed { error },
-                Ok((config, env)) => {
-                    let budget_usd = config.settings.budget_usd;
-                    match orchestrator.reload(config, &env).await {
-                        Ok(summary) => AppEvent::Reloaded {
-                            agents: orchestrator.agents().cloned().collect(),
-                            endpoints: orchestrator.endpoints(),
-                            budget_usd,
-                            summary: summary.to_string(),
-                        },
-                        Err(e) => AppEvent::ReloadFailed {
-                            error: e.to_string(),
-                        },
-                    }
-                }
-            };
-            app.handle(event)
+            let reload = reload.clone();
+            let background = background.clone();
+            tokio::task::spawn_blocking(move || {
+                // The UI may have quit meanwhile: then nobody needs the config.
+                let _ = background.send(Background::ConfigRead(Box::new(reload())));
+            });
+            Vec::new()
         }
         Effect::FollowLog { path } => {
             let agent = app

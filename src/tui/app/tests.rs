@@ -419,3 +419,39 @@ fn enter_on_a_tool_call_opens_its_details() {
     press(&mut app, KeyCode::Enter);
     assert_eq!(app.ui.overlay, Overlay::ToolCall { index: 0 });
 }
+
+#[test]
+fn a_reload_keeps_what_was_shown_of_agents_that_stay() {
+    let mut app = app();
+    app.handle(event(
+        "beta",
+        EventKind::TurnStarted {
+            prompt: "kept?".into(),
+        },
+    ));
+    type_line(&mut app, "/agent beta");
+    let effects = app.handle(AppEvent::Reloaded {
+        agents: vec![info("beta"), info("delta")],
+        endpoints: vec![],
+        budget_usd: None,
+        summary: "config reloaded: added delta; removed alpha, gamma".into(),
+    });
+    let names: Vec<&str> = app.model.agents.iter().map(|a| a.name()).collect();
+    assert_eq!(names, ["beta", "delta"]);
+    assert_eq!(app.ui.selected, 0, "beta is still selected");
+    assert_eq!(
+        app.model.agents[0].transcript.len(),
+        1,
+        "its conversation is still on screen"
+    );
+    assert_eq!(
+        effects,
+        [Effect::FollowLog {
+            path: "/logs/beta.md".into()
+        }]
+    );
+    assert_eq!(
+        app.ui.status.as_ref().map(|s| s.text.as_str()),
+        Some("config reloaded: added delta; removed alpha, gamma")
+    );
+}
