@@ -74,13 +74,11 @@ pub async fn run(
     let mut dirty = true;
     let mut last_frame = Instant::now() - FRAME;
 
-    loop {
+    let outcome: anyhow::Result<()> = 'ui: loop {
         while !pending.is_empty() {
             for effect in std::mem::take(&mut pending) {
                 if effect == Effect::Quit {
-                    drop(guard);
-                    orchestrator.shutdown().await;
-                    return Ok(());
+                    break 'ui Ok(());
                 }
                 let follow_ups = execute(
                     effect,
@@ -98,18 +96,18 @@ pub async fn run(
         let now = Instant::now();
         if dirty && now >= last_frame + FRAME {
             let ctx_now = jiff::Timestamp::now();
-            guard
-                .terminal
-                .draw(|frame| {
-                    let ctx = Ctx {
-                        model: &app.model,
-                        ui: &app.ui,
-                        now: ctx_now,
-                    };
-                    let area = frame.area();
-                    view::render(&ctx, &app.input, &app.cache, area, frame.buffer_mut());
-                })
-                .context("cannot draw")?;
+            let drawn = guard.terminal.draw(|frame| {
+                let ctx = Ctx {
+                    model: &app.model,
+                    ui: &app.ui,
+                    now: ctx_now,
+                };
+                let area = frame.area();
+                view::render(&ctx, &app.input, &app.cache, area, frame.buffer_mut());
+            });
+            if let Err(e) = drawn {
+                break Err(e).context("cannot draw");
+            }
             dirty = false;
             last_frame = Instant::now();
         }
@@ -126,11 +124,11 @@ pub async fn run(
                     pending = app.handle(AppEvent::Terminal(event));
                     dirty = true;
                 }
-                Some(Err(e)) => return Err(e).context("cannot read the terminal"),
-                None => return Ok(()),
+                Some(Err(e)) => break Err(e).context("cannot read the terminal"),
+                None => break Ok(()),
             },
             event = events.recv() => {
-                let Some(event) = event else { return Ok(()) };
+                let Some(event) = event else { break Ok(()) };
                 pending = app.handle(AppEvent::Engine(event));
                 // Drain what is ready, then draw once.
                 while let Ok(event) = events.try_recv() {
@@ -158,7 +156,11 @@ pub async fn run(
             () = tokio::time::sleep_until(last_frame + FRAME), if dirty => {}
             () = tokio::time::sleep(TICK), if animating && !dirty => dirty = true,
         }
-    }
+    };
+    // The terminal first (the user sees the shell at once), then the agents stop.
+    drop(guard);
+    orchestrator.shutdown().await;
+    outcome
 }
 
 /// Hands a config read by `/reload` to the orchestrator and says how it went.
