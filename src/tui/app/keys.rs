@@ -19,7 +19,6 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     if ctrl && key.code == KeyCode::Char('c') {
         return interrupt(app);
     }
-    app.ui.quit_armed = false;
 
     if let Some((index, pending)) = app.model.pending_approval() {
         let agent = app.model.agents[index].name().to_owned();

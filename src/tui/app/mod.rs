@@ -102,6 +102,8 @@ impl App {
     }
 
     pub fn handle(&mut self, event: AppEvent) -> Vec<Effect> {
+        // Engine events (one per token) never change where the prompt goes.
+        let may_retarget = !matches!(event, AppEvent::Engine(_) | AppEvent::Log(_));
         let effects = match event {
             AppEvent::Terminal(Event::Key(key)) => keys::handle_key(self, key),
             AppEvent::Terminal(Event::Paste(text)) => {
@@ -140,7 +142,9 @@ impl App {
                 Vec::new()
             }
         };
-        self.update_placeholder();
+        if may_retarget {
+            self.update_placeholder();
+        }
         effects
     }
 

@@ -111,8 +111,6 @@ pub struct UiState {
     /// `/all` was typed alone: the next prompt goes to every agent.
     pub all_armed: bool,
     pub status: Option<Status>,
-    /// Ctrl+C was pressed with nothing to cancel: the next one quits.
-    pub quit_armed: bool,
 }
 
 impl UiState {

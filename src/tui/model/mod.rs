@@ -67,7 +67,6 @@ impl Model {
             // An agent removed by /reload may still report its last events: nothing shows them.
             return;
         };
-        let endpoint_label = self.agents[index].info.endpoint.clone();
         match &event.kind {
             EventKind::Usage {
                 model,
@@ -86,16 +85,12 @@ impl Model {
                 let view = self.endpoint_mut(endpoint);
                 view.update(*breaker, *limiter, event.at);
             }
-            EventKind::Retry { reason, .. } => {
-                if let Some(label) = &endpoint_label {
-                    self.endpoint_mut(label).last_error = Some(reason.clone());
-                }
-            }
-            EventKind::TurnFinished {
+            EventKind::Retry { reason: error, .. }
+            | EventKind::TurnFinished {
                 outcome: Outcome::Failed { error },
             } => {
-                if let Some(label) = &endpoint_label {
-                    self.endpoint_mut(label).last_error = Some(error.clone());
+                if let Some(label) = self.agents[index].info.endpoint.clone() {
+                    self.endpoint_mut(&label).last_error = Some(error.clone());
                 }
             }
             EventKind::TurnStarted { .. }
