@@ -388,6 +388,19 @@ agents:
       - "wrote it"
 "#;
 
+/// Prompts the writer, waits for its approval request, answers it; returns the turn.
+async fn answer_approval(
+    h: &mut Harness,
+    decision: tzzr::engine::protocol::Approval,
+) -> tzzr::engine::protocol::TurnId {
+    let turn = h.prompt("writer", "write it");
+    h.wait_for(turn, |k| matches!(k, EventKind::ApprovalNeeded { .. }))
+        .await;
+    let call = approval_call(&h.so_far(turn)).expect("an approval request");
+    h.command("writer", AgentCommand::Approve { call, decision });
+    turn
+}
+
 fn approval_call(
     events: &[tzzr::engine::protocol::AgentEvent],
 ) -> Option<tzzr::engine::protocol::CallId> {
@@ -434,17 +447,7 @@ async fn a_write_waits_for_approval_and_runs_when_allowed() {
 async fn a_denied_write_is_reported_to_the_model_and_not_run() {
     use tzzr::engine::protocol::Approval;
     let mut h = Harness::start(WRITER).await;
-    let turn = h.prompt("writer", "write it");
-    h.wait_for(turn, |k| matches!(k, EventKind::ApprovalNeeded { .. }))
-        .await;
-    let call = approval_call(&h.so_far(turn)).unwrap();
-    h.command(
-        "writer",
-        AgentCommand::Approve {
-            call,
-            decision: Approval::Deny,
-        },
-    );
+    let turn = answer_approval(&mut h, Approval::Deny).await;
     let events = h.until_finished(turn).await;
     let output = events
         .iter()
@@ -464,17 +467,7 @@ async fn a_denied_write_is_reported_to_the_model_and_not_run() {
 async fn always_allow_stops_asking_for_that_tool() {
     use tzzr::engine::protocol::Approval;
     let mut h = Harness::start(WRITER).await;
-    let turn = h.prompt("writer", "write it");
-    h.wait_for(turn, |k| matches!(k, EventKind::ApprovalNeeded { .. }))
-        .await;
-    let call = approval_call(&h.so_far(turn)).unwrap();
-    h.command(
-        "writer",
-        AgentCommand::Approve {
-            call,
-            decision: Approval::AlwaysAllow,
-        },
-    );
+    let turn = answer_approval(&mut h, Approval::AlwaysAllow).await;
     let events = h.until_finished(turn).await;
     assert!(h.outcome(&events).is_done());
     let again = h.prompt("writer", "write it again");

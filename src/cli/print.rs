@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::io::{self, Write};
 
 use crate::engine::protocol::{AgentEvent, EventKind, Outcome};
+use crate::sanitize;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -201,29 +202,21 @@ impl<O: Write, E: Write> Printer<O, E> {
 
     fn cleaned(&self, text: &str) -> String {
         if self.clean {
-            clean_for_terminal(text)
+            sanitize::for_display(text).into_owned()
         } else {
             text.to_owned()
         }
     }
 }
 
-/// Text without escape sequences or control characters (newlines and tabs kept).
-pub fn clean_for_terminal(text: &str) -> String {
-    strip_ansi_escapes::strip_str(text)
-        .chars()
-        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
-        .collect()
-}
-
-/// The first line of `text`, cut to `max` characters, control characters removed.
+/// The first non-blank line of `text`, cut to `max` characters, fit for one terminal line.
 fn one_line(text: &str, max: usize) -> String {
     let first = text
         .lines()
         .find(|l| !l.trim().is_empty())
         .unwrap_or("")
         .trim();
-    let clean = clean_for_terminal(first);
+    let clean = sanitize::line_for_display(first);
     if clean.chars().count() > max {
         let cut: String = clean.chars().take(max).collect();
         format!("{cut}…")

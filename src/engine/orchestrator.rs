@@ -11,7 +11,7 @@ use serde::Serialize;
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 
 use crate::engine::agent::{self, AgentHandle, AgentRuntime, Emitter};
-use crate::engine::config::{AgentSpec, Config, ToolProtocol};
+use crate::engine::config::{AgentSpec, Config, ToolProtocol, diagnose};
 use crate::engine::cost::{Budgets, CostMeter, CostSummary, PriceTable};
 use crate::engine::env::Environment;
 use crate::engine::journal::{Journal, JournalHeader};
@@ -593,18 +593,11 @@ impl Orchestrator {
     fn slot(&self, name: &str) -> Result<&Slot, UnknownAgent> {
         self.slots.get(name).ok_or_else(|| UnknownAgent {
             name: name.to_owned(),
-            nearest: nearest(name, self.slots.keys().map(String::as_str)).map(str::to_owned),
+            nearest: diagnose::nearest(name, self.slots.keys().map(String::as_str))
+                .map(str::to_owned),
             known: self.slots.keys().cloned().collect(),
         })
     }
-}
-
-fn nearest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    candidates
-        .map(|c| (strsim::jaro_winkler(name, c), c))
-        .filter(|(score, _)| *score >= 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
 }
 
 /// The agent's backend and health probe, and the model names and tool protocol it runs with.

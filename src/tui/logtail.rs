@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
-use crate::tui::sanitize;
+use crate::sanitize;
 
 /// How often the file's length is looked at.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(250);

@@ -6,7 +6,6 @@ pub mod logtail;
 pub mod markdown;
 pub mod model;
 pub mod run;
-pub mod sanitize;
 pub mod terminal;
 pub mod view;
 pub mod wrap;

@@ -8,8 +8,8 @@ use ratatui::widgets::{Clear, Paragraph, Widget, Wrap};
 
 use super::theme::Theme;
 use super::{Ctx, pane};
+use crate::sanitize::for_display;
 use crate::tui::model::PendingApproval;
-use crate::tui::sanitize::for_display;
 
 pub fn render(ctx: &Ctx<'_>, pending: (usize, &PendingApproval), area: Rect, buf: &mut Buffer) {
     let (index, request) = pending;

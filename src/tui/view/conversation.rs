@@ -13,10 +13,10 @@ use ratatui::widgets::{Paragraph, Widget};
 
 use super::theme::Theme;
 use super::{Ctx, pane, titled};
+use crate::sanitize::{for_display, line_for_display};
 use crate::tui::app::state::Focus;
 use crate::tui::markdown::{self, MarkdownTheme};
 use crate::tui::model::{AgentView, CallState, Entry, EntryId};
-use crate::tui::sanitize::{for_display, line_for_display};
 use crate::tui::wrap;
 
 /// Rendered lines of transcript entries, per agent, entry, revision and width. A memo of a pure

@@ -9,9 +9,9 @@ use ratatui::widgets::{Gauge, Widget};
 use super::fit::{fit_line, spread, text_width};
 use super::theme::{Theme, budget_style};
 use super::{Ctx, count, dollars, pane, titled};
+use crate::sanitize::line_for_display;
 use crate::tui::app::state::Focus;
 use crate::tui::model::{Model, Tokens};
-use crate::tui::sanitize::line_for_display;
 
 pub fn render(ctx: &Ctx<'_>, area: Rect, buf: &mut Buffer) {
     let block = pane(titled("Costs", ""), ctx.focused(Focus::Costs));

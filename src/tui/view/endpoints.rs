@@ -10,9 +10,9 @@ use ratatui::widgets::Widget;
 use super::fit::{draw_rows, spread, text_width};
 use super::theme::{Theme, budget_style};
 use super::{Ctx, count, pane, seconds_until, short_duration, titled};
+use crate::sanitize::line_for_display;
 use crate::tui::app::state::Focus;
 use crate::tui::model::{Breaker, EndpointView};
-use crate::tui::sanitize::line_for_display;
 
 /// The widest a limiter bar grows.
 const BAR_WIDTH: usize = 10;

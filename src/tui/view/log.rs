@@ -10,9 +10,9 @@ use ratatui::widgets::Widget;
 use super::fit::draw_rows;
 use super::theme::Theme;
 use super::{Ctx, pane};
+use crate::sanitize::line_for_display;
 use crate::tui::app::state::Focus;
 use crate::tui::model::LogView;
-use crate::tui::sanitize::line_for_display;
 
 pub fn render(ctx: &Ctx<'_>, area: Rect, buf: &mut Buffer) {
     let log = &ctx.model.log;

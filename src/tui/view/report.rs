@@ -9,7 +9,7 @@ use ratatui::widgets::{Clear, Widget};
 use super::fit::{centered, draw_rows, overlay_size, text_width};
 use super::pane;
 use super::theme::Theme;
-use crate::tui::sanitize::line_for_display;
+use crate::sanitize::line_for_display;
 
 /// The widest a report grows, so long lines do not make it a wall of text.
 const MAX_WIDTH: usize = 100;

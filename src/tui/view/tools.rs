@@ -13,9 +13,9 @@ use super::fit::{centered, draw_rows, overlay_size, spread, text_width};
 use super::report::overlay;
 use super::theme::{Theme, spinner};
 use super::{Ctx, pane, short_duration};
+use crate::sanitize::{for_display, line_for_display};
 use crate::tui::app::state::Focus;
 use crate::tui::model::{AgentView, CallState, ToolCallView};
-use crate::tui::sanitize::{for_display, line_for_display};
 
 /// The widest the detail overlay grows.
 const DETAIL_WIDTH: usize = 100;
