@@ -111,19 +111,19 @@ fn run(args: Args) -> Result<ExitCode> {
                     .map(|(config, env, _)| (config, env))
                     .map_err(|e| format!("{e:#}"))
             });
-            runtime()?.block_on(async {
+            block_on(async {
                 let (orch, events) = Orchestrator::start(config, &env, Asker::Interactive)?;
                 tzzr::tui::run::run(orch, events, reloader, warnings).await?;
                 Ok(ExitCode::SUCCESS)
             })
         }
-        Mode::Status => runtime()?.block_on(async {
+        Mode::Status => block_on(async {
             let (orch, _events) = Orchestrator::start(config, &env, asker(&args))?;
             print_stdout(&serde_json::to_string_pretty(&orch.status())?);
             orch.shutdown().await;
             Ok(ExitCode::SUCCESS)
         }),
-        Mode::Health => runtime()?.block_on(async {
+        Mode::Health => block_on(async {
             let (orch, _events) = Orchestrator::start(config, &env, asker(&args))?;
             let reports = health::check(&orch).await;
             if args.json {
@@ -164,7 +164,7 @@ fn run(args: Args) -> Result<ExitCode> {
                 );
             };
             anyhow::ensure!(!task.steps.is_empty(), "task `{name}` has no steps");
-            runtime()?.block_on(async {
+            block_on(async {
                 let (mut orch, mut events) = Orchestrator::start(config, &env, asker(&args))?;
                 let mut printer = printer(Layout::Stream, args.json);
                 let finished = run_task(&mut orch, &mut events, &task.steps, &mut printer).await?;
@@ -202,7 +202,7 @@ fn run_headless(
     layout: Layout,
     args: &Args,
 ) -> Result<ExitCode> {
-    runtime()?.block_on(async {
+    block_on(async {
         let (mut orch, mut events) = Orchestrator::start(config, env, asker(args))?;
         let mut printer = printer(layout, args.json);
         let finished = run_turns(&mut orch, &mut events, prompts, &mut printer).await?;
@@ -240,11 +240,17 @@ fn read_prompt(prompt: String) -> Result<String> {
     Ok(text)
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
+/// Runs `work` on a new runtime. Whatever is still running when it ends (a DNS lookup on the
+/// blocking pool, a task that ignores its stop) gets a moment, then is left behind: tzzr exits
+/// promptly whatever a tool was doing.
+fn block_on<T>(work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("cannot start the async runtime")
+        .context("cannot start the async runtime")?;
+    let result = runtime.block_on(work);
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    result
 }
 
 #[expect(clippy::print_stdout, reason = "headless reports go to stdout")]

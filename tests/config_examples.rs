@@ -48,6 +48,8 @@ fn v6_settings() -> Settings {
         budget_usd: None,
         log_dir: examples_dir().join("logs"),
         approval: ApprovalPolicy::default().written_out(),
+        require_sandbox: false,
+        http_allow_private: false,
     }
 }
 
@@ -68,6 +70,7 @@ fn agent(name: &str, role: &str, provider: &str, model: &str, tools: &[&str]) ->
         tool_protocol: None,
         script: Vec::new(),
         approval: ApprovalPolicy::default().written_out(),
+        mcp: Vec::new(),
     }
 }
 

@@ -291,6 +291,7 @@ mod tests {
                         ok: false,
                         output: "File not found: x.txt\nmore".into(),
                         duration: Duration::from_millis(3),
+                        full_output: None,
                     },
                 ),
                 delta("a", "Hello "),

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// A secret. Its `Debug` and `Display` never show it.
 #[derive(Clone, PartialEq, Eq)]
@@ -40,6 +40,8 @@ pub struct Environment {
     inherit_process: bool,
     /// Values from `.env` files and overrides; the first file to set a key wins.
     extra: HashMap<String, String>,
+    /// The `.env` files that were read.
+    files: Vec<PathBuf>,
 }
 
 impl Environment {
@@ -49,12 +51,14 @@ impl Environment {
         let mut env = Self {
             inherit_process: true,
             extra: HashMap::new(),
+            files: Vec::new(),
         };
         let mut warnings = Vec::new();
         for path in dotenv_files {
             if !path.is_file() {
                 continue;
             }
+            env.files.push(path.to_path_buf());
             match dotenvy::from_path_iter(path) {
                 Ok(items) => {
                     for item in items {
@@ -87,7 +91,13 @@ impl Environment {
                 .into_iter()
                 .map(|(k, v)| (k.into(), v.into()))
                 .collect(),
+            files: Vec::new(),
         }
+    }
+
+    /// The `.env` files this environment read (tools must not reach them).
+    pub fn dotenv_files(&self) -> &[PathBuf] {
+        &self.files
     }
 
     /// The value of `key`, or `None` when unset or empty.

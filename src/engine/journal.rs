@@ -94,12 +94,14 @@ impl Journal {
                 ok,
                 output,
                 duration,
+                full_output,
             } => {
                 let args = self.pending_args.remove(call);
-                Some((
-                    "TOOL",
-                    tool_entry(tool, *ok, *duration, args.as_ref(), output),
-                ))
+                let mut entry = tool_entry(tool, *ok, *duration, args.as_ref(), output);
+                if let Some(path) = full_output {
+                    entry.push_str(&format!("\n\nThe whole output: {}", path.display()));
+                }
+                Some(("TOOL", entry))
             }
             EventKind::TurnFinished { outcome } => {
                 // A cancelled or failed turn leaves calls that never finished.
@@ -169,7 +171,8 @@ fn is_entry_heading(text: &str) -> bool {
         })
 }
 
-fn file_stem(agent: &str) -> String {
+/// An agent's name made safe for a file name (the stem of its logs).
+pub fn file_stem(agent: &str) -> String {
     if agent.is_empty() {
         return "_".to_owned();
     }
@@ -288,6 +291,7 @@ mod tests {
             ok,
             output: output.to_owned(),
             duration: Duration::from_millis(12),
+            full_output: None,
         }
     }
 

@@ -24,7 +24,8 @@ use crate::engine::provider::scripted::Scripted;
 use crate::engine::resilience::endpoint::Dialect;
 use crate::engine::resilience::{Breaker, Endpoint, Limiter, RetryPolicy};
 use crate::engine::tools::approval::{Asker, Gate};
-use crate::engine::tools::{self, ToolContext, Toolbox};
+use crate::engine::tools::protected::Protected;
+use crate::engine::tools::{self, ShellPolicy, SshPolicy, ToolContext, Toolbox};
 
 /// What a front end shows about an agent before it has run.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -294,11 +295,46 @@ fn describe_agent(spec: &AgentSpec, route: &Route, config: &Config) -> AgentInfo
     }
 }
 
-fn tool_context(config: &Config, working_dir: &Path) -> ToolContext {
+fn tool_context(
+    config: &Config,
+    env: &Environment,
+    working_dir: &Path,
+    spec: &AgentSpec,
+) -> ToolContext {
+    let s = &config.settings;
+    let protected = Protected::new(
+        [config.source.clone(), s.log_dir.clone()]
+            .into_iter()
+            .chain(env.dotenv_files().iter().cloned())
+            .map(|path| std::path::absolute(&path).unwrap_or(path)),
+    );
     ToolContext {
         working_dir: working_dir.to_path_buf(),
-        sandbox_paths: config.settings.sandbox_paths,
-        timeout: config.settings.timeout,
+        sandbox_paths: s.sandbox_paths,
+        timeout: s.timeout,
+        protected: Arc::new(protected),
+        output_dir: s
+            .log_dir
+            .join("outputs")
+            .join(crate::engine::journal::file_stem(&spec.name)),
+        shell: ShellPolicy {
+            allowed_commands: s.allowed_commands.clone(),
+            require_sandbox: s.require_sandbox,
+            secret_vars: config
+                .providers
+                .values()
+                .filter_map(|p| p.api_key_env.clone())
+                .collect(),
+        },
+        http_allow_private: s.http_allow_private,
+        ssh: SshPolicy {
+            strict_host_checking: s.ssh_strict_host_checking,
+            servers: spec
+                .servers
+                .iter()
+                .filter_map(|name| config.servers.get(name).map(|s| (name.clone(), s.clone())))
+                .collect(),
+        },
     }
 }
 
@@ -384,7 +420,10 @@ impl Orchestrator {
             model,
             price_model,
             backend,
-            toolbox: Toolbox::new(&spec.tools, tool_context(config, &self.working_dir)),
+            toolbox: Toolbox::new(
+                &spec.tools,
+                tool_context(config, &self.env, &self.working_dir, &spec),
+            ),
             gate: Gate::new(&spec.name, spec.approval.clone(), self.asker),
             tool_protocol: protocol,
             max_turns: spec.max_turns.max(1),

@@ -1,6 +1,7 @@
 //! The seam between the engine and its front ends: commands go in to an agent, events come out.
 //! Everything a front end shows is derived from these events; everything a key does is a command.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -180,9 +181,13 @@ pub enum EventKind {
         call: CallId,
         tool: String,
         ok: bool,
+        /// What the model was given (capped).
         output: String,
         #[serde(with = "millis")]
         duration: Duration,
+        /// Where the whole output is kept when the model got only part of it.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        full_output: Option<PathBuf>,
     },
     Retry {
         attempt: u32,
@@ -244,6 +249,7 @@ mod tests {
                 ok: true,
                 output: "hi".into(),
                 duration: Duration::from_millis(12),
+                full_output: None,
             },
         };
         let json = serde_json::to_value(&event).unwrap();

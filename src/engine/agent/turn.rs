@@ -224,6 +224,7 @@ fn forward(
                 ok,
                 output,
                 duration: started.elapsed(),
+                full_output: None,
             }
         }
         StreamItem::Usage {
@@ -284,11 +285,12 @@ async fn run_tools(
             runs_in_provider: false,
         });
         let started = Instant::now();
-        let output = match pass_gate(gate, out, call, cancel).await {
-            Ok(()) => toolbox.run(call, cancel).await,
-            Err(refusal) => ToolOutput {
-                ok: false,
-                output: refusal,
+        // A tool the agent does not have is refused before anyone is asked about it.
+        let output = match toolbox.refuse_unoffered(&call.tool) {
+            Some(refusal) => refusal,
+            None => match pass_gate(gate, out, call, cancel).await {
+                Ok(()) => toolbox.run(call, cancel).await,
+                Err(refusal) => ToolOutput::failed(refusal),
             },
         };
         out.emit(EventKind::ToolCallFinished {
@@ -297,6 +299,7 @@ async fn run_tools(
             ok: output.ok,
             output: output.output.clone(),
             duration: started.elapsed(),
+            full_output: output.full_output.clone(),
         });
         results.push(ToolResult {
             call: call.id.clone(),

@@ -9,8 +9,8 @@ use regex::Regex;
 use super::Diagnostic;
 use super::locate::{KeyPath, Position, Segment, key_position, value_position};
 use super::raw::{
-    RawAgent, RawConfig, RawModel, RawProvider, RawReply, RawServer, RawSettings, RawStep, RawTask,
-    RawToolCall,
+    RawAgent, RawConfig, RawMcpServer, RawModel, RawProvider, RawReply, RawServer, RawSettings,
+    RawStep, RawTask, RawToolCall,
 };
 
 /// How alike a typo and a known name must be (Jaro-Winkler) to be offered as "did you mean".
@@ -117,6 +117,7 @@ pub fn known_keys(parent: &KeyPath) -> &'static [&'static str] {
         [] => RawConfig::KEYS,
         [Some("settings")] => RawSettings::KEYS,
         [Some("servers"), Some(_)] => RawServer::KEYS,
+        [Some("mcp_servers"), Some(_)] => RawMcpServer::KEYS,
         [Some("providers"), Some(_)] => RawProvider::KEYS,
         [Some("models"), Some(_)] => RawModel::KEYS,
         [Some("agents"), Some(_)] => RawAgent::KEYS,

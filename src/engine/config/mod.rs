@@ -33,6 +33,8 @@ pub struct Config {
     pub base_dir: PathBuf,
     pub settings: Settings,
     pub servers: IndexMap<String, Server>,
+    /// MCP servers agents may use (`agents.X.mcp`).
+    pub mcp_servers: IndexMap<String, McpServerSpec>,
     pub providers: IndexMap<String, ProviderSpec>,
     pub models: IndexMap<String, ModelSpec>,
     pub agents: IndexMap<String, AgentSpec>,
@@ -64,6 +66,11 @@ pub struct Settings {
     pub log_dir: PathBuf,
     /// The approval policy agents start from (`settings.approval`).
     pub approval: ApprovalPolicy,
+    /// Refuse `bash` where the kernel sandbox (Landlock) is missing, instead of running it
+    /// unconfined.
+    pub require_sandbox: bool,
+    /// Let `http_request` reach loopback, private and link-local addresses (local services).
+    pub http_allow_private: bool,
 }
 
 /// An SSH host an agent may reach.
@@ -75,6 +82,28 @@ pub struct Server {
     pub key: String,
     pub port: u16,
     pub description: String,
+}
+
+/// An entry of `mcp_servers:`: how to reach one MCP server.
+#[derive(Clone, Debug, PartialEq)]
+pub struct McpServerSpec {
+    pub transport: McpTransport,
+    pub description: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum McpTransport {
+    /// A program speaking MCP on its stdin and stdout.
+    Stdio {
+        command: String,
+        args: Vec<String>,
+        env: IndexMap<String, String>,
+    },
+    /// A streamable-HTTP MCP endpoint.
+    Http {
+        url: String,
+        headers: IndexMap<String, String>,
+    },
 }
 
 /// What a provider name stands for.
@@ -167,6 +196,8 @@ pub struct AgentSpec {
     /// Which tool calls run, ask first, or are refused: `settings.approval` with the agent's own
     /// `approval:` over it, one entry per known tool.
     pub approval: ApprovalPolicy,
+    /// Names of `mcp_servers:` whose tools this agent gets.
+    pub mcp: Vec<String>,
 }
 
 /// One reply of a scripted agent.

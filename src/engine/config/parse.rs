@@ -121,7 +121,7 @@ agents:
         assert_eq!(
             messages,
             [
-                "unknown key `defaults` at the top level (known keys: settings, servers, providers, models, agents, tasks)"
+                "unknown key `defaults` at the top level (known keys: settings, servers, mcp_servers, providers, models, agents, tasks)"
             ]
         );
     }

@@ -18,6 +18,7 @@ pub type Named<T> = IndexMap<String, Option<T>>;
 pub struct RawConfig {
     pub settings: Option<RawSettings>,
     pub servers: Option<Named<RawServer>>,
+    pub mcp_servers: Option<Named<RawMcpServer>>,
     pub providers: Option<Named<RawProvider>>,
     pub models: Option<Named<RawModel>>,
     pub agents: Option<Named<RawAgent>>,
@@ -28,6 +29,7 @@ impl RawConfig {
     pub const KEYS: &[&str] = &[
         "settings",
         "servers",
+        "mcp_servers",
         "providers",
         "models",
         "agents",
@@ -54,6 +56,8 @@ pub struct RawSettings {
     pub budget_usd: Option<Real>,
     pub log_dir: Option<String>,
     pub approval: Option<RawApproval>,
+    pub require_sandbox: Option<Flag>,
+    pub http_allow_private: Option<Flag>,
 }
 
 impl RawSettings {
@@ -75,6 +79,8 @@ impl RawSettings {
         "budget_usd",
         "log_dir",
         "approval",
+        "require_sandbox",
+        "http_allow_private",
     ];
 }
 
@@ -89,6 +95,22 @@ pub struct RawServer {
 
 impl RawServer {
     pub const KEYS: &[&str] = &["host", "user", "key", "port", "description"];
+}
+
+/// An MCP server: a program speaking MCP on stdio (`command`, `args`, `env`), or a
+/// streamable-HTTP `url` (with `headers`).
+#[derive(Debug, Default, Deserialize)]
+pub struct RawMcpServer {
+    pub command: Option<String>,
+    pub args: Option<Vec<String>>,
+    pub env: Option<IndexMap<String, String>>,
+    pub url: Option<String>,
+    pub headers: Option<IndexMap<String, String>>,
+    pub description: Option<String>,
+}
+
+impl RawMcpServer {
+    pub const KEYS: &[&str] = &["command", "args", "env", "url", "headers", "description"];
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -152,6 +174,7 @@ pub struct RawAgent {
     pub tool_protocol: Option<String>,
     pub script: Option<Vec<RawReply>>,
     pub approval: Option<RawApproval>,
+    pub mcp: Option<Vec<String>>,
 }
 
 impl RawAgent {
@@ -169,6 +192,7 @@ impl RawAgent {
         "tool_protocol",
         "script",
         "approval",
+        "mcp",
     ];
 }
 

@@ -9,13 +9,14 @@ use indexmap::IndexMap;
 use super::diagnose::{Report, did_you_mean};
 use super::locate::KeyPath;
 use super::raw::{
-    RawAgent, RawApproval, RawConfig, RawModel, RawProvider, RawReply, RawServer, RawSettings,
-    RawTask,
+    RawAgent, RawApproval, RawConfig, RawMcpServer, RawModel, RawProvider, RawReply, RawServer,
+    RawSettings, RawTask,
 };
 use super::scalar::{Flag, Real, Seconds, Whole};
 use super::{
-    AgentSpec, BUILTIN_PROVIDERS, Config, ModelSpec, ProviderKind, ProviderSpec, ScriptedReply,
-    ScriptedToolCall, Server, Settings, TaskSpec, TaskStep, ToolProtocol,
+    AgentSpec, BUILTIN_PROVIDERS, Config, McpServerSpec, McpTransport, ModelSpec, ProviderKind,
+    ProviderSpec, ScriptedReply, ScriptedToolCall, Server, Settings, TaskSpec, TaskStep,
+    ToolProtocol,
 };
 
 use crate::engine::tools::ALL_TOOLS;
@@ -42,6 +43,13 @@ pub fn resolve(
         "server",
         report,
         |_, body, _| body.map(|body| server(body, env)),
+    );
+    let mcp_servers = named(
+        raw.mcp_servers,
+        &root.key("mcp_servers"),
+        "MCP server",
+        report,
+        |name, body, report| body.and_then(|body| mcp_server(name, body, report)),
     );
     let providers = named(
         raw.providers,
@@ -76,6 +84,7 @@ pub fn resolve(
         base_dir,
         settings,
         servers,
+        mcp_servers,
         providers,
         models,
         agents,
@@ -175,6 +184,8 @@ fn settings(
             "settings",
             report,
         ),
+        require_sandbox: flag(raw.require_sandbox, false),
+        http_allow_private: flag(raw.http_allow_private, false),
     }
 }
 
@@ -254,6 +265,41 @@ fn server(raw: RawServer, env: EnvLookup<'_>) -> Server {
         port: raw.port.map_or(22, |Whole(port)| port),
         description: raw.description.unwrap_or_default(),
     }
+}
+
+/// An MCP server entry: exactly one of `command` (stdio) and `url` (streamable HTTP). `None`,
+/// with an error reported, when neither or both are given.
+fn mcp_server(name: &str, raw: RawMcpServer, report: &mut Report<'_>) -> Option<McpServerSpec> {
+    let path = KeyPath::root().key("mcp_servers").key(name);
+    let transport = match (raw.command, raw.url) {
+        (Some(command), None) => McpTransport::Stdio {
+            command,
+            args: raw.args.unwrap_or_default(),
+            env: raw.env.unwrap_or_default(),
+        },
+        (None, Some(url)) => McpTransport::Http {
+            url,
+            headers: raw.headers.unwrap_or_default(),
+        },
+        (Some(_), Some(_)) => {
+            report.error_at_key(
+                &path,
+                format!("MCP server `{name}` has both `command` and `url`; keep one (command for a program on stdio, url for streamable HTTP)"),
+            );
+            return None;
+        }
+        (None, None) => {
+            report.error_at_key(
+                &path,
+                format!("MCP server `{name}` needs a `command` (a program speaking MCP on stdio) or a `url` (streamable HTTP)"),
+            );
+            return None;
+        }
+    };
+    Some(McpServerSpec {
+        transport,
+        description: raw.description.unwrap_or_default(),
+    })
 }
 
 fn provider(name: &str, raw: RawProvider, report: &mut Report<'_>) -> ProviderSpec {
@@ -365,6 +411,7 @@ fn agent(name: &str, raw: RawAgent, settings: &Settings, report: &mut Report<'_>
             .and_then(|written| tool_protocol(&written, &path, &format!("agent `{name}`"), report)),
         script,
         approval,
+        mcp: raw.mcp.unwrap_or_default(),
     }
 }
 

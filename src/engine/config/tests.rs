@@ -581,8 +581,14 @@ settings:
   circuit_breaker_timeout: 1
   budget_usd: 1
   log_dir: logs
+  approval: ask
+  require_sandbox: true
+  http_allow_private: false
 servers:
   s: {host: h, user: u, key: k, port: 1, description: d}
+mcp_servers:
+  fs: {command: npx, args: [x], env: {A: b}, description: d}
+  web: {url: http://127.0.0.1:1/mcp, headers: {A: b}}
 providers:
   p: {kind: openai, api_base: b, api_key_env: K, rpm: 1, tpm: 1, concurrency: 1, command: c}
 models:
@@ -600,6 +606,8 @@ agents:
     max_tokens: 1
     budget_usd: 1
     tool_protocol: auto
+    approval: {bash: ask}
+    mcp: [fs, web]
     script:
       - {text: t, tool_calls: [{tool: bash, params: {command: ls}}], delay_ms: 1, error: e}
 tasks:
@@ -632,6 +640,72 @@ fn unknown_tool_in_a_flow_list_points_at_the_item() {
     assert_eq!(
         error("agents:\n  coder:\n    tools: [read, zzz]\n"),
         "/project/config.yaml:3:19: agent `coder` names unknown tool `zzz` (known: bash, read, write, glob, grep, http_request, ssh, list_dir)"
+    );
+}
+
+#[test]
+fn sandbox_and_http_settings_default_to_off() {
+    let s = load("agents:\n  a:\n    role: hi\n").config.settings;
+    assert!(!s.require_sandbox && !s.http_allow_private);
+    let s = load("settings:\n  require_sandbox: yes\n  http_allow_private: true\n")
+        .config
+        .settings;
+    assert!(s.require_sandbox && s.http_allow_private);
+}
+
+#[test]
+fn mcp_servers_are_stdio_programs_or_http_urls() {
+    let text = "\
+mcp_servers:
+  everything:
+    command: node
+    args: [server.js, stdio]
+    env: {DEBUG: '1'}
+  remote:
+    url: https://mcp.example.com/mcp
+    headers: {Authorization: Bearer x}
+agents:
+  a:
+    mcp: [everything, remote]
+";
+    let config = load(text).config;
+    assert_eq!(
+        config.mcp_servers["everything"].transport,
+        McpTransport::Stdio {
+            command: "node".into(),
+            args: vec!["server.js".into(), "stdio".into()],
+            env: IndexMap::from([("DEBUG".to_owned(), "1".to_owned())]),
+        }
+    );
+    assert!(matches!(
+        &config.mcp_servers["remote"].transport,
+        McpTransport::Http { url, headers } if url == "https://mcp.example.com/mcp" && headers.len() == 1
+    ));
+    assert_eq!(config.agents["a"].mcp, ["everything", "remote"]);
+}
+
+#[test]
+fn an_mcp_server_needs_exactly_one_way_to_reach_it() {
+    assert_eq!(
+        error("mcp_servers:\n  x:\n    args: [a]\n"),
+        "/project/config.yaml:2:3: MCP server `x` needs a `command` (a program speaking MCP on stdio) or a `url` (streamable HTTP)"
+    );
+    assert_eq!(
+        error("mcp_servers:\n  x: {command: a, url: b}\n"),
+        "/project/config.yaml:2:3: MCP server `x` has both `command` and `url`; keep one (command for a program on stdio, url for streamable HTTP)"
+    );
+    assert_eq!(
+        error("mcp_servers:\n  my__fs: {command: a}\n"),
+        "/project/config.yaml:2:3: MCP server name `my__fs` may hold only letters, digits, `-` and single `_` (its tools are named mcp__my__fs__TOOL)"
+    );
+}
+
+#[test]
+fn an_agent_naming_an_unknown_mcp_server_is_an_error() {
+    let text = "mcp_servers:\n  files: {command: a}\nagents:\n  a:\n    mcp: [file]\n";
+    assert_eq!(
+        error(text),
+        "/project/config.yaml:5:11: agent `a` names unknown MCP server `file`; did you mean `files`? (MCP servers: files)"
     );
 }
 

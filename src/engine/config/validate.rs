@@ -35,6 +35,14 @@ pub fn validate(config: &Config, report: &mut Report<'_>) {
             );
         }
     }
+    for name in config.mcp_servers.keys() {
+        if !is_mcp_server_name(name) {
+            report.error_at_key(
+                &root.key("mcp_servers").key(name.as_str()),
+                format!("MCP server name `{name}` may hold only letters, digits, `-` and single `_` (its tools are named mcp__{name}__TOOL)"),
+            );
+        }
+    }
     for agent in config.agents.values() {
         check_agent(config, agent, report);
     }
@@ -136,6 +144,24 @@ fn check_agent(config: &Config, agent: &AgentSpec, report: &mut Report<'_>) {
         }
     }
 
+    for (i, server) in agent.mcp.iter().enumerate() {
+        if !config.mcp_servers.contains_key(server) {
+            let known = if config.mcp_servers.is_empty() {
+                "no MCP servers are defined under `mcp_servers:`".to_owned()
+            } else {
+                let names: Vec<&str> = config.mcp_servers.keys().map(String::as_str).collect();
+                format!("MCP servers: {}", names.join(", "))
+            };
+            report.error_at_value(
+                &path.key("mcp").index(i),
+                format!(
+                    "agent `{name}` names unknown MCP server `{server}`{} ({known})",
+                    did_you_mean(server, config.mcp_servers.keys().map(String::as_str))
+                ),
+            );
+        }
+    }
+
     // A 0 inherited from settings.max_tool_iterations is reported there.
     if agent.max_turns == 0 && config.settings.max_tool_iterations != 0 {
         report.error_at_value(
@@ -162,6 +188,15 @@ fn check_agent(config: &Config, agent: &AgentSpec, report: &mut Report<'_>) {
             ),
         );
     }
+}
+
+/// Whether `name` can stand between `mcp__` and `__TOOL` without making the tool name ambiguous.
+fn is_mcp_server_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.contains("__")
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 fn check_tasks(config: &Config, report: &mut Report<'_>) {

@@ -424,8 +424,11 @@ mod tests {
                 budget_usd: None,
                 log_dir: PathBuf::from("/cfg/logs"),
                 approval: ApprovalPolicy::default(),
+                require_sandbox: false,
+                http_allow_private: false,
             },
             servers: IndexMap::new(),
+            mcp_servers: IndexMap::new(),
             providers: IndexMap::new(),
             models: IndexMap::new(),
             agents: IndexMap::new(),
@@ -449,6 +452,7 @@ mod tests {
             tool_protocol: None,
             script: vec![],
             approval: ApprovalPolicy::default(),
+            mcp: vec![],
         }
     }
 

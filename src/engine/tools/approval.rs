@@ -13,6 +13,13 @@ use crate::engine::protocol::{Approval, CallId};
 /// Tools whose calls change files, machines or the outside world.
 pub const CHANGES_THE_WORLD: [&str; 4] = ["bash", "write", "ssh", "http_request"];
 
+/// Whether calls of `tool` can change files, machines or the outside world: the four of
+/// [`CHANGES_THE_WORLD`], and every MCP server's tool (`mcp__SERVER__TOOL`), which tzzr cannot
+/// see into.
+pub fn changes_the_world(tool: &str) -> bool {
+    CHANGES_THE_WORLD.contains(&tool) || tool.starts_with("mcp__")
+}
+
 /// What happens to a call of one tool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Policy {
@@ -77,7 +84,7 @@ impl ApprovalPolicy {
     pub fn for_tool(&self, tool: &str) -> Policy {
         match self.per_tool.get(tool) {
             Some(policy) => *policy,
-            None if CHANGES_THE_WORLD.contains(&tool) => self.changes,
+            None if changes_the_world(tool) => self.changes,
             None => Policy::Auto,
         }
     }
@@ -142,7 +149,7 @@ impl Gate {
             Policy::Ask if self.always.contains(tool) => GateDecision::Run,
             Policy::Ask => match self.asker {
                 Asker::ApproveAll => GateDecision::Run,
-                Asker::Interactive => GateDecision::Ask(if CHANGES_THE_WORLD.contains(&tool) {
+                Asker::Interactive => GateDecision::Ask(if changes_the_world(tool) {
                     format!(
                         "`{tool}` can change files or systems, and agent `{agent}` asks before it does (approval: ask)"
                     )
@@ -199,6 +206,17 @@ mod tests {
         assert_eq!(policy.for_tool("write"), Policy::Ask);
         assert_eq!(policy.for_tool("bash"), Policy::Ask);
         assert_eq!(policy.for_tool("read"), Policy::Auto);
+    }
+
+    #[test]
+    fn mcp_tools_follow_the_policy_of_tools_that_change_the_world() {
+        let policy = ApprovalPolicy::default();
+        assert_eq!(policy.for_tool("mcp__everything__echo"), Policy::Ask);
+        let open = ApprovalPolicy {
+            changes: Policy::Auto,
+            per_tool: IndexMap::new(),
+        };
+        assert_eq!(open.for_tool("mcp__everything__echo"), Policy::Auto);
     }
 
     #[test]

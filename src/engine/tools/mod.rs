@@ -3,11 +3,13 @@
 
 pub mod approval;
 mod args;
+mod blocking;
 mod error;
 mod glob;
 mod grep;
 mod limits;
 mod list_dir;
+pub mod protected;
 mod read;
 pub mod sandbox;
 mod schema;
@@ -16,16 +18,19 @@ mod walk;
 mod write;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+use crate::engine::config::Server;
 use crate::engine::conversation::ToolCall;
 
 use self::args::Args;
 use self::error::ToolError;
 use self::limits::{bounded, cap_output};
+use self::protected::Protected;
 use self::sandbox::Sandbox;
 
 /// Every tool name v6 knows, in v6's order.
@@ -77,13 +82,81 @@ pub struct ToolContext {
     pub sandbox_paths: bool,
     /// Time limit of one tool call.
     pub timeout: Duration,
+    /// What no tool reads or writes, whatever `sandbox_paths` says.
+    pub protected: Arc<Protected>,
+    /// Where the whole output of a call goes when the model gets only part of it.
+    pub output_dir: PathBuf,
+    pub shell: ShellPolicy,
+    /// `http_request` may reach loopback, private and link-local addresses.
+    pub http_allow_private: bool,
+    pub ssh: SshPolicy,
+}
+
+/// What `bash` may run and with what.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ShellPolicy {
+    /// v6's allow-list of first words; empty allows any command.
+    pub allowed_commands: Vec<String>,
+    /// Refuse to run without the kernel sandbox.
+    pub require_sandbox: bool,
+    /// Variables that hold keys under names the usual patterns miss (`api_key_env` of
+    /// providers): removed from the shell's environment too.
+    pub secret_vars: Vec<String>,
+}
+
+/// Where `ssh` may go.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SshPolicy {
+    pub strict_host_checking: bool,
+    /// The agent's `servers:`, by name.
+    pub servers: Vec<(String, Server)>,
+}
+
+impl ToolContext {
+    /// A context for `working_dir` with v6's defaults and nothing protected (tests, benches).
+    pub fn new(working_dir: PathBuf) -> Self {
+        Self {
+            output_dir: working_dir.join(".tzzr-outputs"),
+            working_dir,
+            sandbox_paths: true,
+            timeout: Duration::from_secs(300),
+            protected: Arc::new(Protected::default()),
+            shell: ShellPolicy::default(),
+            http_allow_private: false,
+            ssh: SshPolicy {
+                strict_host_checking: true,
+                servers: Vec::new(),
+            },
+        }
+    }
 }
 
 /// What a tool call produced.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ToolOutput {
     pub ok: bool,
+    /// What the model reads.
     pub output: String,
+    /// The whole output, when `output` holds only part of it.
+    pub full_output: Option<PathBuf>,
+}
+
+impl ToolOutput {
+    pub fn succeeded(output: impl Into<String>) -> Self {
+        Self {
+            ok: true,
+            output: output.into(),
+            full_output: None,
+        }
+    }
+
+    pub fn failed(output: impl Into<String>) -> Self {
+        Self {
+            ok: false,
+            output: output.into(),
+            full_output: None,
+        }
+    }
 }
 
 /// The tools of one agent.
@@ -109,7 +182,8 @@ impl Toolbox {
             }
         }
         let unavailable = unavailable(tools);
-        let sandbox = Sandbox::new(&ctx.working_dir, ctx.sandbox_paths);
+        let sandbox =
+            Sandbox::new(&ctx.working_dir, ctx.sandbox_paths).protecting(ctx.protected.clone());
         Self {
             specs,
             unavailable,
@@ -121,6 +195,16 @@ impl Toolbox {
     /// The tools offered to the model.
     pub fn specs(&self) -> &[ToolSpec] {
         &self.specs
+    }
+
+    /// Whether the model may call `tool`.
+    pub fn offers(&self, tool: &str) -> bool {
+        self.specs.iter().any(|s| s.name == tool)
+    }
+
+    /// The refusal a call of `tool` gets when the agent does not have it; `None` when it does.
+    pub fn refuse_unoffered(&self, tool: &str) -> Option<ToolOutput> {
+        (!self.offers(tool)).then(|| ToolOutput::failed(self.not_available(tool).to_string()))
     }
 
     /// Tools the config names that this build cannot run yet; the agent warns about them.
@@ -136,14 +220,15 @@ impl Toolbox {
     /// reported to the model in the output, with `ok: false`.
     pub async fn run(&self, call: &ToolCall, cancel: &CancellationToken) -> ToolOutput {
         match self.try_run(call, cancel).await {
-            Ok(output) => ToolOutput {
-                ok: true,
-                output: cap_output(output),
-            },
-            Err(error) => ToolOutput {
-                ok: false,
-                output: cap_output(error.to_string()),
-            },
+            Ok(output) => ToolOutput::succeeded(cap_output(output)),
+            Err(error) => ToolOutput::failed(cap_output(error.to_string())),
+        }
+    }
+
+    fn not_available(&self, tool: &str) -> ToolError {
+        ToolError::NotAvailable {
+            tool: tool.to_owned(),
+            offered: self.specs.iter().map(|s| s.name.clone()).collect(),
         }
     }
 
@@ -152,35 +237,39 @@ impl Toolbox {
         call: &ToolCall,
         cancel: &CancellationToken,
     ) -> Result<String, ToolError> {
-        let not_available = || ToolError::NotAvailable {
-            tool: call.tool.clone(),
-            offered: self.specs.iter().map(|s| s.name.clone()).collect(),
-        };
-        if !self.specs.iter().any(|s| s.name == call.tool) {
-            return Err(not_available());
+        if !self.offers(&call.tool) {
+            return Err(self.not_available(&call.tool));
         }
         let args = Args::of(&call.tool, &call.args)?;
-        let invocation = Invocation::parse(&call.tool, &args)?.ok_or_else(not_available)?;
+        let invocation =
+            Invocation::parse(&call.tool, &args)?.ok_or_else(|| self.not_available(&call.tool))?;
         if cancel.is_cancelled() {
             return Err(ToolError::Cancelled);
         }
-        // The blocking work checks `stop` between files; the guard fires it whenever this
-        // future ends first (timeout, cancel, or the caller dropping it).
-        let stop = cancel.child_token();
-        let _stop_on_exit = stop.clone().drop_guard();
-        let sandbox = self.sandbox.clone();
-        let work = tokio::task::spawn_blocking(move || invocation.run(&sandbox, &stop));
-        let joined = async {
-            work.await
-                .unwrap_or_else(|join_error| Err(ToolError::Crashed(join_error.to_string())))
-        };
-        bounded(joined, self.ctx.timeout, cancel).await
+        match invocation {
+            Invocation::Files(files) => {
+                // The work checks `stop` between files; the guard fires it whenever this future
+                // ends first (timeout, cancel, or the caller dropping it).
+                let stop = cancel.child_token();
+                let _stop_on_exit = stop.clone().drop_guard();
+                let sandbox = self.sandbox.clone();
+                let work = blocking::run(move || files.run(&sandbox, &stop));
+                bounded(work, self.ctx.timeout, cancel).await
+            }
+        }
     }
 }
 
-/// A call whose arguments have been checked, ready to run on a blocking thread.
+/// A call whose arguments have been checked.
 #[derive(Debug)]
 enum Invocation {
+    /// File work: runs on a thread of its own.
+    Files(FileCall),
+}
+
+/// A file tool's call, ready to run on a blocking thread.
+#[derive(Debug)]
+enum FileCall {
     Read(read::Request),
     Write(write::Request),
     ListDir(list_dir::Request),
@@ -195,17 +284,19 @@ impl Invocation {
     /// `None` for a tool this build cannot run.
     fn parse(tool: &str, args: &Args<'_>) -> Result<Option<Self>, ToolError> {
         Ok(Some(match tool {
-            "read" => Self::Read(read::Request::from_args(args)?),
-            "write" => Self::Write(write::Request::from_args(args)?),
-            "list_dir" => Self::ListDir(list_dir::Request::from_args(args)?),
-            "glob" => Self::Glob(glob::Request::from_args(args)?),
-            "grep" => Self::Grep(grep::Request::from_args(args)?),
+            "read" => Self::Files(FileCall::Read(read::Request::from_args(args)?)),
+            "write" => Self::Files(FileCall::Write(write::Request::from_args(args)?)),
+            "list_dir" => Self::Files(FileCall::ListDir(list_dir::Request::from_args(args)?)),
+            "glob" => Self::Files(FileCall::Glob(glob::Request::from_args(args)?)),
+            "grep" => Self::Files(FileCall::Grep(grep::Request::from_args(args)?)),
             #[cfg(test)]
-            "stall" => Self::Stall,
+            "stall" => Self::Files(FileCall::Stall),
             _ => return Ok(None),
         }))
     }
+}
 
+impl FileCall {
     fn run(&self, sandbox: &Sandbox, stop: &CancellationToken) -> Result<String, ToolError> {
         match self {
             Self::Read(request) => request.run(sandbox),
@@ -242,9 +333,8 @@ mod tests {
     fn toolbox(tools: &[&str]) -> (TempDir, Toolbox) {
         let temp = tempfile::tempdir().unwrap();
         let ctx = ToolContext {
-            working_dir: temp.path().canonicalize().unwrap(),
-            sandbox_paths: true,
             timeout: TIMEOUT,
+            ..ToolContext::new(temp.path().canonicalize().unwrap())
         };
         let toolbox = Toolbox::new(&names(tools), ctx);
         (temp, toolbox)
@@ -276,17 +366,11 @@ mod tests {
     }
 
     fn failed(output: &str) -> ToolOutput {
-        ToolOutput {
-            ok: false,
-            output: output.into(),
-        }
+        ToolOutput::failed(output)
     }
 
     fn succeeded(output: &str) -> ToolOutput {
-        ToolOutput {
-            ok: true,
-            output: output.into(),
-        }
+        ToolOutput::succeeded(output)
     }
 
     #[test]

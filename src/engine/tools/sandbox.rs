@@ -3,6 +3,9 @@
 
 use std::io;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use super::protected::Protected;
 
 /// How many symlinks one resolution may follow by hand (the kernel's own limit is 40).
 const MAX_SYMLINK_HOPS: u32 = 40;
@@ -19,6 +22,8 @@ pub enum SandboxError {
     Unresolvable { given: String, source: io::Error },
     #[error("cannot expand `~` in {given}: HOME is not set")]
     NoHome { given: String },
+    #[error("{given} is off limits: tzzr keeps its config, .env files and logs ({}) out of reach of agents", protected.display())]
+    Protected { given: String, protected: PathBuf },
 }
 
 /// Where file tools may go: inside `root` when enabled, anywhere otherwise (v6's
@@ -27,6 +32,7 @@ pub enum SandboxError {
 pub struct Sandbox {
     root: PathBuf,
     enabled: bool,
+    protected: Arc<Protected>,
 }
 
 /// Why a path could not be resolved, before it is tied to the text the model gave.
@@ -43,7 +49,21 @@ impl Sandbox {
         let root = working_dir
             .canonicalize()
             .unwrap_or_else(|_| working_dir.to_path_buf());
-        Self { root, enabled }
+        Self {
+            root,
+            enabled,
+            protected: Arc::default(),
+        }
+    }
+
+    /// The same sandbox, refusing `protected` paths too (even when not `enabled`).
+    pub fn protecting(self, protected: Arc<Protected>) -> Self {
+        Self { protected, ..self }
+    }
+
+    /// The protected path `resolved` is or lies in, if any (for walks that skip them).
+    pub fn protected_covering(&self, resolved: &Path) -> Option<&Path> {
+        self.protected.covering(resolved)
     }
 
     /// The canonical working directory.
@@ -75,6 +95,12 @@ impl Sandbox {
             return Err(SandboxError::Outside {
                 given: given.to_owned(),
                 root: self.root.clone(),
+            });
+        }
+        if let Some(protected) = self.protected.covering(&resolved) {
+            return Err(SandboxError::Protected {
+                given: given.to_owned(),
+                protected: protected.to_path_buf(),
             });
         }
         Ok(resolved)

@@ -107,6 +107,7 @@ fn busy_app() -> App {
             ok: true,
             output: "fn parse() {}".into(),
             duration: Duration::from_millis(3),
+            full_output: None,
         },
     );
     send(

@@ -315,6 +315,7 @@ mod tests {
             ok,
             output: output.to_owned(),
             duration: Duration::from_millis(millis),
+            full_output: None,
         }
     }
 
