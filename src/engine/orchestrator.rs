@@ -303,8 +303,9 @@ fn tool_context(
 ) -> ToolContext {
     let s = &config.settings;
     let protected = Protected::new(
-        [config.source.clone(), s.log_dir.clone()]
+        [config.source.clone()]
             .into_iter()
+            .chain(log_paths(config, working_dir))
             .chain(env.dotenv_files().iter().cloned())
             .map(|path| std::path::absolute(&path).unwrap_or(path)),
     );
@@ -336,6 +337,29 @@ fn tool_context(
                 .collect(),
         },
     }
+}
+
+/// What tools must not touch of the logs: the log directory, or, when the working directory
+/// lies inside it (`log_dir: .`), only the files tzzr writes there.
+fn log_paths(config: &Config, working_dir: &Path) -> Vec<PathBuf> {
+    let log_dir = &config.settings.log_dir;
+    let log_dir_holds_work = log_dir
+        .canonicalize()
+        .is_ok_and(|dir| working_dir.starts_with(dir));
+    if !log_dir_holds_work {
+        return vec![log_dir.clone()];
+    }
+    config
+        .agents
+        .keys()
+        .flat_map(|name| {
+            [
+                log_dir.join(crate::engine::journal::md_file_name(name)),
+                log_dir.join(crate::engine::journal::jsonl_file_name(name)),
+            ]
+        })
+        .chain([log_dir.join("outputs")])
+        .collect()
 }
 
 /// v6's system prompt: the agent's name, its role, and the servers it may reach.

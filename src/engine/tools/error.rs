@@ -5,6 +5,7 @@ use std::io;
 use std::time::Duration;
 
 use super::args::ArgError;
+use super::beneath::BeneathError;
 use super::sandbox::SandboxError;
 
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +24,8 @@ pub enum ToolError {
     Failed(String),
     #[error("{path}: {source}")]
     Io { path: String, source: io::Error },
+    #[error("{path}: {source}")]
+    Open { path: String, source: BeneathError },
     #[error("cancelled")]
     Cancelled,
     #[error("timed out after {}s", .0.as_secs_f64())]
@@ -37,6 +40,17 @@ impl ToolError {
         Self::Io {
             path: path.to_owned(),
             source,
+        }
+    }
+
+    /// A failure to open the path the model named (a link that appeared, a protected file).
+    pub fn open(path: &str, source: BeneathError) -> Self {
+        match source {
+            BeneathError::Io(source) => Self::io(path, source),
+            source => Self::Open {
+                path: path.to_owned(),
+                source,
+            },
         }
     }
 }

@@ -1,15 +1,15 @@
 //! `grep`: regex search with ripgrep's crates, printed like `grep -n` (`path:line:text` in a
 //! directory, `line:text` in one file); binary files are skipped and the output is capped.
 
-use std::fs;
+use std::fs::{self, File};
 use std::io;
-use std::path::Path;
 
 use grep_regex::{RegexMatcher, RegexMatcherBuilder};
 use grep_searcher::{BinaryDetection, Searcher, SearcherBuilder, Sink, SinkMatch};
 use tokio_util::sync::CancellationToken;
 
 use super::args::Args;
+use super::beneath::Access;
 use super::error::ToolError;
 use super::limits::char_floor;
 use super::sandbox::Sandbox;
@@ -19,6 +19,13 @@ use super::walk::project_walk;
 const SHOWN_MATCHES: usize = 500;
 /// Bytes shown of one matching line (minified files have lines of megabytes).
 const LINE_LIMIT: usize = 500;
+/// A compiled pattern's size: ripgrep's default (100 MB) lets one pattern take gigabytes.
+const REGEX_SIZE_LIMIT: usize = 10 << 20;
+/// The lazy DFA's cache: ripgrep's default (1 GB) is what a pathological pattern on a long line
+/// fills; past this the search goes on in bounded memory, only slower.
+const REGEX_CACHE_LIMIT: usize = 10 << 20;
+/// The longest line searched: the searcher holds a whole line in memory.
+const LINE_BUFFER_LIMIT: usize = 16 << 20;
 
 #[derive(Debug)]
 pub struct Request {
@@ -39,8 +46,20 @@ impl Request {
     pub fn run(&self, sandbox: &Sandbox, stop: &CancellationToken) -> Result<String, ToolError> {
         let matcher = RegexMatcherBuilder::new()
             .line_terminator(Some(b'\n'))
+            .size_limit(REGEX_SIZE_LIMIT)
+            .dfa_size_limit(REGEX_CACHE_LIMIT)
             .build(&self.pattern)
-            .map_err(|error| ToolError::Failed(format!("invalid regex: {error}")))?;
+            .map_err(|error| {
+                let error = error.to_string();
+                ToolError::Failed(if error.contains("size limit") {
+                    format!(
+                        "the pattern is too complex: compiled, it passes the {} MB limit; write a simpler one",
+                        REGEX_SIZE_LIMIT >> 20
+                    )
+                } else {
+                    format!("invalid regex: {error}")
+                })
+            })?;
         let target = sandbox.resolve(&self.path)?;
         let meta = match fs::metadata(&target) {
             Ok(meta) => meta,
@@ -65,16 +84,37 @@ impl Request {
                     return Err(ToolError::Cancelled);
                 }
                 // Symlinks are not followed, as with `grep -r`: a link could lead outside.
-                if entry.file_type().is_some_and(|kind| kind.is_file()) {
+                let is_file = entry.file_type().is_some_and(|kind| kind.is_file());
+                if is_file && sandbox.protected_covering(entry.path()).is_none() {
                     let prefix = format!("{}:", sandbox.display(entry.path()));
-                    // An unreadable file is skipped, as grep -s would.
-                    let _ = report.search(&matcher, entry.path(), prefix, stop);
+                    // An unreadable (or protected, or swapped) file is skipped, as grep -s would.
+                    let Ok(file) = sandbox.open(entry.path(), Access::Read) else {
+                        continue;
+                    };
+                    if let Err(error) = report.search(&matcher, &file, prefix, stop)
+                        && is_line_too_long(&error)
+                    {
+                        report.long_line_files += 1;
+                    }
                 }
             }
         } else if meta.is_file() {
+            let file = sandbox
+                .open(&target, Access::Read)
+                .map_err(|error| ToolError::open(&self.path, error))?;
             report
-                .search(&matcher, &target, String::new(), stop)
-                .map_err(|error| ToolError::io(&self.path, error))?;
+                .search(&matcher, &file, String::new(), stop)
+                .map_err(|error| {
+                    if is_line_too_long(&error) {
+                        ToolError::Failed(format!(
+                            "{} has a line longer than {} MB; grep does not search such files",
+                            self.path,
+                            LINE_BUFFER_LIMIT >> 20
+                        ))
+                    } else {
+                        ToolError::io(&self.path, error)
+                    }
+                })?;
         } else {
             return Err(ToolError::Failed(format!(
                 "{}: not a regular file",
@@ -94,19 +134,27 @@ struct Report {
     lines: Vec<String>,
     unshown: usize,
     binary_files: usize,
+    long_line_files: usize,
+}
+
+/// Whether the searcher gave up on a file because a line did not fit its buffer (the crate says
+/// so only in the message).
+fn is_line_too_long(error: &io::Error) -> bool {
+    error.to_string().contains("allocation limit")
 }
 
 impl Report {
     fn search(
         &mut self,
         matcher: &RegexMatcher,
-        path: &Path,
+        source: &File,
         prefix: String,
         stop: &CancellationToken,
     ) -> io::Result<()> {
         let mut searcher = SearcherBuilder::new()
             .line_number(true)
             .binary_detection(BinaryDetection::quit(0))
+            .heap_limit(Some(LINE_BUFFER_LIMIT))
             .build();
         let mut file = FileMatches {
             prefix,
@@ -116,7 +164,7 @@ impl Report {
             is_binary: false,
             stop,
         };
-        searcher.search_path(matcher, path, &mut file)?;
+        searcher.search_file(matcher, source, &mut file)?;
         // Matches found before the first NUL byte are dropped too: the file is binary.
         if file.is_binary {
             self.binary_files += 1;
@@ -140,6 +188,14 @@ impl Report {
             0 => {}
             1 => out.push_str("\n(1 binary file skipped)"),
             n => out.push_str(&format!("\n({n} binary files skipped)")),
+        }
+        match self.long_line_files {
+            0 => {}
+            n => out.push_str(&format!(
+                "\n({n} file{} skipped: a line longer than {} MB)",
+                if n == 1 { "" } else { "s" },
+                LINE_BUFFER_LIMIT >> 20
+            )),
         }
         out
     }
@@ -182,6 +238,7 @@ impl Sink for FileMatches<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::tools::protected::Protected;
     use pretty_assertions::assert_eq;
     use serde_json::{Value, json};
     use tempfile::TempDir;
@@ -315,6 +372,61 @@ mod tests {
         assert!(out.starts_with("1:needle é"));
         assert!(out.ends_with('…'));
         assert!(out.len() <= "1:".len() + LINE_LIMIT + "…".len());
+    }
+
+    #[test]
+    fn a_pattern_too_big_to_compile_is_refused_at_once() {
+        let (_temp, sandbox) = workspace();
+        assert_eq!(
+            grep(&sandbox, json!({"pattern": r"\w{1000}\d", "path": "src/main.rs"})),
+            Err("the pattern is too complex: compiled, it passes the 10 MB limit; write a simpler one".into())
+        );
+    }
+
+    #[test]
+    fn a_line_too_long_to_hold_skips_its_file() {
+        let (temp, sandbox) = workspace();
+        let mut huge = "x".repeat(LINE_BUFFER_LIMIT + 1);
+        huge.push_str(" todo\n");
+        fs::write(temp.path().join("src/min.js"), huge).unwrap();
+        assert_eq!(
+            grep(&sandbox, json!({"pattern": "todo", "path": "src/min.js"})),
+            Err("src/min.js has a line longer than 16 MB; grep does not search such files".into())
+        );
+        assert_eq!(
+            grep(&sandbox, json!({"pattern": "todo", "path": "src", "recursive": true})),
+            Ok("src/engine/mod.rs:1:// todo: docs\nsrc/main.rs:2:    todo!()\n(1 file skipped: a line longer than 16 MB)".into())
+        );
+    }
+
+    #[test]
+    fn protected_files_are_not_searched() {
+        let (temp, sandbox) = workspace();
+        fs::write(temp.path().join(".env"), "OPENAI_API_KEY=sk-todo-secret\n").unwrap();
+        let root = temp.path().canonicalize().unwrap();
+        let sandbox = sandbox.protecting(std::sync::Arc::new(Protected::new([root.join(".env")])));
+        let out = grep(
+            &sandbox,
+            json!({"pattern": "todo", "path": ".", "recursive": true}),
+        )
+        .unwrap();
+        assert!(!out.contains("secret"), "{out}");
+        let err = grep(&sandbox, json!({"pattern": "KEY", "path": ".env"})).unwrap_err();
+        assert!(err.starts_with(".env is off limits"), "{err}");
+    }
+
+    #[test]
+    fn a_cancelled_search_stops_between_files() {
+        let (temp, sandbox) = workspace();
+        for i in 0..50 {
+            fs::write(temp.path().join(format!("f{i}.txt")), "todo\n").unwrap();
+        }
+        let args = json!({"pattern": "todo", "path": ".", "recursive": true});
+        let args = Args::of("grep", &args).unwrap();
+        let stop = CancellationToken::new();
+        stop.cancel();
+        let outcome = Request::from_args(&args).unwrap().run(&sandbox, &stop);
+        assert!(matches!(outcome, Err(ToolError::Cancelled)), "{outcome:?}");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod approval;
 mod args;
+mod beneath;
 mod blocking;
 mod error;
 mod glob;

@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 struct Entry {
     /// Absolute; canonical when it existed when the set was made.
     path: PathBuf,
-    /// Device and inode of an existing file: a hard link elsewhere is the same file.
+    /// Device and inode when it existed: a hard link elsewhere is the same file, another
+    /// mount of a directory the same directory.
     identity: Option<(u64, u64)>,
     is_dir: bool,
 }
@@ -32,7 +33,7 @@ impl Protected {
             let entry = match fs::canonicalize(&path).and_then(|p| Ok((fs::metadata(&p)?, p))) {
                 Ok((meta, canonical)) => Entry {
                     path: canonical,
-                    identity: (!meta.is_dir()).then(|| (meta.dev(), meta.ino())),
+                    identity: Some((meta.dev(), meta.ino())),
                     is_dir: meta.is_dir(),
                 },
                 Err(_) => Entry {
@@ -53,7 +54,6 @@ impl Protected {
     pub fn covering(&self, resolved: &Path) -> Option<&Path> {
         let identity = fs::metadata(resolved)
             .ok()
-            .filter(|meta| !meta.is_dir())
             .map(|meta| (meta.dev(), meta.ino()));
         self.entries
             .iter()
@@ -63,6 +63,13 @@ impl Protected {
                     || (identity.is_some() && identity == entry.identity)
             })
             .map(|entry| entry.path.as_path())
+    }
+
+    /// Whether the file or directory `meta` describes is itself protected (checked on an open
+    /// handle, where paths no longer matter).
+    pub fn covers_identity(&self, meta: &fs::Metadata) -> bool {
+        let identity = Some((meta.dev(), meta.ino()));
+        self.entries.iter().any(|entry| entry.identity == identity)
     }
 
     /// Every protected path, for the process sandbox to keep read-only.

@@ -1,10 +1,11 @@
 //! `read`: a file's text in UTF-8 (v6's default) or Latin-1, at most one output's worth,
 //! with a note of how much more the file holds.
 
-use std::fs::{self, File};
+use std::fs;
 use std::io::{self, Read};
 
 use super::args::Args;
+use super::beneath::Access;
 use super::error::ToolError;
 use super::limits::OUTPUT_LIMIT;
 use super::sandbox::Sandbox;
@@ -69,8 +70,11 @@ impl Request {
             )));
         }
         let mut bytes = Vec::new();
-        File::open(&resolved)
-            .and_then(|file| file.take(READ_LIMIT as u64).read_to_end(&mut bytes))
+        sandbox
+            .open(&resolved, Access::Read)
+            .map_err(|error| ToolError::open(&self.path, error))?
+            .take(READ_LIMIT as u64)
+            .read_to_end(&mut bytes)
             .map_err(|error| ToolError::io(&self.path, error))?;
         let total = usize::try_from(meta.len())
             .unwrap_or(usize::MAX)

@@ -5,6 +5,7 @@ use std::io;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
+use super::beneath::{self, Access, BeneathError};
 use super::protected::Protected;
 
 /// How many symlinks one resolution may follow by hand (the kernel's own limit is 40).
@@ -104,6 +105,12 @@ impl Sandbox {
             });
         }
         Ok(resolved)
+    }
+
+    /// Opens a path [`Sandbox::resolve`] gave, refusing symlinks that appeared since and
+    /// protected files (a hard link or a swapped directory cannot reach them either).
+    pub fn open(&self, resolved: &Path, access: Access) -> Result<std::fs::File, BeneathError> {
+        beneath::open(resolved, access, &self.protected)
     }
 
     /// A resolved path as tools show it: relative to the root when inside it (`.` for the

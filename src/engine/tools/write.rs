@@ -1,9 +1,10 @@
 //! `write`: creates or overwrites a file (or appends to it), making its parent directories.
 
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::io::Write as _;
 
 use super::args::Args;
+use super::beneath::Access;
 use super::error::ToolError;
 use super::sandbox::Sandbox;
 
@@ -40,16 +41,15 @@ impl Request {
                 )));
             }
         }
-        if let Some(parent) = resolved.parent() {
-            fs::create_dir_all(parent).map_err(|error| ToolError::io(&self.path, error))?;
-        }
-        OpenOptions::new()
-            .create(true)
-            .write(true)
-            .append(self.append)
-            .truncate(!self.append)
-            .open(&resolved)
-            .and_then(|mut file| file.write_all(self.content.as_bytes()))
+        sandbox
+            .open(
+                &resolved,
+                Access::Write {
+                    append: self.append,
+                },
+            )
+            .map_err(|error| ToolError::open(&self.path, error))?
+            .write_all(self.content.as_bytes())
             .map_err(|error| ToolError::io(&self.path, error))?;
         let name = resolved
             .file_name()
@@ -108,6 +108,41 @@ mod tests {
         let (_temp, sandbox) = workspace();
         let err = write(&sandbox, json!({"path": "../escape.txt", "content": "x"})).unwrap_err();
         assert!(err.starts_with("path outside the working directory: ../escape.txt"));
+    }
+
+    #[test]
+    fn a_directory_swapped_for_a_symlink_mid_write_never_lets_a_write_out() {
+        let (temp, sandbox) = workspace();
+        let root = temp.path().canonicalize().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let dir = root.join("d");
+        let parked = root.join("d.real");
+        fs::create_dir(&dir).unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let swapper = {
+            let stop = stop.clone();
+            let target = outside.path().to_path_buf();
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = fs::rename(&dir, &parked);
+                    let _ = std::os::unix::fs::symlink(&target, &dir);
+                    let _ = fs::remove_file(&dir);
+                    let _ = fs::rename(&parked, &dir);
+                }
+            })
+        };
+        let mut written = 0;
+        for i in 0..6_000 {
+            let path = format!("d/f{i}.txt");
+            if write(&sandbox, json!({"path": path, "content": "x"})).is_ok() {
+                written += 1;
+            }
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        swapper.join().unwrap();
+        let escaped = fs::read_dir(outside.path()).unwrap().count();
+        assert_eq!(escaped, 0, "{escaped} of 6000 writes landed outside");
+        assert!(written > 0, "no write got through at all");
     }
 
     #[test]
