@@ -33,6 +33,12 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
                     command: AgentCommand::Cancel,
                 }];
             }
+            KeyCode::Up | KeyCode::Char('k') => return app.scroll_approval(-1),
+            KeyCode::Down | KeyCode::Char('j') => return app.scroll_approval(1),
+            KeyCode::PageUp => return app.scroll_approval(-10),
+            KeyCode::PageDown => return app.scroll_approval(10),
+            KeyCode::Home => return app.scroll_approval(isize::MIN),
+            KeyCode::End => return app.scroll_approval(isize::MAX),
             _ => None,
         };
         return match decision {

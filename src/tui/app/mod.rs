@@ -19,7 +19,7 @@ use super::input::PromptInput;
 use super::logtail::LogUpdate;
 use super::model::Model;
 use super::view::conversation::ConversationCache;
-use super::view::{self, Areas};
+use super::view::{self, Areas, approval};
 use crate::engine::orchestrator::{AgentInfo, EndpointStatus};
 use crate::engine::protocol::{AgentCommand, AgentEvent, EventKind};
 
@@ -249,6 +249,21 @@ impl App {
                 .saturating_add_signed(lines)
                 .min(max);
         }
+    }
+
+    /// Scrolls the approval window's body down (positive) or up (negative), within bounds.
+    pub fn scroll_approval(&mut self, lines: isize) -> Vec<Effect> {
+        let Some((_, pending)) = self.model.pending_approval() else {
+            return Vec::new();
+        };
+        let max = approval::max_scroll(pending, self.size);
+        let offset = self
+            .ui
+            .approval_scroll(&pending.call)
+            .saturating_add_signed(lines)
+            .min(max);
+        self.ui.approval_scroll = Some((pending.call.clone(), offset));
+        Vec::new()
     }
 
     pub fn scroll_log(&mut self, lines: isize) {

@@ -1,6 +1,8 @@
 //! What the user is looking at: focus, view, overlays, selection and scroll positions. Changed by
 //! key handling only; read by the views.
 
+use crate::engine::protocol::CallId;
+
 /// The pane that receives keys.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Focus {
@@ -108,6 +110,8 @@ pub struct UiState {
     pub tool_row: Vec<Option<usize>>,
     /// Lines the log pane is scrolled up.
     pub log_scroll: usize,
+    /// How far the approval window's body is scrolled, for the call it was scrolled on.
+    pub approval_scroll: Option<(CallId, usize)>,
     /// `/all` was typed alone: the next prompt goes to every agent.
     pub all_armed: bool,
     pub status: Option<Status>,
@@ -128,6 +132,14 @@ impl UiState {
 
     pub fn scroll_mut(&mut self) -> Option<&mut Scroll> {
         self.scroll.get_mut(self.selected)
+    }
+
+    /// The approval window's scroll offset when it shows `call`.
+    pub fn approval_scroll(&self, call: &CallId) -> usize {
+        match &self.approval_scroll {
+            Some((scrolled, offset)) if scrolled == call => *offset,
+            _ => 0,
+        }
     }
 
     pub fn say(&mut self, text: impl Into<String>) {

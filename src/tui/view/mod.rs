@@ -156,7 +156,8 @@ pub fn render(
         Overlay::ToolCall { index } => tools::render_detail(ctx, *index, area, buf),
     }
     if let Some(pending) = ctx.model.pending_approval() {
-        approval::render(ctx, pending, area, buf);
+        let scroll = ctx.ui.approval_scroll(&pending.1.call);
+        approval::render(ctx, pending, scroll, area, buf);
     }
 }
 

@@ -196,6 +196,52 @@ fn the_approval_window_shows_agent_tool_arguments_and_why() {
     insta::assert_snapshot!(screen(&app, 120, 35, 8));
 }
 
+/// A `write` of 60 lines waiting for approval, on an 80x24 screen.
+fn long_write_waiting() -> App {
+    let mut app = busy_app();
+    app.handle(AppEvent::Terminal(crossterm::event::Event::Resize(80, 24)));
+    let content: String = (1..=60)
+        .map(|i| format!("line {i} of the new file\n"))
+        .collect();
+    let args = serde_json::json!({"content": content, "path": "src/generated/table.rs"});
+    send(&mut app, "coder", 7, EventKind::ApprovalNeeded {
+        call: CallId("c3".into()),
+        tool: "write".into(),
+        args,
+        why: "`write` can change files or systems, and agent `coder` asks before it does (approval: ask)".into(),
+    });
+    app
+}
+
+#[test]
+fn a_long_write_shows_its_path_first_and_scrolls_to_its_last_line() {
+    let mut app = long_write_waiting();
+    let top = screen(&app, 80, 24, 8);
+    insta::assert_snapshot!("long_write_top", top);
+    assert!(top.contains("path        src/generated/table.rs"), "{top}");
+    assert!(top.contains("content (60 lines, "), "{top}");
+
+    let key = |code| {
+        AppEvent::Terminal(crossterm::event::Event::Key(
+            crossterm::event::KeyEvent::from(code),
+        ))
+    };
+    app.handle(key(crossterm::event::KeyCode::End));
+    let bottom = screen(&app, 80, 24, 8);
+    insta::assert_snapshot!("long_write_bottom", bottom);
+    assert!(bottom.contains("line 60 of the new file"), "{bottom}");
+    assert!(bottom.contains("asks before it does"), "{bottom}");
+    assert!(!bottom.contains("src/generated/table.rs"), "{bottom}");
+
+    // Scrolling past the end stays at the end; one line up moves one line.
+    app.handle(key(crossterm::event::KeyCode::PageDown));
+    assert_eq!(screen(&app, 80, 24, 8), bottom);
+    app.handle(key(crossterm::event::KeyCode::Up));
+    assert!(screen(&app, 80, 24, 8).contains("line 59 of the new file"));
+    app.handle(key(crossterm::event::KeyCode::Home));
+    assert_eq!(screen(&app, 80, 24, 8), top);
+}
+
 #[test]
 fn the_run_all_grid_streams_one_column_per_agent() {
     let mut app = busy_app();
