@@ -181,6 +181,28 @@ mod tests {
     }
 
     #[test]
+    fn patterns_climbing_out_find_nothing_outside() {
+        let (temp, sandbox) = workspace();
+        let outside = temp.path().parent().unwrap();
+        assert!(
+            fs::read_dir(outside).unwrap().count() > 1,
+            "a sibling to find"
+        );
+        for pattern in ["../*", "../**/*", "**/../../*", "src/../../*", "./../*"] {
+            assert_eq!(
+                glob(&sandbox, json!({"pattern": pattern})),
+                Ok("Found 0 files:\n".into()),
+                "{pattern}"
+            );
+        }
+        let err = glob(&sandbox, json!({"pattern": "*", "base_dir": "src/../.."})).unwrap_err();
+        assert!(
+            err.starts_with("path outside the working directory"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn bad_patterns_and_bad_base_dirs_are_errors() {
         let (_temp, sandbox) = workspace();
         let err = glob(&sandbox, json!({"pattern": "src/[a"})).unwrap_err();
