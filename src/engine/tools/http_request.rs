@@ -146,7 +146,7 @@ fn parse_headers(value: Option<&Value>) -> Result<HeaderMap, ToolError> {
     Ok(headers)
 }
 
-/// `timeout`: seconds, as a number or a numeric string.
+/// `timeout`: seconds, as a number or a numeric string; a huge one is simply the agent's.
 fn parse_timeout(value: Option<&Value>) -> Result<Option<Duration>, ToolError> {
     let seconds = match value {
         None => return Ok(None),
@@ -156,8 +156,7 @@ fn parse_timeout(value: Option<&Value>) -> Result<Option<Duration>, ToolError> {
     };
     seconds
         .filter(|s| *s > 0.0)
-        .and_then(|s| Duration::try_from_secs_f64(s).ok())
-        .map(Some)
+        .map(|s| Some(Duration::try_from_secs_f64(s).unwrap_or(Duration::MAX)))
         .ok_or_else(|| {
             ArgError::WrongType {
                 name: "timeout",

@@ -629,12 +629,14 @@ async fn a_stalled_server_hits_the_models_timeout() {
 async fn the_models_timeout_cannot_exceed_the_agents() {
     let server = Server::start().await;
     let toolbox = toolbox(true, Duration::from_millis(200));
-    let out = run(
-        &toolbox,
-        json!({"url": server.url("/stall"), "timeout": "3600"}),
-    )
-    .await;
-    assert_eq!(out, ToolOutput::failed("timed out after 0.2s"));
+    for timeout in [json!("3600"), json!(1e300)] {
+        let out = run(
+            &toolbox,
+            json!({"url": server.url("/stall"), "timeout": timeout}),
+        )
+        .await;
+        assert_eq!(out, ToolOutput::failed("timed out after 0.2s"));
+    }
 }
 
 #[tokio::test]
@@ -654,9 +656,11 @@ async fn cancelling_ends_a_call_in_flight() {
 
 #[tokio::test]
 async fn a_closed_port_is_one_clear_line() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/", listener.local_addr().unwrap());
-    drop(listener);
+    // A port held without listening: connections to it are refused, and no other test's
+    // server can take it meanwhile.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let url = format!("http://{}/", socket.local_addr().unwrap());
     let out = run(&open(), json!({"url": url})).await;
     assert_eq!(
         out,
