@@ -49,7 +49,8 @@ impl<'a> Args<'a> {
         }
     }
 
-    fn get(&self, name: &str) -> Option<&'a Value> {
+    /// The raw value of a parameter; `null` counts as absent.
+    pub fn get(&self, name: &str) -> Option<&'a Value> {
         self.params
             .and_then(|params| params.get(name))
             .filter(|value| !value.is_null())

@@ -8,6 +8,7 @@ mod blocking;
 mod error;
 mod glob;
 mod grep;
+mod http_request;
 mod limits;
 mod list_dir;
 pub mod protected;
@@ -59,9 +60,8 @@ pub fn spec(name: &str) -> Option<ToolSpec> {
     schema::spec(name)
 }
 
-/// The tools this build can run. `bash`, `ssh` and `http_request` wait for the approval
-/// policy and the process sandbox.
-pub const RUNNABLE_TOOLS: [&str; 5] = ["read", "write", "glob", "grep", "list_dir"];
+/// The tools this build can run. `bash` and `ssh` wait for the process sandbox.
+pub const RUNNABLE_TOOLS: [&str; 6] = ["read", "write", "glob", "grep", "list_dir", "http_request"];
 
 /// The configured tools this build cannot run (in config order, once each): the agent runs
 /// without them and says so.
@@ -167,6 +167,8 @@ pub struct Toolbox {
     unavailable: Vec<String>,
     ctx: ToolContext,
     sandbox: Sandbox,
+    /// Built on the first `http_request` call, then shared by every call of this agent.
+    http: http_request::HttpClient,
 }
 
 impl Toolbox {
@@ -185,11 +187,13 @@ impl Toolbox {
         let unavailable = unavailable(tools);
         let sandbox =
             Sandbox::new(&ctx.working_dir, ctx.sandbox_paths).protecting(ctx.protected.clone());
+        let http = http_request::HttpClient::new(ctx.http_allow_private);
         Self {
             specs,
             unavailable,
             ctx,
             sandbox,
+            http,
         }
     }
 
@@ -257,6 +261,10 @@ impl Toolbox {
                 let work = blocking::run(move || files.run(&sandbox, &stop));
                 bounded(work, self.ctx.timeout, cancel).await
             }
+            Invocation::Http(request) => {
+                let limit = request.time_limit(self.ctx.timeout);
+                bounded(request.run(&self.http), limit, cancel).await
+            }
         }
     }
 }
@@ -266,6 +274,8 @@ impl Toolbox {
 enum Invocation {
     /// File work: runs on a thread of its own.
     Files(FileCall),
+    /// Network work: runs on the runtime, and ends when its future is dropped.
+    Http(http_request::Request),
 }
 
 /// A file tool's call, ready to run on a blocking thread.
@@ -290,6 +300,7 @@ impl Invocation {
             "list_dir" => Self::Files(FileCall::ListDir(list_dir::Request::from_args(args)?)),
             "glob" => Self::Files(FileCall::Glob(glob::Request::from_args(args)?)),
             "grep" => Self::Files(FileCall::Grep(grep::Request::from_args(args)?)),
+            "http_request" => Self::Http(http_request::Request::from_args(args)?),
             #[cfg(test)]
             "stall" => Self::Files(FileCall::Stall),
             _ => return Ok(None),
@@ -388,11 +399,11 @@ mod tests {
             "glob",
         ]);
         let offered: Vec<&str> = toolbox.specs().iter().map(|s| s.name.as_str()).collect();
-        assert_eq!(offered, ["read", "grep", "list_dir", "write", "glob"]);
         assert_eq!(
-            toolbox.unavailable(),
-            names(&["bash", "ssh", "http_request"])
+            offered,
+            ["read", "grep", "http_request", "list_dir", "write", "glob"]
         );
+        assert_eq!(toolbox.unavailable(), names(&["bash", "ssh"]));
         assert_eq!(toolbox.specs()[0], spec("read").unwrap());
     }
 

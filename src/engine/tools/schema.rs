@@ -89,7 +89,7 @@ const SCHEMAS: [Schema; 8] = [
                 name: "method",
                 kind: "string",
                 description: "HTTP method",
-                choices: &["GET", "POST", "PUT", "DELETE", "PATCH"],
+                choices: &["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"],
             },
             param("headers", "object", "Request headers"),
             param("body", "string", "Request body (for POST, PUT, PATCH)"),
@@ -206,7 +206,7 @@ mod tests {
             method,
             Some(&json!({
                 "type": "string",
-                "enum": ["GET", "POST", "PUT", "DELETE", "PATCH"],
+                "enum": ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"],
                 "description": "HTTP method"
             }))
         );
