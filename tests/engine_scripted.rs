@@ -489,3 +489,41 @@ async fn cancel_while_waiting_for_approval_ends_the_turn_without_running() {
     assert!(!h.dir().join("out.txt").exists());
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_tool_the_agent_lacks_is_refused_before_anyone_is_asked() {
+    let yaml = r#"
+agents:
+  reader:
+    provider: scripted
+    tools: [read]
+    approval: ask
+    script:
+      - tool_calls:
+          - tool: write
+            params: {path: out.txt, content: "x"}
+      - "could not"
+"#;
+    let mut h = Harness::start(yaml).await;
+    let turn = h.prompt("reader", "write it");
+    let events = h.until_finished(turn).await;
+    assert!(
+        approval_call(&events).is_none(),
+        "asked about a tool the agent does not have"
+    );
+    let output = events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::ToolCallFinished {
+                ok: false, output, ..
+            } => Some(output.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(
+        output,
+        "tool `write` is not available to this agent (it has: read)"
+    );
+    assert!(!h.dir().join("out.txt").exists());
+    h.shutdown().await;
+}
