@@ -5,15 +5,24 @@
 use url::Url;
 
 use crate::engine::config::{AgentSpec, Config, ProviderKind, ProviderSpec, ToolProtocol};
-use crate::engine::env::{ApiKey, Environment};
+use crate::engine::env::{ApiKey, Environment, Origin};
+use crate::engine::provider::provenance::{self, Credential, SetBase};
 use crate::engine::resilience::endpoint::Dialect;
 
 /// Where an agent's calls go.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Route {
     Http(HttpRoute),
-    ClaudeCli { program: String, model: String },
-    Scripted { model: String },
+    ClaudeCli {
+        program: String,
+        model: String,
+        /// Why the CLI must not be started (its program or its base URL came from the
+        /// workspace), and how to fix it.
+        refused: Option<String>,
+    },
+    Scripted {
+        model: String,
+    },
 }
 
 /// An HTTP API endpoint and the model to ask for on it.
@@ -62,13 +71,18 @@ pub enum KeyStatus {
     Missing {
         vars: Vec<String>,
     },
+    /// The key is there but must not go to this base URL ([`provenance`]); `why` says so and
+    /// how to fix it.
+    Refused {
+        why: String,
+    },
 }
 
 impl KeyStatus {
     pub fn key(&self) -> Option<&ApiKey> {
         match self {
             KeyStatus::Found { key, .. } => Some(key),
-            KeyStatus::NotNeeded | KeyStatus::Missing { .. } => None,
+            KeyStatus::NotNeeded | KeyStatus::Missing { .. } | KeyStatus::Refused { .. } => None,
         }
     }
 }
@@ -209,11 +223,78 @@ const ANTHROPIC_ALIASES: [(&str, &str); 7] = [
     ("powerful", "claude-opus-4-5"),
 ];
 
-/// The program the `claude` provider runs: `TZZR_CLAUDE_BIN` if set, else `claude` on PATH.
-pub fn claude_program(env: &Environment, spec: Option<&ProviderSpec>) -> String {
-    spec.and_then(|s| s.command.clone())
-        .or_else(|| env.get("TZZR_CLAUDE_BIN"))
-        .unwrap_or_else(|| "claude".to_owned())
+/// The program the `claude` provider runs: the provider's `command`, else `TZZR_CLAUDE_BIN`,
+/// else `claude` on PATH; with why it must not run when a workspace file chose it.
+pub fn claude_program(
+    env: &Environment,
+    spec: Option<(&str, &ProviderSpec)>,
+    config_origin: &Origin,
+) -> (String, Result<(), String>) {
+    if let Some((name, command)) = spec.and_then(|(n, s)| s.command.as_ref().map(|c| (n, c))) {
+        let check =
+            provenance::check_program(command, config_origin, &format!("providers.{name}.command"));
+        return (command.clone(), check);
+    }
+    match env.lookup("TZZR_CLAUDE_BIN") {
+        Some((program, origin)) => {
+            let check = provenance::check_program(&program, &origin, "TZZR_CLAUDE_BIN");
+            (program, check)
+        }
+        None => ("claude".to_owned(), Ok(())),
+    }
+}
+
+/// The Claude CLI's base URL (`ANTHROPIC_BASE_URL` for the child) and the credential it would
+/// send there: why that must not happen, if it must not.
+fn claude_destination(agent: &AgentSpec, config: &Config, env: &Environment) -> Result<(), String> {
+    let setting = format!("agents.{}.api_base", agent.name);
+    let env_base = env.lookup("ANTHROPIC_BASE_URL");
+    let base = match (&agent.api_base, &env_base) {
+        (Some(url), _) => Some(SetBase {
+            url,
+            origin: &config.origin,
+            setting: &setting,
+        }),
+        (None, Some((url, origin))) => Some(SetBase {
+            url,
+            origin,
+            setting: "ANTHROPIC_BASE_URL",
+        }),
+        (None, None) => None,
+    };
+    let key = ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"]
+        .into_iter()
+        .find_map(|var| env.lookup(var).map(|(_, origin)| (var, origin)));
+    let credential = match &key {
+        Some((var, origin)) => Credential::Key { var, origin },
+        None => Credential::ClaudeLogin,
+    };
+    provenance::check_destination(credential, base.as_ref())
+}
+
+/// The `.env` variables the Claude CLI child gets on top of the environment it inherits: those
+/// the process does not set itself (the process wins, as everywhere). From a workspace `.env`
+/// only the CLI's own `ANTHROPIC_*` settings pass (their base URL checked by
+/// [`claude_destination`]): a cloned file must not set `PATH`, `NODE_OPTIONS` or
+/// `LD_PRELOAD` for a program tzzr starts.
+pub fn claude_child_env(env: &Environment) -> Vec<(String, String)> {
+    let is_set_in_process = |name: &str| env.inherits_process() && std::env::var_os(name).is_some();
+    let mut vars: Vec<(String, String)> = env
+        .dotenv_entries()
+        .filter(|(name, _, _)| !is_set_in_process(name))
+        .filter(|(name, _, origin)| match origin {
+            Origin::User(_) => true,
+            // An isolated environment's variables stand for the process's own.
+            Origin::Process if !env.inherits_process() => true,
+            Origin::Process | Origin::Workspace(_) => {
+                name.starts_with("ANTHROPIC_")
+                    && (!name.ends_with("_BASE_URL") || *name == "ANTHROPIC_BASE_URL")
+            }
+        })
+        .map(|(name, value, _)| (name.to_owned(), value.to_owned()))
+        .collect();
+    vars.sort();
+    vars
 }
 
 /// Works out where `agent`'s calls go.
@@ -224,10 +305,21 @@ pub fn resolve(agent: &AgentSpec, config: &Config, env: &Environment) -> Route {
         .or_else(|| ProviderKind::from_builtin(&agent.provider));
     // An unknown provider cannot get here: config validation rejects it. Treat it as LiteLLM.
     match kind.unwrap_or(ProviderKind::LiteLlm) {
-        ProviderKind::ClaudeCli => Route::ClaudeCli {
-            program: claude_program(env, named),
-            model: alias(&CLAUDE_CLI_ALIASES, &agent.model).to_owned(),
-        },
+        ProviderKind::ClaudeCli => {
+            let (program, program_check) = claude_program(
+                env,
+                named.map(|spec| (agent.provider.as_str(), spec)),
+                &config.origin,
+            );
+            let refused = program_check
+                .and_then(|()| claude_destination(agent, config, env))
+                .err();
+            Route::ClaudeCli {
+                program,
+                model: alias(&CLAUDE_CLI_ALIASES, &agent.model).to_owned(),
+                refused,
+            }
+        }
         ProviderKind::Scripted => Route::Scripted {
             model: agent.model.clone(),
         },
@@ -323,22 +415,52 @@ fn build(
     env: &Environment,
     named: Option<&ProviderSpec>,
 ) -> HttpRoute {
-    let from_env = vendor.base_env.iter().find_map(|var| env.get(var));
-    let base = agent
+    let from_env = vendor
+        .base_env
+        .iter()
+        .find_map(|var| env.lookup(var).map(|(url, origin)| (url, origin, *var)));
+    let agent_setting = format!("agents.{}.api_base", agent.name);
+    let provider_setting = format!("providers.{}.api_base", agent.provider);
+    let set_base: Option<(String, &Origin, &str)> = agent
         .api_base
         .clone()
-        .or_else(|| named.and_then(|p| p.api_base.clone()))
-        .or(from_env.clone())
-        .unwrap_or_else(|| vendor.base_url.to_owned());
-    let base = normalize_base(vendor, &base, from_env.as_deref() == Some(base.as_str()));
+        .map(|url| (url, &config.origin, agent_setting.as_str()))
+        .or_else(|| {
+            named
+                .and_then(|p| p.api_base.clone())
+                .map(|url| (url, &config.origin, provider_setting.as_str()))
+        })
+        .or_else(|| {
+            from_env
+                .as_ref()
+                .map(|(url, origin, var)| (url.clone(), origin, *var))
+        });
+    let came_from_env = from_env.is_some()
+        && set_base.as_ref().map(|(_, _, setting)| *setting) == from_env.as_ref().map(|f| f.2);
+    let base = set_base
+        .as_ref()
+        .map_or(vendor.base_url, |(url, _, _)| url.as_str());
+    let base = normalize_base(vendor, base, came_from_env);
     let key_vars: Vec<String> = match named.and_then(|p| p.api_key_env.clone()) {
         Some(var) => vec![var],
         None => vendor.key_env.iter().map(|v| (*v).to_owned()).collect(),
     };
-    let key = if let Some((var, key)) =
-        env.key(&key_vars.iter().map(String::as_str).collect::<Vec<_>>())
+    let key = if let Some((var, key, origin)) =
+        env.key_with_origin(&key_vars.iter().map(String::as_str).collect::<Vec<_>>())
     {
-        KeyStatus::Found { var, key }
+        let destination = set_base.as_ref().map(|(_, base_origin, setting)| SetBase {
+            url: &base,
+            origin: base_origin,
+            setting,
+        });
+        let credential = Credential::Key {
+            var: &var,
+            origin: &origin,
+        };
+        match provenance::check_destination(credential, destination.as_ref()) {
+            Ok(()) => KeyStatus::Found { var, key },
+            Err(why) => KeyStatus::Refused { why },
+        }
     } else if key_vars.is_empty() || is_local(&base) {
         KeyStatus::NotNeeded
     } else {
@@ -405,6 +527,7 @@ mod tests {
     fn config() -> Config {
         Config {
             source: PathBuf::from("/cfg/config.yaml"),
+            origin: Origin::User(PathBuf::from("/cfg/config.yaml")),
             base_dir: PathBuf::from("/cfg"),
             settings: Settings {
                 default_provider: "claude".into(),
@@ -595,7 +718,8 @@ mod tests {
             resolve(&agent("claude", "powerful"), &config(), &env),
             Route::ClaudeCli {
                 program: "/opt/claude".into(),
-                model: "opus".into()
+                model: "opus".into(),
+                refused: None,
             }
         );
     }

@@ -8,7 +8,7 @@ use ratatui::widgets::{Clear, Paragraph, Widget, Wrap};
 
 use super::theme::Theme;
 use super::{Ctx, pane};
-use crate::sanitize::for_display;
+use crate::sanitize::{for_display, line_for_display};
 use crate::tui::model::PendingApproval;
 
 pub fn render(ctx: &Ctx<'_>, pending: (usize, &PendingApproval), area: Rect, buf: &mut Buffer) {
@@ -41,7 +41,7 @@ pub fn render(ctx: &Ctx<'_>, pending: (usize, &PendingApproval), area: Rect, buf
             Span::styled("agent ", Theme::dim()),
             Span::styled(agent.name().to_owned(), Theme::title()),
             Span::styled("  tool ", Theme::dim()),
-            Span::styled(request.tool.clone(), Theme::title()),
+            Span::styled(line_for_display(&request.tool), Theme::title()),
         ]),
         Line::from(Span::styled(
             for_display(&request.why).into_owned(),
@@ -58,7 +58,7 @@ pub fn render(ctx: &Ctx<'_>, pending: (usize, &PendingApproval), area: Rect, buf
         Span::styled(" a ", Theme::key()),
         Span::raw(format!(
             "always allow {} for {}   ",
-            request.tool,
+            line_for_display(&request.tool),
             agent.name()
         )),
         Span::styled(" Esc ", Theme::key()),

@@ -243,4 +243,6 @@ mod tests {
 #[cfg(test)]
 mod fixtures;
 #[cfg(test)]
+mod hostile_names;
+#[cfg(test)]
 mod screens;
