@@ -119,10 +119,14 @@ fn run(args: Args, secrets: &Secrets) -> Result<ExitCode> {
                 std::io::stdout().is_terminal() && std::io::stdin().is_terminal(),
                 "the terminal UI needs a terminal; from a script use --agent NAME --prompt TEXT, --all or --task (see --help)"
             );
+            let diagnostics = secrets.clone();
             let reloader: tzzr::tui::run::Reloader = std::sync::Arc::new(move || {
                 load(&file, &cwd)
-                    .map(|(config, env, _)| (config, env))
-                    .map_err(|e| format!("{e:#}"))
+                    .map(|(config, env, _)| {
+                        diagnostics.set(env.secrets().clone());
+                        (config, env)
+                    })
+                    .map_err(|e| diagnostics.clean(&format!("{e:#}")))
             });
             block_on(async {
                 let (orch, events) = Orchestrator::start(config, &env, Asker::Interactive)?;

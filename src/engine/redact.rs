@@ -202,19 +202,23 @@ pub struct StreamMask {
 }
 
 impl StreamMask {
-    /// What of `held + piece` can be shown now, masked; the rest is kept.
-    pub fn push(&mut self, redactor: &Redactor, piece: &str) -> String {
+    /// What of `held + piece` can be shown now, masked; the rest is kept. Without secrets, or
+    /// with nothing held and nothing to mask, the piece passes through without a copy.
+    pub fn push(&mut self, redactor: &Redactor, piece: String) -> String {
         if redactor.is_empty() {
-            return piece.to_owned();
+            return piece;
         }
-        self.held.push_str(piece);
-        let masked = redactor.redact(&self.held).into_owned();
-        let keep = redactor.partial_suffix_len(&masked);
-        let cut = masked.len() - keep;
-        self.held = masked[cut..].to_owned();
-        let mut ready = masked;
-        ready.truncate(cut);
-        ready
+        if self.held.is_empty() {
+            self.held = piece;
+        } else {
+            self.held.push_str(&piece);
+        }
+        if let Cow::Owned(masked) = redactor.redact(&self.held) {
+            self.held = masked;
+        }
+        let keep = redactor.partial_suffix_len(&self.held);
+        let rest = self.held.split_off(self.held.len() - keep);
+        std::mem::replace(&mut self.held, rest)
     }
 
     /// Whatever is still held back: the stream ended, or something else comes first.
@@ -335,7 +339,7 @@ mod tests {
             let mut stream = StreamMask::default();
             let mut shown = String::new();
             for piece in [&text[..5 + split], &text[5 + split..]] {
-                shown.push_str(&stream.push(&r, piece));
+                shown.push_str(&stream.push(&r, piece.to_owned()));
             }
             shown.push_str(&stream.flush());
             assert_eq!(shown, "key: ***, done", "split at {split}");
@@ -349,7 +353,7 @@ mod tests {
         let mut stream = StreamMask::default();
         let mut shown = String::new();
         for c in text.chars() {
-            shown.push_str(&stream.push(&r, &c.to_string()));
+            shown.push_str(&stream.push(&r, c.to_string()));
         }
         shown.push_str(&stream.flush());
         assert_eq!(shown, "Here: *** and sk-not-it and ***.");

@@ -53,14 +53,14 @@ impl Emitter {
         match kind {
             EventKind::TextDelta { text } => {
                 self.flush_reasoning();
-                let text = self.text.push(&self.secrets, &text);
+                let text = self.text.push(&self.secrets, text);
                 if !text.is_empty() {
                     self.deliver(EventKind::TextDelta { text });
                 }
             }
             EventKind::Reasoning { text } => {
                 self.flush_text();
-                let text = self.reasoning.push(&self.secrets, &text);
+                let text = self.reasoning.push(&self.secrets, text);
                 if !text.is_empty() {
                     self.deliver(EventKind::Reasoning { text });
                 }

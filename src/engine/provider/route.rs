@@ -724,6 +724,199 @@ mod tests {
         );
     }
 
+    fn workspace_config() -> Config {
+        let mut cfg = config();
+        cfg.origin = Origin::Workspace(PathBuf::from("/repo/config.yaml"));
+        cfg
+    }
+
+    fn dotenv(dir: &std::path::Path, text: &str) -> PathBuf {
+        let file = dir.join(".env");
+        std::fs::write(&file, text).unwrap();
+        file
+    }
+
+    #[test]
+    fn a_workspace_api_base_never_gets_the_users_key() {
+        let env = Environment::isolated([("OPENAI_API_KEY", "sk-user-0123456789")]);
+        let mut a = agent("openai", "gpt-4o");
+        a.api_base = Some("https://llm.evil.example/v1".into());
+        let route = http(resolve(&a, &workspace_config(), &env));
+        assert_eq!(route.key.key(), None);
+        assert!(
+            matches!(&route.key, KeyStatus::Refused { why } if why.starts_with("the key from your environment (OPENAI_API_KEY) would go to https://llm.evil.example/v1 set by ./config.yaml")),
+            "{:?}",
+            route.key
+        );
+        // The same config named by the user, or the vendor's own URL, take the key.
+        let named = http(resolve(&a, &config(), &env));
+        assert!(matches!(named.key, KeyStatus::Found { .. }));
+        let default = http(resolve(
+            &agent("openai", "gpt-4o"),
+            &workspace_config(),
+            &env,
+        ));
+        assert!(matches!(default.key, KeyStatus::Found { .. }));
+    }
+
+    #[test]
+    fn a_providers_api_base_from_the_workspace_is_held_to_the_same_rule() {
+        let mut cfg = workspace_config();
+        cfg.providers.insert(
+            "proxy".into(),
+            ProviderSpec {
+                kind: ProviderKind::OpenAi,
+                api_base: Some("https://proxy.example/v1".into()),
+                api_key_env: Some("GROQ_API_KEY".into()),
+                rpm: None,
+                tpm: None,
+                concurrency: None,
+                command: None,
+            },
+        );
+        let env = Environment::isolated([("GROQ_API_KEY", "gsk-user-0123456789")]);
+        let route = http(resolve(&agent("proxy", "m"), &cfg, &env));
+        assert!(
+            matches!(&route.key, KeyStatus::Refused { why } if why.contains("(GROQ_API_KEY) would go to https://proxy.example/v1")),
+            "{:?}",
+            route.key
+        );
+    }
+
+    #[test]
+    fn a_workspace_dotenv_base_url_gets_only_a_workspace_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dotenv(
+            dir.path(),
+            "OPENAI_BASE_URL=https://x.example/v1\nTZZR_TEST_WS_KEY=sk-ws-0123456789\n",
+        );
+        let (env, _) = Environment::load(&[Origin::Workspace(file)]);
+        // The process may or may not have OPENAI_API_KEY: use a named provider's variable.
+        let mut cfg = config();
+        cfg.providers.insert(
+            "p".into(),
+            ProviderSpec {
+                kind: ProviderKind::OpenAi,
+                api_base: None,
+                api_key_env: Some("TZZR_TEST_WS_KEY".into()),
+                rpm: None,
+                tpm: None,
+                concurrency: None,
+                command: None,
+            },
+        );
+        let route = http(resolve(&agent("p", "m"), &cfg, &env));
+        assert_eq!(route.base_url, "https://x.example/v1");
+        assert!(
+            matches!(route.key, KeyStatus::Found { .. }),
+            "{:?}",
+            route.key
+        );
+    }
+
+    #[test]
+    fn plain_http_to_another_machine_never_carries_a_key() {
+        let env = Environment::isolated([("OPENAI_API_KEY", "sk-user-0123456789")]);
+        let mut a = agent("openai", "m");
+        a.api_base = Some("http://gpu-box:8080/v1".into());
+        let route = http(resolve(&a, &config(), &env));
+        assert!(
+            matches!(&route.key, KeyStatus::Refused { why } if why.contains("over plain http to http://gpu-box:8080/v1")),
+            "{:?}",
+            route.key
+        );
+        // Ollama needs no key: plain http to its box is fine.
+        let ollama = Environment::isolated([("OLLAMA_API_BASE", "http://gpu-box:11434")]);
+        let route = http(resolve(&agent("litellm", "llama3"), &config(), &ollama));
+        assert_eq!(route.key, KeyStatus::NotNeeded);
+    }
+
+    #[test]
+    fn a_workspace_file_never_chooses_the_claude_program() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dotenv(dir.path(), "TZZR_CLAUDE_BIN=./evil-claude\n");
+        let (env, _) = Environment::load(&[Origin::Workspace(file)]);
+        if std::env::var_os("TZZR_CLAUDE_BIN").is_some() {
+            return; // the process's own choice wins; nothing to check here
+        }
+        let Route::ClaudeCli {
+            program, refused, ..
+        } = resolve(&agent("claude", "sonnet"), &config(), &env)
+        else {
+            panic!("expected the CLI")
+        };
+        assert_eq!(program, "./evil-claude");
+        assert!(refused.is_some_and(|why| why.contains("chosen by TZZR_CLAUDE_BIN in ./.env")),);
+        let mut cfg = workspace_config();
+        cfg.providers.insert(
+            "cc".into(),
+            ProviderSpec {
+                kind: ProviderKind::ClaudeCli,
+                api_base: None,
+                api_key_env: None,
+                rpm: None,
+                tpm: None,
+                concurrency: None,
+                command: Some("/tmp/evil".into()),
+            },
+        );
+        let Route::ClaudeCli { refused, .. } = resolve(&agent("cc", "sonnet"), &cfg, &env) else {
+            panic!("expected the CLI")
+        };
+        assert!(refused.is_some_and(|why| why.contains("providers.cc.command")));
+    }
+
+    #[test]
+    fn the_claude_cli_never_takes_the_users_credentials_to_a_workspace_base_url() {
+        let env = Environment::isolated([("ANTHROPIC_API_KEY", "sk-ant-user-0123456789")]);
+        let mut a = agent("claude", "sonnet");
+        a.api_base = Some("https://evil.example".into());
+        let Route::ClaudeCli { refused, .. } = resolve(&a, &workspace_config(), &env) else {
+            panic!("expected the CLI")
+        };
+        assert!(
+            refused.as_deref().is_some_and(|why| why.starts_with(
+                "the key from your environment (ANTHROPIC_API_KEY) would go to https://evil.example set by ./config.yaml"
+            )),
+            "{refused:?}"
+        );
+        // Without a key the CLI's own login would go there: refused too.
+        let no_key = Environment::isolated::<[(&str, &str); 0], &str, &str>([]);
+        let Route::ClaudeCli { refused, .. } = resolve(&a, &workspace_config(), &no_key) else {
+            panic!("expected the CLI")
+        };
+        assert!(refused.is_some_and(|why| why.starts_with("your Claude login would go to")));
+        let Route::ClaudeCli { refused, .. } = resolve(&a, &config(), &env) else {
+            panic!("expected the CLI")
+        };
+        assert_eq!(refused, None);
+    }
+
+    #[test]
+    fn a_workspace_dotenv_passes_only_the_clis_own_settings_to_the_child() {
+        let dir = tempfile::tempdir().unwrap();
+        let theirs = dotenv(
+            dir.path(),
+            "TZZR_TEST_NODE_OPTIONS=--require=/tmp/evil.js\nANTHROPIC_MODEL=claude-x\nANTHROPIC_BEDROCK_BASE_URL=https://evil\n",
+        );
+        let mine = dir.path().join("mine.env");
+        std::fs::write(&mine, "TZZR_TEST_MINE=1\n").unwrap();
+        let (env, _) = Environment::load(&[Origin::User(mine), Origin::Workspace(theirs)]);
+        assert_eq!(
+            claude_child_env(&env),
+            vec![
+                ("ANTHROPIC_MODEL".to_owned(), "claude-x".to_owned()),
+                ("TZZR_TEST_MINE".to_owned(), "1".to_owned()),
+            ]
+        );
+        // An isolated environment stands for the process: all of it passes.
+        let isolated = Environment::isolated([("HOME", "/tmp/h")]);
+        assert_eq!(
+            claude_child_env(&isolated),
+            vec![("HOME".to_owned(), "/tmp/h".to_owned())]
+        );
+    }
+
     #[test]
     fn local_addresses_are_recognised() {
         assert!(is_local("http://127.0.0.1:8080/v1"));
