@@ -2,106 +2,36 @@
 //! but writes C1 controls (U+0080..U+009F, e.g. the 8-bit CSI U+009B) and DEL raw, and some
 //! terminals act on those. Here they become `\u` escapes too; the JSON means the same.
 
-use std::io;
-
 use serde::Serialize;
-use serde_json::ser::{CompactFormatter, Formatter, PrettyFormatter};
 
 /// `value` as one line of JSON with no raw control character.
 pub fn compact<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
-    write(value, CompactFormatter)
+    serde_json::to_string(value).map(escape_c1)
 }
 
 /// `value` as indented JSON with no raw control character but newlines between lines.
 pub fn pretty<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
-    write(value, PrettyFormatter::new())
+    serde_json::to_string_pretty(value).map(escape_c1)
 }
 
-fn write<T: Serialize + ?Sized, F: Formatter>(value: &T, inner: F) -> serde_json::Result<String> {
-    let mut out = Vec::with_capacity(128);
-    let mut ser = serde_json::Serializer::with_formatter(&mut out, EscapeC1(inner));
-    value.serialize(&mut ser)?;
-    // The formatter writes only what serde_json gives it plus ASCII escapes: valid UTF-8.
-    String::from_utf8(out).map_err(|e| serde_json::Error::io(io::Error::other(e)))
-}
-
-/// Whether a character must be escaped on top of what serde_json escapes.
-fn is_raw_control(c: char) -> bool {
-    matches!(c, '\u{7f}'..='\u{9f}')
-}
-
-/// A formatter that passes everything to `F` but writes DEL and C1 controls inside strings as
-/// `\u` escapes.
-struct EscapeC1<F>(F);
-
-impl<F: Formatter> Formatter for EscapeC1<F> {
-    fn write_string_fragment<W: ?Sized + io::Write>(
-        &mut self,
-        writer: &mut W,
-        fragment: &str,
-    ) -> io::Result<()> {
-        // Fast path: DEL is 0x7F and C1 is encoded 0xC2 0x80..=0x9F.
-        if !fragment.bytes().any(|b| b == 0x7f || b == 0xc2) {
-            return writer.write_all(fragment.as_bytes());
+/// `json` with DEL and C1 controls written as `\u` escapes. Outside its strings JSON text is
+/// ASCII punctuation, digits and literals, so every such character is inside a string, where an
+/// escape means the same. One scan of the bytes when there is none (DEL is 0x7F; C1 is encoded
+/// 0xC2 0x80..=0x9F).
+fn escape_c1(json: String) -> String {
+    let bytes = json.as_bytes();
+    if !bytes.contains(&0xc2) && !bytes.contains(&0x7f) {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if matches!(c, '\u{7f}'..='\u{9f}') {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
         }
-        let mut start = 0;
-        for (at, c) in fragment.char_indices() {
-            if is_raw_control(c) {
-                writer.write_all(&fragment.as_bytes()[start..at])?;
-                write!(writer, "\\u{:04x}", u32::from(c))?;
-                start = at + c.len_utf8();
-            }
-        }
-        writer.write_all(&fragment.as_bytes()[start..])
     }
-
-    fn begin_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.begin_array(w)
-    }
-
-    fn end_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_array(w)
-    }
-
-    fn begin_array_value<W: ?Sized + io::Write>(
-        &mut self,
-        w: &mut W,
-        first: bool,
-    ) -> io::Result<()> {
-        self.0.begin_array_value(w, first)
-    }
-
-    fn end_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_array_value(w)
-    }
-
-    fn begin_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.begin_object(w)
-    }
-
-    fn end_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_object(w)
-    }
-
-    fn begin_object_key<W: ?Sized + io::Write>(
-        &mut self,
-        w: &mut W,
-        first: bool,
-    ) -> io::Result<()> {
-        self.0.begin_object_key(w, first)
-    }
-
-    fn end_object_key<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_object_key(w)
-    }
-
-    fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.begin_object_value(w)
-    }
-
-    fn end_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_object_value(w)
-    }
+    out
 }
 
 #[cfg(test)]

@@ -57,14 +57,24 @@ pub struct AgentInfo {
 pub enum StartError {
     #[error("settings.working_dir: {} does not exist or is not a directory; create it or fix the path", .0.display())]
     WorkingDir(PathBuf),
-    #[error("cannot write the log of agent `{agent}` in {}: {source}; fix settings.log_dir", .dir.display())]
+    // `error` is not a `source`: its text is part of this one line already.
+    #[error("cannot write the log of agent `{agent}` in {}: {error}{}", .dir.display(), log_dir_hint(.error))]
     Journal {
         agent: String,
         dir: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("cannot set up HTTP: {0}")]
     Http(String),
+}
+
+/// A link names its own fix; any other failure is the directory's.
+fn log_dir_hint(error: &std::io::Error) -> &'static str {
+    if crate::engine::log_dir::is_link_error(error) {
+        ""
+    } else {
+        "; fix settings.log_dir"
+    }
 }
 
 /// A command for an agent that does not exist.
@@ -412,10 +422,10 @@ impl Orchestrator {
                 tools: &spec.tools,
             },
         )
-        .map_err(|source| StartError::Journal {
+        .map_err(|error| StartError::Journal {
             agent: spec.name.clone(),
             dir: config.settings.log_dir.clone(),
-            source,
+            error,
         })?;
         let name: Arc<str> = spec.name.as_str().into();
         let runtime = AgentRuntime {

@@ -185,12 +185,22 @@ impl Redactor {
         (start..bytes.len())
             .find(|&at| {
                 self.first_bytes.binary_search(&bytes[at]).is_ok()
-                    && self.secrets.iter().any(|secret| {
-                        secret.len() > bytes.len() - at
-                            && secret.as_bytes().starts_with(&bytes[at..])
-                    })
+                    && self.begins_a_secret(&bytes[at..])
             })
             .map_or(0, |at| bytes.len() - at)
+    }
+}
+
+impl Redactor {
+    /// Whether some secret starts with `part` and is longer. The secrets are sorted, so those
+    /// starting with `part` come first among those not less than it (one equal to it, then the
+    /// longer ones).
+    fn begins_a_secret(&self, part: &[u8]) -> bool {
+        let first = self.secrets.partition_point(|s| s.as_bytes() < part);
+        self.secrets[first..]
+            .iter()
+            .take(2)
+            .any(|s| s.len() > part.len() && s.as_bytes().starts_with(part))
     }
 }
 
