@@ -81,14 +81,14 @@ impl Origin {
 }
 
 /// A value read from a `.env` file (or given to an isolated environment).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 struct FileValue {
     value: String,
     origin: Origin,
 }
 
 /// Variables from the process and from `.env` files, the process winning.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Environment {
     /// `false` for an isolated environment (tests) that ignores the process.
     inherit_process: bool,
@@ -98,6 +98,20 @@ pub struct Environment {
     files: Vec<PathBuf>,
     /// Every secret value this environment holds, masked wherever tzzr shows or writes text.
     secrets: Arc<Redactor>,
+}
+
+/// Names only: values may be secrets.
+impl fmt::Debug for Environment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut names: Vec<&str> = self.extra.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        f.debug_struct("Environment")
+            .field("inherit_process", &self.inherit_process)
+            .field("dotenv_names", &names)
+            .field("files", &self.files)
+            .field("secrets", &self.secrets)
+            .finish()
+    }
 }
 
 impl Default for Environment {
@@ -471,6 +485,14 @@ mod tests {
             Arc::ptr_eq(&shared, env.secrets()),
             "nothing new, nothing rebuilt"
         );
+    }
+
+    #[test]
+    fn debug_output_names_variables_but_never_shows_values() {
+        let env = Environment::isolated([("OPENAI_API_KEY", "sk-never-shown-0123")]);
+        let debug = format!("{env:?}");
+        assert!(debug.contains("OPENAI_API_KEY"), "{debug}");
+        assert!(!debug.contains("sk-never-shown"), "{debug}");
     }
 
     #[test]

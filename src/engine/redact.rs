@@ -189,9 +189,7 @@ impl Redactor {
             })
             .map_or(0, |at| bytes.len() - at)
     }
-}
 
-impl Redactor {
     /// Whether some secret starts with `part` and is longer. The secrets are sorted, so those
     /// starting with `part` come first among those not less than it (one equal to it, then the
     /// longer ones).

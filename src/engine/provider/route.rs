@@ -284,9 +284,10 @@ pub fn claude_child_env(env: &Environment) -> Vec<(String, String)> {
         .filter(|(name, _, _)| !is_set_in_process(name))
         .filter(|(name, _, origin)| match origin {
             Origin::User(_) => true,
-            // An isolated environment's variables stand for the process's own.
-            Origin::Process if !env.inherits_process() => true,
-            Origin::Process | Origin::Workspace(_) => {
+            // An isolated environment's variables stand for the process's own; in a loaded one,
+            // a `.env` value copied from the process (`${VAR}`) may carry a secret elsewhere.
+            Origin::Process => !env.inherits_process(),
+            Origin::Workspace(_) => {
                 name.starts_with("ANTHROPIC_")
                     && (!name.ends_with("_BASE_URL") || *name == "ANTHROPIC_BASE_URL")
             }
@@ -445,27 +446,32 @@ fn build(
         Some(var) => vec![var],
         None => vendor.key_env.iter().map(|v| (*v).to_owned()).collect(),
     };
-    let key = if let Some((var, key, origin)) =
-        env.key_with_origin(&key_vars.iter().map(String::as_str).collect::<Vec<_>>())
-    {
-        let destination = set_base.as_ref().map(|(_, base_origin, setting)| SetBase {
-            url: &base,
-            origin: base_origin,
-            setting,
-        });
-        let credential = Credential::Key {
-            var: &var,
-            origin: &origin,
+    let key =
+        if let Some((var, key, origin)) =
+            env.key_with_origin(&key_vars.iter().map(String::as_str).collect::<Vec<_>>())
+        {
+            // A base URL someone wrote that is the vendor's own is the vendor's own.
+            let is_vendor_default = base == vendor.base_url;
+            let destination = set_base.as_ref().filter(|_| !is_vendor_default).map(
+                |(_, base_origin, setting)| SetBase {
+                    url: &base,
+                    origin: base_origin,
+                    setting,
+                },
+            );
+            let credential = Credential::Key {
+                var: &var,
+                origin: &origin,
+            };
+            match provenance::check_destination(credential, destination.as_ref()) {
+                Ok(()) => KeyStatus::Found { var, key },
+                Err(why) => KeyStatus::Refused { why },
+            }
+        } else if key_vars.is_empty() || is_local(&base) {
+            KeyStatus::NotNeeded
+        } else {
+            KeyStatus::Missing { vars: key_vars }
         };
-        match provenance::check_destination(credential, destination.as_ref()) {
-            Ok(()) => KeyStatus::Found { var, key },
-            Err(why) => KeyStatus::Refused { why },
-        }
-    } else if key_vars.is_empty() || is_local(&base) {
-        KeyStatus::NotNeeded
-    } else {
-        KeyStatus::Missing { vars: key_vars }
-    };
     let models_entry = |name: &str| config.models.get(name).and_then(|m| m.tool_protocol);
     let tool_protocol = agent
         .tool_protocol
@@ -897,7 +903,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let theirs = dotenv(
             dir.path(),
-            "TZZR_TEST_NODE_OPTIONS=--require=/tmp/evil.js\nANTHROPIC_MODEL=claude-x\nANTHROPIC_BEDROCK_BASE_URL=https://evil\n",
+            "TZZR_TEST_NODE_OPTIONS=--require=/tmp/evil.js\nANTHROPIC_MODEL=claude-x\nANTHROPIC_BEDROCK_BASE_URL=https://evil\nANTHROPIC_CUSTOM_HEADERS=x-leak: ${HOME}\n",
         );
         let mine = dir.path().join("mine.env");
         std::fs::write(&mine, "TZZR_TEST_MINE=1\n").unwrap();
