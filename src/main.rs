@@ -11,11 +11,13 @@ use tzzr::cli::args::{Args, Mode};
 use tzzr::cli::headless::{Finished, exit_status, run_task, run_turns};
 use tzzr::cli::print::{Format, Layout, Printer};
 use tzzr::cli::report;
-use tzzr::engine::config::{self, Config};
-use tzzr::engine::env::Environment;
+use tzzr::engine::config::{self, Config, ConfigFile};
+use tzzr::engine::env::{Environment, Origin};
 use tzzr::engine::health;
+use tzzr::engine::json_text;
 use tzzr::engine::orchestrator::{self, Orchestrator};
 use tzzr::engine::tools::approval::Asker;
+use tzzr::logging::Secrets;
 
 fn main() -> ExitCode {
     let args = match Args::try_parse() {
@@ -29,36 +31,46 @@ fn main() -> ExitCode {
             };
         }
     };
+    // Until the config and its .env files are read, the process environment's secrets are
+    // the ones known.
+    let secrets = Secrets::default();
+    secrets.set(Environment::load(&[]).0.secrets().clone());
     // Listing agents reads the config and nothing else: it runs no agent and logs nothing.
-    let _log = (!args.agents).then(tzzr::logging::init).flatten();
-    install_panic_hook();
+    let _log = (!args.agents)
+        .then(|| tzzr::logging::init(secrets.clone()))
+        .flatten();
+    install_panic_hook(secrets.clone());
     raise_open_file_limit();
-    match run(args) {
+    match run(args, &secrets) {
         Ok(code) => code,
         Err(e) => {
             tracing::error!("{e:#}");
-            report_error(&format!("{e:#}"));
+            report_error(&secrets, &format!("{e:#}"));
             ExitCode::FAILURE
         }
     }
 }
 
+/// The one place errors reach the user headless: masked and cleaned, on one line.
 #[expect(
     clippy::print_stderr,
     reason = "the one place errors reach the user headless"
 )]
-fn report_error(message: &str) {
-    eprintln!("tzzr: {message}");
+fn report_error(secrets: &Secrets, message: &str) {
+    eprintln!("tzzr: {}", secrets.clean(message));
 }
 
 /// A panic is a bug: say so in one line (the details go to the log), never a raw backtrace.
-fn install_panic_hook() {
-    std::panic::set_hook(Box::new(|info| {
+fn install_panic_hook(secrets: Secrets) {
+    std::panic::set_hook(Box::new(move |info| {
         tracing::error!("panic: {info}");
         let log = tzzr::logging::log_dir()
             .map(|d| d.join("tzzr.log").display().to_string())
             .unwrap_or_else(|| "the log".to_owned());
-        report_error(&format!("internal error: {info}; details in {log}"));
+        report_error(
+            &secrets,
+            &format!("internal error: {info}; details in {log}"),
+        );
     }));
 }
 
@@ -78,16 +90,17 @@ fn raise_open_file_limit() {
     }
 }
 
-fn run(args: Args) -> Result<ExitCode> {
+fn run(args: Args, secrets: &Secrets) -> Result<ExitCode> {
     let mode = args.mode()?;
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let user_dir =
         directories::ProjectDirs::from("", "", "tzzr").map(|d| d.config_dir().to_path_buf());
-    let path = config::discover(args.config.as_deref(), &cwd, user_dir.as_deref())?;
-    let (config, env, warnings) = load(&path, &cwd)?;
+    let file = config::discover(args.config.as_deref(), &cwd, user_dir.as_deref())?;
+    let (config, env, warnings) = load(&file, &cwd)?;
+    secrets.set(env.secrets().clone());
     if mode != Mode::Tui {
         for warning in &warnings {
-            report_error(&format!("warning: {warning}"));
+            report_error(secrets, &format!("warning: {warning}"));
         }
     }
 
@@ -95,9 +108,9 @@ fn run(args: Args) -> Result<ExitCode> {
         Mode::Agents => {
             let agents = orchestrator::describe(&config, &env);
             if args.json {
-                print_stdout(&serde_json::to_string_pretty(&agents)?);
+                print_stdout(secrets, &json_text::pretty(&agents)?);
             } else {
-                print_raw(&report::agents_text(&agents));
+                print_raw(secrets, &report::agents_text(&agents));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -106,10 +119,14 @@ fn run(args: Args) -> Result<ExitCode> {
                 std::io::stdout().is_terminal() && std::io::stdin().is_terminal(),
                 "the terminal UI needs a terminal; from a script use --agent NAME --prompt TEXT, --all or --task (see --help)"
             );
+            let diagnostics = secrets.clone();
             let reloader: tzzr::tui::run::Reloader = std::sync::Arc::new(move || {
-                load(&path, &cwd)
-                    .map(|(config, env, _)| (config, env))
-                    .map_err(|e| format!("{e:#}"))
+                load(&file, &cwd)
+                    .map(|(config, env, _)| {
+                        diagnostics.set(env.secrets().clone());
+                        (config, env)
+                    })
+                    .map_err(|e| diagnostics.clean(&format!("{e:#}")))
             });
             block_on(async {
                 let (orch, events) = Orchestrator::start(config, &env, Asker::Interactive)?;
@@ -119,7 +136,7 @@ fn run(args: Args) -> Result<ExitCode> {
         }
         Mode::Status => block_on(async {
             let (orch, _events) = Orchestrator::start(config, &env, asker(&args))?;
-            print_stdout(&serde_json::to_string_pretty(&orch.status())?);
+            print_stdout(secrets, &json_text::pretty(&orch.status())?);
             orch.shutdown().await;
             Ok(ExitCode::SUCCESS)
         }),
@@ -127,9 +144,9 @@ fn run(args: Args) -> Result<ExitCode> {
             let (orch, _events) = Orchestrator::start(config, &env, asker(&args))?;
             let reports = health::check(&orch).await;
             if args.json {
-                print_stdout(&serde_json::to_string_pretty(&reports)?);
+                print_stdout(secrets, &json_text::pretty(&reports)?);
             } else {
-                print_raw(&report::health_text(&reports));
+                print_raw(secrets, &report::health_text(&reports));
             }
             orch.shutdown().await;
             Ok(if reports.iter().all(|r| r.healthy) {
@@ -211,17 +228,41 @@ fn run_headless(
     })
 }
 
-/// The config at `path` with its environment: `.env` beside the config, then in the working
-/// directory, the process environment winning. Also every warning found on the way.
-fn load(path: &Path, cwd: &Path) -> Result<(Config, Environment, Vec<String>)> {
+/// The config in `file` with its environment: `.env` beside the config, then in the working
+/// directory, the process environment winning. The `.env` beside the config is as much the
+/// user's as the config is; one in the working directory is the workspace's unless it is that
+/// same file. Also every warning found on the way.
+fn load(file: &ConfigFile, cwd: &Path) -> Result<(Config, Environment, Vec<String>)> {
+    let path = file.path.as_path();
     let beside: PathBuf = path
         .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
         .map_or_else(|| cwd.join(".env"), |dir| dir.join(".env"));
     let here: PathBuf = cwd.join(".env");
-    let (env, mut warnings) = Environment::load(&[beside.as_path(), here.as_path()]);
-    let loaded = config::load_file_with(path, &|key: &str| env.get(key))?;
+    let beside_origin = if file.is_workspace {
+        Origin::Workspace(beside.clone())
+    } else {
+        Origin::User(beside.clone())
+    };
+    let here_origin = if is_same_file(&beside, &here) {
+        beside_origin.clone()
+    } else {
+        Origin::Workspace(here)
+    };
+    let (mut env, mut warnings) = Environment::load(&[beside_origin, here_origin]);
+    let mut loaded = config::load_file_with(path, &|key: &str| env.get(key))?;
+    loaded.config.origin = file.origin();
+    env.learn_secrets_of(&loaded.config);
     warnings.extend(loaded.warnings.iter().map(ToString::to_string));
     Ok((loaded.config, env, warnings))
+}
+
+fn is_same_file(a: &Path, b: &Path) -> bool {
+    let resolve = |p: &Path| p.canonicalize().or_else(|_| std::path::absolute(p));
+    match (resolve(a), resolve(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
 }
 
 /// `--prompt -` reads the prompt from standard input.
@@ -253,12 +294,13 @@ fn block_on<T>(work: impl std::future::Future<Output = Result<T>>) -> Result<T> 
     result
 }
 
+/// A report on stdout, masked and cleaned (a server's answer may be in it).
 #[expect(clippy::print_stdout, reason = "headless reports go to stdout")]
-fn print_stdout(text: &str) {
-    println!("{text}");
+fn print_stdout(secrets: &Secrets, text: &str) {
+    println!("{}", secrets.clean(text));
 }
 
 #[expect(clippy::print_stdout, reason = "headless reports go to stdout")]
-fn print_raw(text: &str) {
-    print!("{text}");
+fn print_raw(secrets: &Secrets, text: &str) {
+    print!("{}", secrets.clean(text));
 }

@@ -1,5 +1,6 @@
 //! Cleaning text from models and tools before it is drawn: escape sequences and control characters
-//! never reach a cell, `\r` progress lines show their last state, tabs become spaces.
+//! never reach a cell, `\r` progress lines show their last state, tabs become spaces. Text for a
+//! file or a pipe (logs, headless output) is cleaned the same way but keeps its tabs and lines.
 
 use std::borrow::Cow;
 
@@ -35,7 +36,22 @@ pub fn for_display(text: &str) -> Cow<'_, str> {
     if !needs_cleaning(text) {
         return Cow::Borrowed(text);
     }
-    let mut cleaner = Cleaner::with_capacity(text.len());
+    let mut cleaner = Cleaner::with_capacity(text.len(), Layout::Display);
+    for c in text.chars() {
+        cleaner.step(c);
+    }
+    Cow::Owned(cleaner.out)
+}
+
+/// `text` as it may be written to a log or a pipe that someone may later print to a terminal:
+/// without escape sequences and control characters, like [`for_display`], but with its tabs
+/// kept and each lone `\r` made a line break (so a progress line hides nothing written before
+/// it); `\r\n` becomes `\n`. Borrows when there is nothing to clean.
+pub fn for_plain_text(text: &str) -> Cow<'_, str> {
+    if !needs_cleaning_keeping(text, b'\t') {
+        return Cow::Borrowed(text);
+    }
+    let mut cleaner = Cleaner::with_capacity(text.len(), Layout::Kept);
     for c in text.chars() {
         cleaner.step(c);
     }
@@ -56,9 +72,15 @@ pub fn line_for_display(text: &str) -> String {
 /// Whether `text` holds a control character other than `\n` (C0, DEL, or C1, which UTF-8 encodes
 /// as `0xC2 0x80..=0x9F`). A byte scan: cheaper than decoding chars on the fast path.
 fn needs_cleaning(text: &str) -> bool {
+    needs_cleaning_keeping(text, b'\n')
+}
+
+/// [`needs_cleaning`], with one more C0 character (`kept`) allowed besides `\n`.
+fn needs_cleaning_keeping(text: &str, kept: u8) -> bool {
     let bytes = text.as_bytes();
     bytes.iter().enumerate().any(|(i, &b)| match b {
         b'\n' => false,
+        b if b == kept => false,
         0x00..=0x1f | 0x7f => true,
         0xc2 => matches!(bytes.get(i + 1), Some(0x80..=0x9f)),
         _ => false,
@@ -96,8 +118,18 @@ enum State {
     },
 }
 
+/// What becomes of tabs and carriage returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Layout {
+    /// For a cell: tabs expand to spaces, `\r` returns to the start of the line.
+    Display,
+    /// For a file: tabs stay, a lone `\r` starts a new line.
+    Kept,
+}
+
 struct Cleaner {
     out: String,
+    layout: Layout,
     state: State,
     /// Byte offset in `out` where the current line starts (what a `\r` returns to).
     line_start: usize,
@@ -108,9 +140,10 @@ struct Cleaner {
 }
 
 impl Cleaner {
-    fn with_capacity(capacity: usize) -> Self {
+    fn with_capacity(capacity: usize, layout: Layout) -> Self {
         Self {
             out: String::with_capacity(capacity),
+            layout,
             state: State::Ground,
             line_start: 0,
             column: 0,
@@ -175,6 +208,10 @@ impl Cleaner {
 
     fn ground(&mut self, c: char) {
         match c {
+            '\t' if self.layout == Layout::Kept => {
+                self.overwrite_if_returned();
+                self.out.push('\t');
+            }
             '\t' => {
                 self.overwrite_if_returned();
                 let spaces = TAB_WIDTH - self.column % TAB_WIDTH;
@@ -192,7 +229,9 @@ impl Cleaner {
     }
 
     fn overwrite_if_returned(&mut self) {
-        if self.is_return_pending {
+        if self.is_return_pending && self.layout == Layout::Kept {
+            self.new_line();
+        } else if self.is_return_pending {
             self.out.truncate(self.line_start);
             self.column = 0;
             self.is_return_pending = false;
@@ -355,6 +394,26 @@ mod tests {
         assert_eq!(clean(text), by_line.join("\n"));
     }
 
+    #[test]
+    fn plain_text_keeps_tabs_and_lines_but_loses_every_sequence() {
+        assert_eq!(for_plain_text("a\tb\nc"), "a\tb\nc");
+        assert!(matches!(for_plain_text("a\tb\nc"), Cow::Borrowed(_)));
+        assert_eq!(
+            for_plain_text("x\x1b]52;c;ZXZpbA==\x07y\x1b[6n\u{9b}2Jz\x7f"),
+            "xyz"
+        );
+        assert_eq!(for_plain_text("one\r\ntwo\r\n"), "one\ntwo\n");
+        assert_eq!(
+            for_plain_text("rm -rf ~\rls -la"),
+            "rm -rf ~\nls -la",
+            "a carriage return hides nothing"
+        );
+        assert_eq!(
+            for_plain_text("\tindented\x1b[1m\tbold"),
+            "\tindented\tbold"
+        );
+    }
+
     /// A tiny xorshift64: deterministic random input without a crate.
     struct XorShift(u64);
 
@@ -428,6 +487,13 @@ mod tests {
             assert!(
                 line.chars().all(|c| !c.is_control()),
                 "{text:?} -> {line:?}"
+            );
+            let plain = for_plain_text(&text);
+            assert!(
+                plain
+                    .chars()
+                    .all(|c| c == '\n' || c == '\t' || !c.is_control()),
+                "{text:?} -> {plain:?}"
             );
         }
     }

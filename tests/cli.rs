@@ -376,7 +376,8 @@ async fn health_lists_models_with_the_key_and_reports_a_refused_key() {
         mock.anthropic_base()
     ));
     let mut cmd = p.tzzr();
-    cmd.arg("--health")
+    // A key from the environment goes to a base URL only from a config the user named.
+    cmd.args(["--config", "config.yaml", "--health"])
         .env("OPENAI_API_KEY", "sk-right")
         .env("ANTHROPIC_API_KEY", "sk-wrong");
     let out = run_blocking(cmd).await;

@@ -1,10 +1,13 @@
 //! Prints engine events headless. Text: the answer on stdout as it streams (one agent) or as a
 //! labelled block when each agent is done (`--all`); progress and errors on stderr. JSON: one event
-//! per line on stdout.
+//! per line on stdout. Nothing a model or a server wrote reaches either stream with an escape
+//! sequence in it: text is cleaned (for a terminal, or kept plain for a pipe), JSON escapes every
+//! control character, C1 included.
 
 use std::collections::HashMap;
 use std::io::{self, Write};
 
+use crate::engine::json_text;
 use crate::engine::protocol::{AgentEvent, EventKind, Outcome};
 use crate::sanitize;
 
@@ -28,7 +31,8 @@ pub struct Printer<O: Write, E: Write> {
     err: E,
     format: Format,
     layout: Layout,
-    /// Strip terminal control sequences from model text (stdout is a terminal).
+    /// stdout is a terminal: model text is cleaned for display (tabs expanded, progress lines
+    /// collapsed); otherwise it is cleaned of escape sequences only.
     clean: bool,
     answers: HashMap<String, String>,
     /// Agents whose next text starts a new model step (after tool calls): it gets a blank line.
@@ -53,7 +57,7 @@ impl<O: Write, E: Write> Printer<O, E> {
     pub fn event(&mut self, event: &AgentEvent) -> io::Result<()> {
         match self.format {
             Format::Json => {
-                let line = serde_json::to_string(event).map_err(io::Error::other)?;
+                let line = json_text::compact(event).map_err(io::Error::other)?;
                 writeln!(self.out, "{line}")?;
                 self.out.flush()
             }
@@ -65,7 +69,7 @@ impl<O: Write, E: Write> Printer<O, E> {
         let agent: &str = &event.agent;
         let tag = match self.layout {
             Layout::Stream => String::new(),
-            Layout::Blocks => format!("[{agent}] "),
+            Layout::Blocks => format!("[{}] ", sanitize::line_for_display(agent)),
         };
         match &event.kind {
             EventKind::TurnStarted { .. }
@@ -89,10 +93,12 @@ impl<O: Write, E: Write> Printer<O, E> {
             }
             EventKind::ToolCallRequested { tool, args, .. } => {
                 self.new_step.insert(agent.to_owned());
+                let tool = sanitize::line_for_display(tool);
                 let line = format!("{tag}→ {tool} {}", one_line(&args.to_string(), 120));
                 self.progress(&line)
             }
             EventKind::ApprovalNeeded { tool, why, .. } => {
+                let tool = sanitize::line_for_display(tool);
                 let line = format!("{tag}? {tool} needs approval: {}", one_line(why, 200));
                 self.progress(&line)
             }
@@ -104,6 +110,7 @@ impl<O: Write, E: Write> Printer<O, E> {
                 ..
             } => {
                 let ms = duration.as_millis();
+                let tool = sanitize::line_for_display(tool);
                 let line = if *ok {
                     format!("{tag}✓ {tool} ({ms} ms)")
                 } else {
@@ -125,7 +132,8 @@ impl<O: Write, E: Write> Printer<O, E> {
             }
             EventKind::Waiting { limiter, eta } => {
                 let line = format!(
-                    "{tag}… rate limit of {limiter}: next slot in {:.1}s",
+                    "{tag}… rate limit of {}: next slot in {:.1}s",
+                    sanitize::line_for_display(limiter),
                     eta.as_secs_f64()
                 );
                 self.progress(&line)
@@ -169,7 +177,7 @@ impl<O: Write, E: Write> Printer<O, E> {
                         } else {
                             streamed
                         };
-                        writeln!(self.out, "── {agent} ──")?;
+                        writeln!(self.out, "── {} ──", sanitize::line_for_display(agent))?;
                         writeln!(self.out, "{}", answer.trim_end())?;
                         writeln!(self.out)?;
                     }
@@ -178,10 +186,12 @@ impl<O: Write, E: Write> Printer<O, E> {
             }
             Outcome::Failed { error } => {
                 self.end_stream_line()?;
+                let agent = sanitize::line_for_display(agent);
                 writeln!(self.err, "tzzr: {agent}: {}", one_line(error, 2000))
             }
             Outcome::Cancelled => {
                 self.end_stream_line()?;
+                let agent = sanitize::line_for_display(agent);
                 writeln!(self.err, "tzzr: {agent}: cancelled")
             }
         }
@@ -204,7 +214,7 @@ impl<O: Write, E: Write> Printer<O, E> {
         if self.clean {
             sanitize::for_display(text).into_owned()
         } else {
-            text.to_owned()
+            sanitize::for_plain_text(text).into_owned()
         }
     }
 }
@@ -395,6 +405,88 @@ mod tests {
             ],
         );
         assert_eq!(out, "safe text\n");
+    }
+
+    #[test]
+    fn piped_output_keeps_tabs_but_loses_escape_sequences() {
+        let (out, _) = run(
+            Layout::Stream,
+            false,
+            &[
+                delta("a", "\x1b]52;c;aGk=\x07col1\tcol2\u{9b}2J\n"),
+                done("a", ""),
+            ],
+        );
+        assert_eq!(out, "col1\tcol2\n");
+    }
+
+    #[test]
+    fn hostile_tool_and_agent_names_reach_stderr_as_plain_text() {
+        let hostile = "read\x1b]52;c;ZXZpbA==\x07\x1b[6n\u{9b}31m";
+        let events = [
+            ev(
+                "a\x1b[2J",
+                EventKind::ToolCallRequested {
+                    call: CallId("c1".into()),
+                    tool: hostile.into(),
+                    args: serde_json::json!({"path": "\x1b[6n"}),
+                    runs_in_provider: false,
+                },
+            ),
+            ev(
+                "a\x1b[2J",
+                EventKind::ToolCallFinished {
+                    call: CallId("c1".into()),
+                    tool: hostile.into(),
+                    ok: false,
+                    output: "\u{9d}0;title\u{9c}no".into(),
+                    duration: Duration::from_millis(1),
+                    full_output: None,
+                },
+            ),
+            ev(
+                "a\x1b[2J",
+                EventKind::TurnFinished {
+                    outcome: Outcome::Failed {
+                        error: "bad \x1b[6n".into(),
+                    },
+                },
+            ),
+        ];
+        let (out, err) = run(Layout::Blocks, false, &events);
+        for text in [&out, &err] {
+            assert!(
+                !text.chars().any(|c| c != '\n' && c.is_control()),
+                "{text:?}"
+            );
+        }
+        assert_eq!(
+            err,
+            "[a] → read {\"path\":\"\\u001b[6n\"}\n[a] ✗ read (1 ms): no\ntzzr: a: bad \n"
+        );
+    }
+
+    #[test]
+    fn json_lines_carry_no_raw_control_character() {
+        let mut out = Vec::new();
+        let mut p = Printer::new(&mut out, Vec::new(), Format::Json, Layout::Stream, false);
+        p.event(&ev(
+            "a",
+            EventKind::ToolCallRequested {
+                call: CallId("c".into()),
+                tool: "x\u{9b}6n\x1b]52;c;AA==\x07\u{7f}".into(),
+                args: serde_json::json!({"k": "\u{85}"}),
+                runs_in_provider: false,
+            },
+        ))
+        .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            !text.chars().any(|c| c != '\n' && c.is_control()),
+            "{text:?}"
+        );
+        let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(parsed["tool"], "x\u{9b}6n\x1b]52;c;AA==\x07\u{7f}");
     }
 
     #[test]

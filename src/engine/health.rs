@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::engine::orchestrator::{Orchestrator, Probe};
 use crate::engine::provider::{ProviderError, anthropic, claude_cli, openai};
+use crate::engine::redact::Redactor;
 use crate::engine::resilience::Endpoint;
 use crate::engine::resilience::endpoint::Dialect;
 
@@ -29,16 +30,31 @@ pub async fn check(orchestrator: &Orchestrator) -> Vec<HealthReport> {
     check_probes(probes(orchestrator)).await
 }
 
-/// Each agent's probe, to check away from the orchestrator (a background task of the TUI).
-pub fn probes(orchestrator: &Orchestrator) -> Vec<(String, Probe)> {
-    orchestrator
-        .probes()
-        .map(|(info, probe)| (info.name.clone(), probe.clone()))
-        .collect()
+/// Each agent's probe, and the secrets to mask in what servers answer.
+#[derive(Clone, Debug)]
+pub struct Probes {
+    pub list: Vec<(String, Probe)>,
+    pub secrets: Arc<Redactor>,
 }
 
-/// Checks the given probes, each endpoint once, all at the same time.
-pub async fn check_probes(probes: Vec<(String, Probe)>) -> Vec<HealthReport> {
+/// Each agent's probe, to check away from the orchestrator (a background task of the TUI).
+pub fn probes(orchestrator: &Orchestrator) -> Probes {
+    Probes {
+        list: orchestrator
+            .probes()
+            .map(|(info, probe)| (info.name.clone(), probe.clone()))
+            .collect(),
+        secrets: orchestrator.secrets().clone(),
+    }
+}
+
+/// Checks the given probes, each endpoint once, all at the same time. A server that echoes a
+/// key in its answer gets it masked.
+pub async fn check_probes(probes: Probes) -> Vec<HealthReport> {
+    let Probes {
+        list: probes,
+        secrets,
+    } = probes;
     let unique: Vec<Arc<Endpoint>> = {
         let mut seen = Vec::<Arc<Endpoint>>::new();
         for (_, probe) in &probes {
@@ -76,17 +92,12 @@ pub async fn check_probes(probes: Vec<(String, Probe)>) -> Vec<HealthReport> {
                 (Probe::Unavailable(why), None) => Err(why.clone()),
                 (Probe::ClaudeCli { .. }, None) => Err("not checked".to_owned()),
             };
-            match outcome {
-                Ok(detail) => HealthReport {
-                    agent,
-                    healthy: true,
-                    detail,
-                },
-                Err(detail) => HealthReport {
-                    agent,
-                    healthy: false,
-                    detail,
-                },
+            let healthy = outcome.is_ok();
+            let detail = outcome.unwrap_or_else(|why| why);
+            HealthReport {
+                agent,
+                healthy,
+                detail: secrets.redact(&detail).into_owned(),
             }
         })
         .collect()

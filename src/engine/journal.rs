@@ -1,9 +1,11 @@
 //! What an agent said and did, on disk as it happens: `LOG_DIR/<agent>.md` (v6's markdown log:
 //! PROMPT, TOOL, RESULT, ERROR entries, never truncated) and `LOG_DIR/<agent>.jsonl` (every event).
 //! Each entry is written with one `write` call, so a crash loses at most the event in flight.
+//! Both files are opened without following links ([`LogDir`]); the markdown log holds no escape
+//! sequence and the JSONL journal no raw control character, so printing either is safe.
 
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -11,7 +13,10 @@ use std::time::Duration;
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ZonedDateTime};
 
+use crate::engine::json_text;
+use crate::engine::log_dir::LogDir;
 use crate::engine::protocol::{AgentEvent, CallId, EventKind, Outcome};
+use crate::sanitize;
 
 /// What the log header says about the agent.
 #[derive(Clone, Copy, Debug)]
@@ -37,7 +42,8 @@ pub struct Journal {
 
 impl Journal {
     /// Opens (creating `log_dir` and the files as needed) the agent's two logs for appending.
-    /// A new markdown log starts with v6's header.
+    /// A new markdown log starts with v6's header. A log directory or file that is a symbolic
+    /// link is refused, naming it.
     pub fn open(log_dir: &Path, header: &JournalHeader<'_>) -> io::Result<Self> {
         Self::open_in(log_dir, header, TimeZone::system(), Timestamp::now())
     }
@@ -48,14 +54,15 @@ impl Journal {
         time_zone: TimeZone,
         now: Timestamp,
     ) -> io::Result<Self> {
-        std::fs::create_dir_all(log_dir)?;
+        let dir = LogDir::open(log_dir)?;
         let md_path = log_dir.join(md_file_name(header.agent));
         let jsonl_path = log_dir.join(jsonl_file_name(header.agent));
-        let mut md = open_for_append(&md_path)?;
-        let jsonl = open_for_append(&jsonl_path)?;
+        let mut md = dir.append(&md_file_name(header.agent))?;
+        let jsonl = dir.append(&jsonl_file_name(header.agent))?;
         if md.metadata()?.len() == 0 {
             let created = now.to_zoned_datetime(time_zone.clone());
-            md.write_all(header_text(header, &created).as_bytes())?;
+            let text = header_text(header, &created);
+            md.write_all(sanitize::for_plain_text(&text).as_bytes())?;
         }
         Ok(Self {
             md,
@@ -69,13 +76,14 @@ impl Journal {
 
     /// Appends the event to the JSONL journal and, for the events v6 logged, to the markdown log.
     pub fn record(&mut self, event: &AgentEvent) -> io::Result<()> {
-        let mut line = serde_json::to_string(event).map_err(io::Error::other)?;
+        let mut line = json_text::compact(event).map_err(io::Error::other)?;
         line.push('\n');
         self.jsonl.write_all(line.as_bytes())?;
         if let Some((kind, content)) = self.md_entry(&event.kind) {
             let at = event.at.to_zoned_datetime(self.time_zone.clone());
             let entry = format!("\n## {} | {kind}\n\n{content}\n", log_time(&at));
-            self.md.write_all(entry.as_bytes())?;
+            self.md
+                .write_all(sanitize::for_plain_text(&entry).as_bytes())?;
         }
         Ok(())
     }
@@ -183,10 +191,6 @@ pub fn file_stem(agent: &str) -> String {
             _ => '_',
         })
         .collect()
-}
-
-fn open_for_append(path: &Path) -> io::Result<File> {
-    OpenOptions::new().create(true).append(true).open(path)
 }
 
 fn header_text(header: &JournalHeader<'_>, created: &ZonedDateTime) -> String {
@@ -495,6 +499,53 @@ mod tests {
             let parsed: serde_json::Value = serde_json::from_str(line).unwrap();
             assert_eq!(parsed, serde_json::to_value(e).unwrap());
         }
+    }
+
+    #[test]
+    fn a_log_file_linked_elsewhere_is_refused_and_nothing_is_written_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let bashrc = dir.path().join(".bashrc");
+        std::fs::write(&bashrc, "export PS1='$ '\n").unwrap();
+        let logs = dir.path().join("logs");
+        std::fs::create_dir(&logs).unwrap();
+        std::os::unix::fs::symlink(&bashrc, logs.join("coder.md")).unwrap();
+        let tools: [String; 0] = [];
+        let refused = Journal::open(&logs, &header("coder", &tools)).unwrap_err();
+        assert!(
+            refused.to_string().contains("coder.md is a symbolic link"),
+            "{refused}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&bashrc).unwrap(),
+            "export PS1='$ '\n"
+        );
+    }
+
+    #[test]
+    fn escape_sequences_never_reach_the_logs() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut journal = open(dir.path(), "coder");
+        journal
+            .record(&event(
+                0,
+                EventKind::TurnFinished {
+                    outcome: Outcome::Done {
+                        text: "ok\x1b]52;c;ZXZpbA==\x07 \u{9b}2Jdone\tx".to_owned(),
+                    },
+                },
+            ))
+            .unwrap();
+        let md = read(journal.md_path());
+        assert!(md.ends_with("| RESULT\n\nok done\tx\n"), "{md:?}");
+        let jsonl = read(journal.jsonl_path());
+        assert!(
+            !jsonl.chars().any(|c| c != '\n' && c.is_control()),
+            "{jsonl:?}"
+        );
+        assert!(
+            jsonl.contains(r"\u001b]52;c;ZXZpbA==\u0007 \u009b2Jdone\tx"),
+            "{jsonl}"
+        );
     }
 
     #[test]

@@ -21,6 +21,7 @@ use crate::engine::provider::backend::Backend;
 use crate::engine::provider::claude_cli::{self, ClaudeCli, ClaudeCliConfig};
 use crate::engine::provider::route::{self, HttpRoute, KeyStatus, Route};
 use crate::engine::provider::scripted::Scripted;
+use crate::engine::redact::Redactor;
 use crate::engine::resilience::endpoint::Dialect;
 use crate::engine::resilience::{Breaker, Endpoint, Limiter, RetryPolicy};
 use crate::engine::tools::approval::{Asker, Gate};
@@ -56,14 +57,24 @@ pub struct AgentInfo {
 pub enum StartError {
     #[error("settings.working_dir: {} does not exist or is not a directory; create it or fix the path", .0.display())]
     WorkingDir(PathBuf),
-    #[error("cannot write the log of agent `{agent}` in {}: {source}; fix settings.log_dir", .dir.display())]
+    // `error` is not a `source`: its text is part of this one line already.
+    #[error("cannot write the log of agent `{agent}` in {}: {error}{}", .dir.display(), log_dir_hint(.error))]
     Journal {
         agent: String,
         dir: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("cannot set up HTTP: {0}")]
     Http(String),
+}
+
+/// A link names its own fix; any other failure is the directory's.
+fn log_dir_hint(error: &std::io::Error) -> &'static str {
+    if crate::engine::log_dir::is_link_error(error) {
+        ""
+    } else {
+        "; fix settings.log_dir"
+    }
 }
 
 /// A command for an agent that does not exist.
@@ -236,27 +247,25 @@ fn describe_agent(spec: &AgentSpec, route: &Route, config: &Config) -> AgentInfo
     let mut notes = Vec::new();
     let (target, endpoint, problem) = match route {
         Route::Http(http) => {
-            let problem = match &http.key {
-                KeyStatus::Missing { vars } => Some(
-                    ProviderError::MissingKey {
-                        var: vars.join(" or "),
-                    }
-                    .to_string(),
-                ),
-                KeyStatus::Found { .. } | KeyStatus::NotNeeded => None,
-            };
+            let problem = unusable_key(&http.key).map(|e| e.to_string());
             (
                 format!("{} via {}", http.model, http.label()),
                 Some(http.label()),
                 problem,
             )
         }
-        Route::ClaudeCli { program, model } => {
-            let problem = claude_cli::locate(program).is_none().then(|| {
-                ProviderError::CliMissing {
-                    program: program.clone(),
-                }
-                .to_string()
+        Route::ClaudeCli {
+            program,
+            model,
+            refused,
+        } => {
+            let problem = refused.clone().or_else(|| {
+                claude_cli::locate(program).is_none().then(|| {
+                    ProviderError::CliMissing {
+                        program: program.clone(),
+                    }
+                    .to_string()
+                })
             });
             let (_, unsupported) = claude_cli::map_tools(&spec.tools);
             if !unsupported.is_empty() {
@@ -276,17 +285,20 @@ fn describe_agent(spec: &AgentSpec, route: &Route, config: &Config) -> AgentInfo
             missing.join(", ")
         ));
     }
+    // A workspace's config may put escape sequences in a base URL or a program path, which
+    // these lines quote.
+    let printable = |text: String| crate::sanitize::line_for_display(&text);
     AgentInfo {
         name: spec.name.clone(),
         provider: spec.provider.clone(),
         model: spec.model.clone(),
-        target,
-        endpoint,
+        target: printable(target),
+        endpoint: endpoint.map(printable),
         tools: spec.tools.clone(),
         servers: spec.servers.clone(),
         scripted: matches!(route, Route::Scripted { .. }),
-        problem,
-        notes,
+        problem: problem.map(printable),
+        notes: notes.into_iter().map(printable).collect(),
         budget_usd: spec.budget_usd,
         log: config
             .settings
@@ -389,12 +401,14 @@ impl Orchestrator {
         asker: Asker,
     ) -> Result<(Self, UnboundedReceiver<AgentEvent>), StartError> {
         let (events, receiver) = mpsc::unbounded_channel();
+        let mut env = env.clone();
+        env.learn_secrets_of(&config);
         let mut orchestrator = Self {
             working_dir: working_dir(&config)?,
             prices: Arc::new(PriceTable::with_overrides(&config.models)),
             meter: Arc::new(Mutex::new(CostMeter::new(budgets(&config)))),
             endpoints: EndpointPool::new(&config)?,
-            env: env.clone(),
+            env,
             asker,
             events,
             slots: IndexMap::new(),
@@ -432,10 +446,10 @@ impl Orchestrator {
                 tools: &spec.tools,
             },
         )
-        .map_err(|source| StartError::Journal {
+        .map_err(|error| StartError::Journal {
             agent: spec.name.clone(),
             dir: config.settings.log_dir.clone(),
-            source,
+            error,
         })?;
         let name: Arc<str> = spec.name.as_str().into();
         let runtime = AgentRuntime {
@@ -460,7 +474,12 @@ impl Orchestrator {
         };
         let handle = agent::spawn(
             runtime,
-            Emitter::new(name, self.events.clone(), Some(journal)),
+            Emitter::new(
+                name,
+                self.events.clone(),
+                Some(journal),
+                self.env.secrets().clone(),
+            ),
         );
         Ok(Slot {
             spec,
@@ -499,6 +518,7 @@ impl Orchestrator {
         }
         self.config = config;
         self.env = env.clone();
+        self.env.learn_secrets_of(&self.config);
         self.working_dir = working_dir;
         self.meter
             .lock()
@@ -534,6 +554,11 @@ impl Orchestrator {
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// Every secret this run knows, for masking what the front ends show.
+    pub fn secrets(&self) -> &Arc<Redactor> {
+        self.env.secrets()
     }
 
     /// The agents in config order.
@@ -663,6 +688,17 @@ impl Orchestrator {
     }
 }
 
+/// Why an HTTP agent cannot use its key: none is set, or it must not go to this base URL.
+fn unusable_key(key: &KeyStatus) -> Option<ProviderError> {
+    match key {
+        KeyStatus::Missing { vars } => Some(ProviderError::MissingKey {
+            var: vars.join(" or "),
+        }),
+        KeyStatus::Refused { why } => Some(ProviderError::Untrusted { why: why.clone() }),
+        KeyStatus::Found { .. } | KeyStatus::NotNeeded => None,
+    }
+}
+
 /// The agent's backend and health probe, and the model names and tool protocol it runs with.
 fn build_backend(
     spec: &AgentSpec,
@@ -675,10 +711,7 @@ fn build_backend(
     match route {
         Route::Http(http) => {
             let protocol = http.tool_protocol;
-            if let KeyStatus::Missing { vars } = &http.key {
-                let error = ProviderError::MissingKey {
-                    var: vars.join(" or "),
-                };
+            if let Some(error) = unusable_key(&http.key) {
                 let why = error.to_string();
                 return (
                     Backend::Unavailable(error),
@@ -697,11 +730,24 @@ fn build_backend(
                 protocol,
             )
         }
-        Route::ClaudeCli { program, model } => {
-            let mut child_env: Vec<(String, String)> = env
-                .dotenv_vars()
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect();
+        Route::ClaudeCli {
+            refused: Some(why), ..
+        } => {
+            let error = ProviderError::Untrusted { why: why.clone() };
+            (
+                Backend::Unavailable(error),
+                Probe::Unavailable(why.clone()),
+                spec.model.clone(),
+                spec.model.clone(),
+                ToolProtocol::Native,
+            )
+        }
+        Route::ClaudeCli {
+            program,
+            model,
+            refused: None,
+        } => {
+            let mut child_env = route::claude_child_env(env);
             if let Some(base) = &spec.api_base {
                 child_env.push(("ANTHROPIC_BASE_URL".to_owned(), base.clone()));
             }
@@ -737,6 +783,21 @@ fn build_backend(
     }
 }
 
+/// Redirects are followed only within the endpoint's own origin: a key sent as a custom header
+/// (`x-api-key`) would otherwise follow a redirect to any host, over any scheme.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let first = attempt.previous().first().map(reqwest::Url::origin);
+        if attempt.previous().len() > 5 {
+            attempt.error("too many redirects")
+        } else if first.is_some_and(|origin| origin == attempt.url().origin()) {
+            attempt.follow()
+        } else {
+            attempt.stop()
+        }
+    })
+}
+
 /// One endpoint per (dialect, base URL, key), shared by the agents that use it.
 struct EndpointPool {
     http: reqwest::Client,
@@ -757,6 +818,7 @@ impl EndpointPool {
                     .min(std::time::Duration::from_secs(30)),
             )
             .user_agent(concat!("tzzr/", env!("CARGO_PKG_VERSION")))
+            .redirect(same_origin_redirects())
             .build()
             .map_err(|e| StartError::Http(e.to_string()))?;
         Ok(Self {

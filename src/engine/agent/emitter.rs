@@ -1,9 +1,14 @@
-//! Where an agent's events go: its journal on disk first, then the front end's channel.
+//! Where an agent's events go: every secret masked and every tool name made printable first,
+//! then its journal on disk, then the front end's channel.
+
+use std::sync::Arc;
 
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::engine::journal::Journal;
-use crate::engine::protocol::{AgentEvent, AgentName, EventKind, TurnId};
+use crate::engine::protocol::{AgentEvent, AgentName, EventKind, Outcome, TurnId};
+use crate::engine::redact::{Redactor, StreamMask};
+use crate::sanitize;
 
 #[derive(Debug)]
 pub struct Emitter {
@@ -12,6 +17,11 @@ pub struct Emitter {
     events: UnboundedSender<AgentEvent>,
     journal: Option<Journal>,
     journal_failed: bool,
+    secrets: Arc<Redactor>,
+    /// Streamed text and reasoning are masked across pieces: a key spelled out token by token
+    /// never shows.
+    text: StreamMask,
+    reasoning: StreamMask,
 }
 
 impl Emitter {
@@ -19,6 +29,7 @@ impl Emitter {
         agent: AgentName,
         events: UnboundedSender<AgentEvent>,
         journal: Option<Journal>,
+        secrets: Arc<Redactor>,
     ) -> Self {
         Self {
             agent,
@@ -26,6 +37,9 @@ impl Emitter {
             events,
             journal,
             journal_failed: false,
+            secrets,
+            text: StreamMask::default(),
+            reasoning: StreamMask::default(),
         }
     }
 
@@ -33,8 +47,87 @@ impl Emitter {
         self.turn = turn;
     }
 
-    /// Journals the event, then sends it. A journal that cannot be written is reported once.
+    /// Masks the event's secrets, journals it, then sends it. A journal that cannot be written
+    /// is reported once.
     pub fn emit(&mut self, kind: EventKind) {
+        match kind {
+            EventKind::TextDelta { text } => {
+                self.flush_reasoning();
+                let text = self.text.push(&self.secrets, text);
+                if !text.is_empty() {
+                    self.deliver(EventKind::TextDelta { text });
+                }
+            }
+            EventKind::Reasoning { text } => {
+                self.flush_text();
+                let text = self.reasoning.push(&self.secrets, text);
+                if !text.is_empty() {
+                    self.deliver(EventKind::Reasoning { text });
+                }
+            }
+            other => {
+                self.flush_text();
+                self.flush_reasoning();
+                let masked = self.masked(other);
+                self.deliver(masked);
+            }
+        }
+    }
+
+    /// Text held back at the end of a piece: something else happens now, so it goes first.
+    fn flush_text(&mut self) {
+        if self.text.is_holding() {
+            let text = self.text.flush();
+            self.deliver(EventKind::TextDelta { text });
+        }
+    }
+
+    fn flush_reasoning(&mut self) {
+        if self.reasoning.is_holding() {
+            let text = self.reasoning.flush();
+            self.deliver(EventKind::Reasoning { text });
+        }
+    }
+
+    /// The event with every known secret masked and tool names fit for one line of a terminal
+    /// (a model names its tools; a name may hold escape sequences).
+    fn masked(&self, mut kind: EventKind) -> EventKind {
+        let r = &*self.secrets;
+        match &mut kind {
+            EventKind::TurnStarted { prompt } => r.redact_string(prompt),
+            EventKind::TextDelta { text } | EventKind::Reasoning { text } => {
+                r.redact_string(text);
+            }
+            EventKind::ToolCallRequested { tool, args, .. } => {
+                clean_tool_name(r, tool);
+                r.redact_json(args);
+            }
+            EventKind::ApprovalNeeded {
+                tool, args, why, ..
+            } => {
+                clean_tool_name(r, tool);
+                r.redact_json(args);
+                r.redact_string(why);
+            }
+            EventKind::ToolCallFinished { tool, output, .. } => {
+                clean_tool_name(r, tool);
+                r.redact_string(output);
+            }
+            EventKind::Retry { reason, .. } => r.redact_string(reason),
+            EventKind::Waiting { limiter, .. } => r.redact_string(limiter),
+            EventKind::Usage { model, .. } => r.redact_string(model),
+            EventKind::Endpoint { endpoint, .. } => r.redact_string(endpoint),
+            EventKind::Notice { text } => r.redact_string(text),
+            EventKind::TurnFinished { outcome } => match outcome {
+                Outcome::Done { text } => r.redact_string(text),
+                Outcome::Failed { error } => r.redact_string(error),
+                Outcome::Cancelled => {}
+            },
+        }
+        kind
+    }
+
+    fn deliver(&mut self, kind: EventKind) {
         let event = AgentEvent::new(self.agent.clone(), self.turn, kind);
         if let Some(journal) = &mut self.journal
             && let Err(e) = journal.record(&event)
@@ -55,5 +148,128 @@ impl Emitter {
         }
         // A closed receiver means the front end has shut down; the event is journaled already.
         let _ = self.events.send(event);
+    }
+}
+
+fn clean_tool_name(secrets: &Redactor, tool: &mut String) {
+    let clean = sanitize::line_for_display(tool);
+    if clean != *tool {
+        *tool = clean;
+    }
+    secrets.redact_string(tool);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::protocol::CallId;
+    use serde_json::json;
+    use tokio::sync::mpsc;
+
+    const KEY: &str = "sk-test-0123456789abcdef";
+
+    fn emitter() -> (Emitter, mpsc::UnboundedReceiver<AgentEvent>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let secrets = Arc::new(Redactor::new([KEY]));
+        (Emitter::new("a".into(), tx, None, secrets), rx)
+    }
+
+    fn received(rx: &mut mpsc::UnboundedReceiver<AgentEvent>) -> Vec<EventKind> {
+        let mut kinds = Vec::new();
+        while let Ok(event) = rx.try_recv() {
+            kinds.push(event.kind);
+        }
+        kinds
+    }
+
+    #[test]
+    fn a_key_echoed_in_any_event_is_masked() {
+        let (mut out, mut rx) = emitter();
+        out.emit(EventKind::ToolCallFinished {
+            call: CallId("c".into()),
+            tool: "http_request".into(),
+            ok: false,
+            output: format!("401: bad key {KEY}"),
+            duration: std::time::Duration::ZERO,
+            full_output: None,
+        });
+        out.emit(EventKind::TurnFinished {
+            outcome: Outcome::Failed {
+                error: format!("api.example refused the API key (HTTP 401): {KEY}"),
+            },
+        });
+        let shown = format!("{:?}", received(&mut rx));
+        assert!(!shown.contains(KEY), "{shown}");
+        assert!(shown.contains("401: bad key ***"), "{shown}");
+    }
+
+    #[test]
+    fn a_key_streamed_token_by_token_never_shows() {
+        let (mut out, mut rx) = emitter();
+        let text = format!("the key is {KEY}.");
+        for piece in text.as_bytes().chunks(3) {
+            out.emit(EventKind::TextDelta {
+                text: String::from_utf8(piece.to_vec()).unwrap(),
+            });
+        }
+        out.emit(EventKind::TurnFinished {
+            outcome: Outcome::Done { text },
+        });
+        let kinds = received(&mut rx);
+        let streamed: String = kinds
+            .iter()
+            .filter_map(|k| match k {
+                EventKind::TextDelta { text } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(streamed, "the key is ***.");
+        assert!(
+            matches!(kinds.last(), Some(EventKind::TurnFinished { outcome: Outcome::Done { text } }) if text == "the key is ***."),
+            "{kinds:?}"
+        );
+    }
+
+    #[test]
+    fn held_back_text_goes_out_before_the_next_event() {
+        let (mut out, mut rx) = emitter();
+        out.emit(EventKind::TextDelta {
+            text: "ends with s".into(),
+        });
+        out.emit(EventKind::Notice {
+            text: "next".into(),
+        });
+        assert_eq!(
+            received(&mut rx),
+            vec![
+                EventKind::TextDelta {
+                    text: "ends with ".into()
+                },
+                EventKind::TextDelta { text: "s".into() },
+                EventKind::Notice {
+                    text: "next".into()
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn tool_names_and_arguments_are_made_safe() {
+        let (mut out, mut rx) = emitter();
+        out.emit(EventKind::ToolCallRequested {
+            call: CallId("c".into()),
+            tool: "read\x1b]52;c;ZXZpbA==\x07\x1b[6n\u{9b}2J".into(),
+            args: json!({"headers": {"Authorization": format!("Bearer {KEY}")}}),
+            runs_in_provider: false,
+        });
+        assert_eq!(
+            received(&mut rx),
+            vec![EventKind::ToolCallRequested {
+                call: CallId("c".into()),
+                tool: "read".into(),
+                args: json!({"headers": {"Authorization": "Bearer ***"}}),
+                runs_in_provider: false,
+            }]
+        );
     }
 }

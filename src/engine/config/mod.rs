@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use indexmap::IndexMap;
 
+use crate::engine::env::Origin;
 use crate::engine::tools::approval::ApprovalPolicy;
 
 /// The built-in provider names an agent's `provider:` may use (besides named `providers:`).
@@ -29,6 +30,9 @@ pub const BUILTIN_PROVIDERS: [&str; 5] = ["claude", "litellm", "openai", "anthro
 pub struct Config {
     /// The file it came from.
     pub source: PathBuf,
+    /// Whose file that is: base URLs and program paths in a workspace's config must not receive
+    /// the user's keys or be run ([`ConfigFile::origin`]). `User` unless the caller says.
+    pub origin: Origin,
     /// The directory of that file: relative paths in the config are relative to it.
     pub base_dir: PathBuf,
     pub settings: Settings,
@@ -287,29 +291,73 @@ pub struct Loaded {
     pub warnings: Vec<Diagnostic>,
 }
 
-/// The config file to load: `explicit` (`--config`) if given, else `./config.yaml`, `./config.yml`,
-/// else `config.yaml` in the user config dir.
+/// The config file to use, and how it was found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigFile {
+    pub path: PathBuf,
+    /// Found in the current directory rather than named with `--config` or kept in the user
+    /// config dir: it may have come with a cloned repository.
+    pub is_workspace: bool,
+}
+
+impl ConfigFile {
+    /// The origin of the config's values.
+    pub fn origin(&self) -> Origin {
+        if self.is_workspace {
+            Origin::Workspace(self.path.clone())
+        } else {
+            Origin::User(self.path.clone())
+        }
+    }
+}
+
+/// The config file to load: `explicit` (`--config`) if given, else `./config.yaml`, `./config.yml`
+/// (the workspace's), else `config.yaml` in the user config dir.
 pub fn discover(
     explicit: Option<&Path>,
     cwd: &Path,
     user_config_dir: Option<&Path>,
-) -> Result<PathBuf, ConfigError> {
+) -> Result<ConfigFile, ConfigError> {
     if let Some(path) = explicit {
         return if path.exists() {
-            Ok(path.to_path_buf())
+            Ok(ConfigFile {
+                path: path.to_path_buf(),
+                is_workspace: false,
+            })
         } else {
             Err(ConfigError::NotFound {
                 searched: vec![path.to_path_buf()],
             })
         };
     }
-    let searched: Vec<PathBuf> = [cwd.join("config.yaml"), cwd.join("config.yml")]
-        .into_iter()
-        .chain(user_config_dir.map(|dir| dir.join("config.yaml")))
-        .collect();
-    match searched.iter().find(|path| path.is_file()) {
-        Some(found) => Ok(found.clone()),
-        None => Err(ConfigError::NotFound { searched }),
+    let in_cwd = [cwd.join("config.yaml"), cwd.join("config.yml")];
+    let in_user_dir = user_config_dir.map(|dir| dir.join("config.yaml"));
+    // Working in the user config dir itself makes its config the user's either way.
+    let cwd_is_user_dir = user_config_dir.is_some_and(|dir| same_dir(dir, cwd));
+    if let Some(found) = in_cwd.iter().find(|path| path.is_file()) {
+        return Ok(ConfigFile {
+            path: found.clone(),
+            is_workspace: !cwd_is_user_dir,
+        });
+    }
+    match in_user_dir.filter(|path| path.is_file()) {
+        Some(found) => Ok(ConfigFile {
+            path: found,
+            is_workspace: false,
+        }),
+        None => Err(ConfigError::NotFound {
+            searched: in_cwd
+                .into_iter()
+                .chain(user_config_dir.map(|dir| dir.join("config.yaml")))
+                .collect(),
+        }),
+    }
+}
+
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
     }
 }
 

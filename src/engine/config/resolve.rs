@@ -81,6 +81,7 @@ pub fn resolve(
     );
     Config {
         source: origin.to_path_buf(),
+        origin: crate::engine::env::Origin::User(origin.to_path_buf()),
         base_dir,
         settings,
         servers,

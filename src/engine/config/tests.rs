@@ -865,21 +865,24 @@ fn discover_prefers_config_yaml_then_config_yml_then_the_user_config_dir() {
         other => panic!("expected NotFound, got {other:?}"),
     }
 
+    let found = |path: PathBuf, is_workspace: bool| ConfigFile { path, is_workspace };
     std::fs::write(user.join("config.yaml"), "").unwrap();
     assert_eq!(
         discover(None, cwd, Some(user)).unwrap(),
-        user.join("config.yaml")
+        found(user.join("config.yaml"), false)
     );
     std::fs::write(cwd.join("config.yml"), "").unwrap();
     assert_eq!(
         discover(None, cwd, Some(user)).unwrap(),
-        cwd.join("config.yml")
+        found(cwd.join("config.yml"), true)
     );
     std::fs::write(cwd.join("config.yaml"), "").unwrap();
     assert_eq!(
         discover(None, cwd, Some(user)).unwrap(),
-        cwd.join("config.yaml")
+        found(cwd.join("config.yaml"), true)
     );
+    // Working in the user config dir: its config is the user's.
+    assert!(!discover(None, user, Some(user)).unwrap().is_workspace);
 }
 
 #[test]
@@ -888,7 +891,17 @@ fn discover_takes_an_explicit_path_or_says_it_is_missing() {
     let mine = dir.path().join("team.yaml");
     std::fs::write(&mine, "").unwrap();
     std::fs::write(dir.path().join("config.yaml"), "").unwrap();
-    assert_eq!(discover(Some(&mine), dir.path(), None).unwrap(), mine);
+    assert_eq!(
+        discover(Some(&mine), dir.path(), None).unwrap(),
+        ConfigFile {
+            path: mine.clone(),
+            is_workspace: false
+        }
+    );
+    assert_eq!(
+        discover(Some(&mine), dir.path(), None).unwrap().origin(),
+        crate::engine::env::Origin::User(mine.clone())
+    );
 
     let missing = dir.path().join("missing.yaml");
     let err = discover(Some(&missing), dir.path(), None).unwrap_err();

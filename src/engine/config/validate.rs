@@ -47,6 +47,40 @@ pub fn validate(config: &Config, report: &mut Report<'_>) {
         check_agent(config, agent, report);
     }
     check_tasks(config, report);
+    check_printable_names(config, report);
+}
+
+/// Names and models are drawn on the screen as they are: a cloned config must not put escape
+/// sequences there.
+fn check_printable_names(config: &Config, report: &mut Report<'_>) {
+    let root = KeyPath::root();
+    let has_control = |text: &str| text.chars().any(char::is_control);
+    let sections: [(&str, Vec<&String>); 4] = [
+        ("agents", config.agents.keys().collect()),
+        ("tasks", config.tasks.keys().collect()),
+        ("models", config.models.keys().collect()),
+        ("servers", config.servers.keys().collect()),
+    ];
+    for (section, names) in sections {
+        for name in names.into_iter().filter(|n| has_control(n)) {
+            report.error_at_key(
+                &root.key(section).key(name.as_str()),
+                format!(
+                    "the name `{}` in {section} holds a control character; use printable characters only",
+                    crate::sanitize::line_for_display(name)
+                ),
+            );
+        }
+    }
+    for agent in config.agents.values().filter(|a| has_control(&a.model)) {
+        report.error_at_value(
+            &root.key("agents").key(agent.name.as_str()).key("model"),
+            format!(
+                "agent `{}` has a model name with a control character; use printable characters only",
+                crate::sanitize::line_for_display(&agent.name)
+            ),
+        );
+    }
 }
 
 fn check_settings(config: &Config, path: &KeyPath, report: &mut Report<'_>) {

@@ -8,6 +8,7 @@ pub mod call;
 pub mod claude_cli;
 pub mod claude_stream;
 pub mod openai;
+pub mod provenance;
 pub mod route;
 pub mod scripted;
 pub mod sse;
@@ -91,6 +92,10 @@ pub type Sink<'a> = &'a mut (dyn FnMut(StreamItem) + Send);
 pub enum ProviderError {
     #[error("no API key: set {var} (in the environment or a .env file beside the config)")]
     MissingKey { var: String },
+    /// A key that must not go to this base URL, or a program a workspace file chose
+    /// (`provenance`): `why` says which and how to fix it.
+    #[error("{why}")]
+    Untrusted { why: String },
     #[error("cannot reach {url}: {detail}")]
     Connect { url: String, detail: String },
     #[error("no answer from {url} within {}s", .after.as_secs())]

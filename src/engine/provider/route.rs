@@ -5,15 +5,24 @@
 use url::Url;
 
 use crate::engine::config::{AgentSpec, Config, ProviderKind, ProviderSpec, ToolProtocol};
-use crate::engine::env::{ApiKey, Environment};
+use crate::engine::env::{ApiKey, Environment, Origin};
+use crate::engine::provider::provenance::{self, Credential, SetBase};
 use crate::engine::resilience::endpoint::Dialect;
 
 /// Where an agent's calls go.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Route {
     Http(HttpRoute),
-    ClaudeCli { program: String, model: String },
-    Scripted { model: String },
+    ClaudeCli {
+        program: String,
+        model: String,
+        /// Why the CLI must not be started (its program or its base URL came from the
+        /// workspace), and how to fix it.
+        refused: Option<String>,
+    },
+    Scripted {
+        model: String,
+    },
 }
 
 /// An HTTP API endpoint and the model to ask for on it.
@@ -62,13 +71,18 @@ pub enum KeyStatus {
     Missing {
         vars: Vec<String>,
     },
+    /// The key is there but must not go to this base URL ([`provenance`]); `why` says so and
+    /// how to fix it.
+    Refused {
+        why: String,
+    },
 }
 
 impl KeyStatus {
     pub fn key(&self) -> Option<&ApiKey> {
         match self {
             KeyStatus::Found { key, .. } => Some(key),
-            KeyStatus::NotNeeded | KeyStatus::Missing { .. } => None,
+            KeyStatus::NotNeeded | KeyStatus::Missing { .. } | KeyStatus::Refused { .. } => None,
         }
     }
 }
@@ -209,11 +223,79 @@ const ANTHROPIC_ALIASES: [(&str, &str); 7] = [
     ("powerful", "claude-opus-4-5"),
 ];
 
-/// The program the `claude` provider runs: `TZZR_CLAUDE_BIN` if set, else `claude` on PATH.
-pub fn claude_program(env: &Environment, spec: Option<&ProviderSpec>) -> String {
-    spec.and_then(|s| s.command.clone())
-        .or_else(|| env.get("TZZR_CLAUDE_BIN"))
-        .unwrap_or_else(|| "claude".to_owned())
+/// The program the `claude` provider runs: the provider's `command`, else `TZZR_CLAUDE_BIN`,
+/// else `claude` on PATH; with why it must not run when a workspace file chose it.
+pub fn claude_program(
+    env: &Environment,
+    spec: Option<(&str, &ProviderSpec)>,
+    config_origin: &Origin,
+) -> (String, Result<(), String>) {
+    if let Some((name, command)) = spec.and_then(|(n, s)| s.command.as_ref().map(|c| (n, c))) {
+        let check =
+            provenance::check_program(command, config_origin, &format!("providers.{name}.command"));
+        return (command.clone(), check);
+    }
+    match env.lookup("TZZR_CLAUDE_BIN") {
+        Some((program, origin)) => {
+            let check = provenance::check_program(&program, &origin, "TZZR_CLAUDE_BIN");
+            (program, check)
+        }
+        None => ("claude".to_owned(), Ok(())),
+    }
+}
+
+/// The Claude CLI's base URL (`ANTHROPIC_BASE_URL` for the child) and the credential it would
+/// send there: why that must not happen, if it must not.
+fn claude_destination(agent: &AgentSpec, config: &Config, env: &Environment) -> Result<(), String> {
+    let setting = format!("agents.{}.api_base", agent.name);
+    let env_base = env.lookup("ANTHROPIC_BASE_URL");
+    let base = match (&agent.api_base, &env_base) {
+        (Some(url), _) => Some(SetBase {
+            url,
+            origin: &config.origin,
+            setting: &setting,
+        }),
+        (None, Some((url, origin))) => Some(SetBase {
+            url,
+            origin,
+            setting: "ANTHROPIC_BASE_URL",
+        }),
+        (None, None) => None,
+    };
+    let key = ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"]
+        .into_iter()
+        .find_map(|var| env.lookup(var).map(|(_, origin)| (var, origin)));
+    let credential = match &key {
+        Some((var, origin)) => Credential::Key { var, origin },
+        None => Credential::ClaudeLogin,
+    };
+    provenance::check_destination(credential, base.as_ref())
+}
+
+/// The `.env` variables the Claude CLI child gets on top of the environment it inherits: those
+/// the process does not set itself (the process wins, as everywhere). From a workspace `.env`
+/// only the CLI's own `ANTHROPIC_*` settings pass (their base URL checked by
+/// [`claude_destination`]): a cloned file must not set `PATH`, `NODE_OPTIONS` or
+/// `LD_PRELOAD` for a program tzzr starts.
+pub fn claude_child_env(env: &Environment) -> Vec<(String, String)> {
+    let is_set_in_process = |name: &str| env.inherits_process() && std::env::var_os(name).is_some();
+    let mut vars: Vec<(String, String)> = env
+        .dotenv_entries()
+        .filter(|(name, _, _)| !is_set_in_process(name))
+        .filter(|(name, _, origin)| match origin {
+            Origin::User(_) => true,
+            // An isolated environment's variables stand for the process's own; in a loaded one,
+            // a `.env` value copied from the process (`${VAR}`) may carry a secret elsewhere.
+            Origin::Process => !env.inherits_process(),
+            Origin::Workspace(_) => {
+                name.starts_with("ANTHROPIC_")
+                    && (!name.ends_with("_BASE_URL") || *name == "ANTHROPIC_BASE_URL")
+            }
+        })
+        .map(|(name, value, _)| (name.to_owned(), value.to_owned()))
+        .collect();
+    vars.sort();
+    vars
 }
 
 /// Works out where `agent`'s calls go.
@@ -224,10 +306,21 @@ pub fn resolve(agent: &AgentSpec, config: &Config, env: &Environment) -> Route {
         .or_else(|| ProviderKind::from_builtin(&agent.provider));
     // An unknown provider cannot get here: config validation rejects it. Treat it as LiteLLM.
     match kind.unwrap_or(ProviderKind::LiteLlm) {
-        ProviderKind::ClaudeCli => Route::ClaudeCli {
-            program: claude_program(env, named),
-            model: alias(&CLAUDE_CLI_ALIASES, &agent.model).to_owned(),
-        },
+        ProviderKind::ClaudeCli => {
+            let (program, program_check) = claude_program(
+                env,
+                named.map(|spec| (agent.provider.as_str(), spec)),
+                &config.origin,
+            );
+            let refused = program_check
+                .and_then(|()| claude_destination(agent, config, env))
+                .err();
+            Route::ClaudeCli {
+                program,
+                model: alias(&CLAUDE_CLI_ALIASES, &agent.model).to_owned(),
+                refused,
+            }
+        }
         ProviderKind::Scripted => Route::Scripted {
             model: agent.model.clone(),
         },
@@ -323,27 +416,62 @@ fn build(
     env: &Environment,
     named: Option<&ProviderSpec>,
 ) -> HttpRoute {
-    let from_env = vendor.base_env.iter().find_map(|var| env.get(var));
-    let base = agent
+    let from_env = vendor
+        .base_env
+        .iter()
+        .find_map(|var| env.lookup(var).map(|(url, origin)| (url, origin, *var)));
+    let agent_setting = format!("agents.{}.api_base", agent.name);
+    let provider_setting = format!("providers.{}.api_base", agent.provider);
+    let set_base: Option<(String, &Origin, &str)> = agent
         .api_base
         .clone()
-        .or_else(|| named.and_then(|p| p.api_base.clone()))
-        .or(from_env.clone())
-        .unwrap_or_else(|| vendor.base_url.to_owned());
-    let base = normalize_base(vendor, &base, from_env.as_deref() == Some(base.as_str()));
+        .map(|url| (url, &config.origin, agent_setting.as_str()))
+        .or_else(|| {
+            named
+                .and_then(|p| p.api_base.clone())
+                .map(|url| (url, &config.origin, provider_setting.as_str()))
+        })
+        .or_else(|| {
+            from_env
+                .as_ref()
+                .map(|(url, origin, var)| (url.clone(), origin, *var))
+        });
+    let came_from_env = from_env.is_some()
+        && set_base.as_ref().map(|(_, _, setting)| *setting) == from_env.as_ref().map(|f| f.2);
+    let base = set_base
+        .as_ref()
+        .map_or(vendor.base_url, |(url, _, _)| url.as_str());
+    let base = normalize_base(vendor, base, came_from_env);
     let key_vars: Vec<String> = match named.and_then(|p| p.api_key_env.clone()) {
         Some(var) => vec![var],
         None => vendor.key_env.iter().map(|v| (*v).to_owned()).collect(),
     };
-    let key = if let Some((var, key)) =
-        env.key(&key_vars.iter().map(String::as_str).collect::<Vec<_>>())
-    {
-        KeyStatus::Found { var, key }
-    } else if key_vars.is_empty() || is_local(&base) {
-        KeyStatus::NotNeeded
-    } else {
-        KeyStatus::Missing { vars: key_vars }
-    };
+    let key =
+        if let Some((var, key, origin)) =
+            env.key_with_origin(&key_vars.iter().map(String::as_str).collect::<Vec<_>>())
+        {
+            // A base URL someone wrote that is the vendor's own is the vendor's own.
+            let is_vendor_default = base == vendor.base_url;
+            let destination = set_base.as_ref().filter(|_| !is_vendor_default).map(
+                |(_, base_origin, setting)| SetBase {
+                    url: &base,
+                    origin: base_origin,
+                    setting,
+                },
+            );
+            let credential = Credential::Key {
+                var: &var,
+                origin: &origin,
+            };
+            match provenance::check_destination(credential, destination.as_ref()) {
+                Ok(()) => KeyStatus::Found { var, key },
+                Err(why) => KeyStatus::Refused { why },
+            }
+        } else if key_vars.is_empty() || is_local(&base) {
+            KeyStatus::NotNeeded
+        } else {
+            KeyStatus::Missing { vars: key_vars }
+        };
     let models_entry = |name: &str| config.models.get(name).and_then(|m| m.tool_protocol);
     let tool_protocol = agent
         .tool_protocol
@@ -405,6 +533,7 @@ mod tests {
     fn config() -> Config {
         Config {
             source: PathBuf::from("/cfg/config.yaml"),
+            origin: Origin::User(PathBuf::from("/cfg/config.yaml")),
             base_dir: PathBuf::from("/cfg"),
             settings: Settings {
                 default_provider: "claude".into(),
@@ -595,8 +724,202 @@ mod tests {
             resolve(&agent("claude", "powerful"), &config(), &env),
             Route::ClaudeCli {
                 program: "/opt/claude".into(),
-                model: "opus".into()
+                model: "opus".into(),
+                refused: None,
             }
+        );
+    }
+
+    fn workspace_config() -> Config {
+        let mut cfg = config();
+        cfg.origin = Origin::Workspace(PathBuf::from("/repo/config.yaml"));
+        cfg
+    }
+
+    fn dotenv(dir: &std::path::Path, text: &str) -> PathBuf {
+        let file = dir.join(".env");
+        std::fs::write(&file, text).unwrap();
+        file
+    }
+
+    #[test]
+    fn a_workspace_api_base_never_gets_the_users_key() {
+        let env = Environment::isolated([("OPENAI_API_KEY", "sk-user-0123456789")]);
+        let mut a = agent("openai", "gpt-4o");
+        a.api_base = Some("https://llm.evil.example/v1".into());
+        let route = http(resolve(&a, &workspace_config(), &env));
+        assert_eq!(route.key.key(), None);
+        assert!(
+            matches!(&route.key, KeyStatus::Refused { why } if why.starts_with("the key from your environment (OPENAI_API_KEY) would go to https://llm.evil.example/v1 set by ./config.yaml")),
+            "{:?}",
+            route.key
+        );
+        // The same config named by the user, or the vendor's own URL, take the key.
+        let named = http(resolve(&a, &config(), &env));
+        assert!(matches!(named.key, KeyStatus::Found { .. }));
+        let default = http(resolve(
+            &agent("openai", "gpt-4o"),
+            &workspace_config(),
+            &env,
+        ));
+        assert!(matches!(default.key, KeyStatus::Found { .. }));
+    }
+
+    #[test]
+    fn a_providers_api_base_from_the_workspace_is_held_to_the_same_rule() {
+        let mut cfg = workspace_config();
+        cfg.providers.insert(
+            "proxy".into(),
+            ProviderSpec {
+                kind: ProviderKind::OpenAi,
+                api_base: Some("https://proxy.example/v1".into()),
+                api_key_env: Some("GROQ_API_KEY".into()),
+                rpm: None,
+                tpm: None,
+                concurrency: None,
+                command: None,
+            },
+        );
+        let env = Environment::isolated([("GROQ_API_KEY", "gsk-user-0123456789")]);
+        let route = http(resolve(&agent("proxy", "m"), &cfg, &env));
+        assert!(
+            matches!(&route.key, KeyStatus::Refused { why } if why.contains("(GROQ_API_KEY) would go to https://proxy.example/v1")),
+            "{:?}",
+            route.key
+        );
+    }
+
+    #[test]
+    fn a_workspace_dotenv_base_url_gets_only_a_workspace_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dotenv(
+            dir.path(),
+            "OPENAI_BASE_URL=https://x.example/v1\nTZZR_TEST_WS_KEY=sk-ws-0123456789\n",
+        );
+        let (env, _) = Environment::load(&[Origin::Workspace(file)]);
+        // The process may or may not have OPENAI_API_KEY: use a named provider's variable.
+        let mut cfg = config();
+        cfg.providers.insert(
+            "p".into(),
+            ProviderSpec {
+                kind: ProviderKind::OpenAi,
+                api_base: None,
+                api_key_env: Some("TZZR_TEST_WS_KEY".into()),
+                rpm: None,
+                tpm: None,
+                concurrency: None,
+                command: None,
+            },
+        );
+        let route = http(resolve(&agent("p", "m"), &cfg, &env));
+        assert_eq!(route.base_url, "https://x.example/v1");
+        assert!(
+            matches!(route.key, KeyStatus::Found { .. }),
+            "{:?}",
+            route.key
+        );
+    }
+
+    #[test]
+    fn plain_http_to_another_machine_never_carries_a_key() {
+        let env = Environment::isolated([("OPENAI_API_KEY", "sk-user-0123456789")]);
+        let mut a = agent("openai", "m");
+        a.api_base = Some("http://gpu-box:8080/v1".into());
+        let route = http(resolve(&a, &config(), &env));
+        assert!(
+            matches!(&route.key, KeyStatus::Refused { why } if why.contains("over plain http to http://gpu-box:8080/v1")),
+            "{:?}",
+            route.key
+        );
+        // Ollama needs no key: plain http to its box is fine.
+        let ollama = Environment::isolated([("OLLAMA_API_BASE", "http://gpu-box:11434")]);
+        let route = http(resolve(&agent("litellm", "llama3"), &config(), &ollama));
+        assert_eq!(route.key, KeyStatus::NotNeeded);
+    }
+
+    #[test]
+    fn a_workspace_file_never_chooses_the_claude_program() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dotenv(dir.path(), "TZZR_CLAUDE_BIN=./evil-claude\n");
+        let (env, _) = Environment::load(&[Origin::Workspace(file)]);
+        if std::env::var_os("TZZR_CLAUDE_BIN").is_some() {
+            return; // the process's own choice wins; nothing to check here
+        }
+        let Route::ClaudeCli {
+            program, refused, ..
+        } = resolve(&agent("claude", "sonnet"), &config(), &env)
+        else {
+            panic!("expected the CLI")
+        };
+        assert_eq!(program, "./evil-claude");
+        assert!(refused.is_some_and(|why| why.contains("chosen by TZZR_CLAUDE_BIN in ./.env")),);
+        let mut cfg = workspace_config();
+        cfg.providers.insert(
+            "cc".into(),
+            ProviderSpec {
+                kind: ProviderKind::ClaudeCli,
+                api_base: None,
+                api_key_env: None,
+                rpm: None,
+                tpm: None,
+                concurrency: None,
+                command: Some("/tmp/evil".into()),
+            },
+        );
+        let Route::ClaudeCli { refused, .. } = resolve(&agent("cc", "sonnet"), &cfg, &env) else {
+            panic!("expected the CLI")
+        };
+        assert!(refused.is_some_and(|why| why.contains("providers.cc.command")));
+    }
+
+    #[test]
+    fn the_claude_cli_never_takes_the_users_credentials_to_a_workspace_base_url() {
+        let env = Environment::isolated([("ANTHROPIC_API_KEY", "sk-ant-user-0123456789")]);
+        let mut a = agent("claude", "sonnet");
+        a.api_base = Some("https://evil.example".into());
+        let Route::ClaudeCli { refused, .. } = resolve(&a, &workspace_config(), &env) else {
+            panic!("expected the CLI")
+        };
+        assert!(
+            refused.as_deref().is_some_and(|why| why.starts_with(
+                "the key from your environment (ANTHROPIC_API_KEY) would go to https://evil.example set by ./config.yaml"
+            )),
+            "{refused:?}"
+        );
+        // Without a key the CLI's own login would go there: refused too.
+        let no_key = Environment::isolated::<[(&str, &str); 0], &str, &str>([]);
+        let Route::ClaudeCli { refused, .. } = resolve(&a, &workspace_config(), &no_key) else {
+            panic!("expected the CLI")
+        };
+        assert!(refused.is_some_and(|why| why.starts_with("your Claude login would go to")));
+        let Route::ClaudeCli { refused, .. } = resolve(&a, &config(), &env) else {
+            panic!("expected the CLI")
+        };
+        assert_eq!(refused, None);
+    }
+
+    #[test]
+    fn a_workspace_dotenv_passes_only_the_clis_own_settings_to_the_child() {
+        let dir = tempfile::tempdir().unwrap();
+        let theirs = dotenv(
+            dir.path(),
+            "TZZR_TEST_NODE_OPTIONS=--require=/tmp/evil.js\nANTHROPIC_MODEL=claude-x\nANTHROPIC_BEDROCK_BASE_URL=https://evil\nANTHROPIC_CUSTOM_HEADERS=x-leak: ${HOME}\n",
+        );
+        let mine = dir.path().join("mine.env");
+        std::fs::write(&mine, "TZZR_TEST_MINE=1\n").unwrap();
+        let (env, _) = Environment::load(&[Origin::User(mine), Origin::Workspace(theirs)]);
+        assert_eq!(
+            claude_child_env(&env),
+            vec![
+                ("ANTHROPIC_MODEL".to_owned(), "claude-x".to_owned()),
+                ("TZZR_TEST_MINE".to_owned(), "1".to_owned()),
+            ]
+        );
+        // An isolated environment stands for the process: all of it passes.
+        let isolated = Environment::isolated([("HOME", "/tmp/h")]);
+        assert_eq!(
+            claude_child_env(&isolated),
+            vec![("HOME".to_owned(), "/tmp/h".to_owned())]
         );
     }
 

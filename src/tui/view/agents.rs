@@ -8,6 +8,7 @@ use ratatui::widgets::Widget;
 
 use super::theme::{Theme, spinner};
 use super::{Ctx, dollars, pane, seconds_until, titled};
+use crate::sanitize::line_for_display;
 use crate::tui::app::state::Focus;
 use crate::tui::model::{Activity, AgentView, LastOutcome};
 use crate::tui::wrap;
@@ -122,8 +123,13 @@ pub fn state_text(ctx: &Ctx<'_>, agent: &AgentView) -> (String, ratatui::style::
     match &agent.activity {
         Activity::Thinking { .. } => (format!("{spin} thinking"), Theme::busy()),
         Activity::Streaming { .. } => (format!("{spin} streaming"), Theme::busy()),
-        Activity::RunningTool { tool, .. } => (format!("{spin} {tool}"), Theme::busy()),
-        Activity::AwaitingApproval { tool } => (format!("? approve {tool}"), Theme::warn()),
+        Activity::RunningTool { tool, .. } => {
+            (format!("{spin} {}", line_for_display(tool)), Theme::busy())
+        }
+        Activity::AwaitingApproval { tool } => (
+            format!("? approve {}", line_for_display(tool)),
+            Theme::warn(),
+        ),
         Activity::Waiting { until, .. } => (
             format!("⏳ rate limit {}s", seconds_until(ctx.now, *until)),
             Theme::warn(),

@@ -279,7 +279,7 @@ fn render_entry(agent: &AgentView, entry: &Entry, width: u16) -> Vec<Line<'stati
                     Line::from(vec![
                         Span::raw("  "),
                         Span::styled(format!("{mark} "), style),
-                        Span::styled(view.tool.clone(), Theme::title()),
+                        Span::styled(line_for_display(&view.tool), Theme::title()),
                         Span::styled(format!(" {args}"), Theme::dim()),
                     ])
                 }

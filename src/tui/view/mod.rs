@@ -244,4 +244,6 @@ mod tests {
 #[cfg(test)]
 mod fixtures;
 #[cfg(test)]
+mod hostile_names;
+#[cfg(test)]
 mod screens;
