@@ -3,8 +3,11 @@
 
 pub mod approval;
 mod args;
+mod bash;
 mod blocking;
+mod command_filter;
 mod error;
+pub mod exec;
 mod glob;
 mod grep;
 mod limits;
@@ -13,6 +16,7 @@ pub mod protected;
 mod read;
 pub mod sandbox;
 mod schema;
+mod ssh;
 pub mod text_protocol;
 mod walk;
 mod write;
@@ -29,6 +33,7 @@ use crate::engine::conversation::ToolCall;
 
 use self::args::Args;
 use self::error::ToolError;
+use self::exec::SandboxSupport;
 use self::limits::{bounded, cap_output};
 use self::protected::Protected;
 use self::sandbox::Sandbox;
@@ -58,9 +63,8 @@ pub fn spec(name: &str) -> Option<ToolSpec> {
     schema::spec(name)
 }
 
-/// The tools this build can run. `bash`, `ssh` and `http_request` wait for the approval
-/// policy and the process sandbox.
-pub const RUNNABLE_TOOLS: [&str; 5] = ["read", "write", "glob", "grep", "list_dir"];
+/// The tools this build can run. `http_request` waits for its address guard.
+pub const RUNNABLE_TOOLS: [&str; 7] = ["bash", "read", "write", "glob", "grep", "ssh", "list_dir"];
 
 /// The configured tools this build cannot run (in config order, once each): the agent runs
 /// without them and says so.
@@ -166,6 +170,8 @@ pub struct Toolbox {
     unavailable: Vec<String>,
     ctx: ToolContext,
     sandbox: Sandbox,
+    /// What confines bash; `None`: this machine's, probed on the first bash call.
+    sandbox_support: Option<Arc<SandboxSupport>>,
 }
 
 impl Toolbox {
@@ -189,6 +195,16 @@ impl Toolbox {
             unavailable,
             ctx,
             sandbox,
+            sandbox_support: None,
+        }
+    }
+
+    /// The same toolbox, confining bash as `support` says instead of as this machine does
+    /// (tests of what happens where the kernel has no sandbox).
+    pub fn with_sandbox_support(self, support: SandboxSupport) -> Self {
+        Self {
+            sandbox_support: Some(Arc::new(support)),
+            ..self
         }
     }
 
@@ -220,7 +236,10 @@ impl Toolbox {
     /// reported to the model in the output, with `ok: false`.
     pub async fn run(&self, call: &ToolCall, cancel: &CancellationToken) -> ToolOutput {
         match self.try_run(call, cancel).await {
-            Ok(output) => ToolOutput::succeeded(cap_output(output)),
+            Ok(output) => ToolOutput {
+                output: cap_output(output.output),
+                ..output
+            },
             Err(error) => ToolOutput::failed(cap_output(error.to_string())),
         }
     }
@@ -236,7 +255,7 @@ impl Toolbox {
         &self,
         call: &ToolCall,
         cancel: &CancellationToken,
-    ) -> Result<String, ToolError> {
+    ) -> Result<ToolOutput, ToolError> {
         if !self.offers(&call.tool) {
             return Err(self.not_available(&call.tool));
         }
@@ -254,8 +273,20 @@ impl Toolbox {
                 let _stop_on_exit = stop.clone().drop_guard();
                 let sandbox = self.sandbox.clone();
                 let work = blocking::run(move || files.run(&sandbox, &stop));
-                bounded(work, self.ctx.timeout, cancel).await
+                bounded(work, self.ctx.timeout, cancel)
+                    .await
+                    .map(ToolOutput::succeeded)
             }
+            // Runs here, not on a thread: the process is the work, and the runner kills its
+            // whole group on timeout, on cancel, and when this future is dropped.
+            Invocation::Process(ProcessCall::Bash(request)) => {
+                let support = match &self.sandbox_support {
+                    Some(support) => support.as_ref(),
+                    None => SandboxSupport::detected(),
+                };
+                request.run(&self.ctx, &self.sandbox, support, cancel).await
+            }
+            Invocation::Process(ProcessCall::Ssh(request)) => request.run(&self.ctx, cancel).await,
         }
     }
 }
@@ -265,6 +296,15 @@ impl Toolbox {
 enum Invocation {
     /// File work: runs on a thread of its own.
     Files(FileCall),
+    /// A child process, in its own process group.
+    Process(ProcessCall),
+}
+
+/// A call that runs a program.
+#[derive(Debug)]
+enum ProcessCall {
+    Bash(bash::Request),
+    Ssh(ssh::Request),
 }
 
 /// A file tool's call, ready to run on a blocking thread.
@@ -289,6 +329,8 @@ impl Invocation {
             "list_dir" => Self::Files(FileCall::ListDir(list_dir::Request::from_args(args)?)),
             "glob" => Self::Files(FileCall::Glob(glob::Request::from_args(args)?)),
             "grep" => Self::Files(FileCall::Grep(grep::Request::from_args(args)?)),
+            "bash" => Self::Process(ProcessCall::Bash(bash::Request::from_args(args)?)),
+            "ssh" => Self::Process(ProcessCall::Ssh(ssh::Request::from_args(args)?)),
             #[cfg(test)]
             "stall" => Self::Files(FileCall::Stall),
             _ => return Ok(None),
@@ -387,17 +429,17 @@ mod tests {
             "glob",
         ]);
         let offered: Vec<&str> = toolbox.specs().iter().map(|s| s.name.as_str()).collect();
-        assert_eq!(offered, ["read", "grep", "list_dir", "write", "glob"]);
         assert_eq!(
-            toolbox.unavailable(),
-            names(&["bash", "ssh", "http_request"])
+            offered,
+            ["bash", "read", "grep", "ssh", "list_dir", "write", "glob"]
         );
-        assert_eq!(toolbox.specs()[0], spec("read").unwrap());
+        assert_eq!(toolbox.unavailable(), names(&["http_request"]));
+        assert_eq!(toolbox.specs()[1], spec("read").unwrap());
     }
 
     #[tokio::test]
     async fn a_tool_not_offered_is_refused_naming_the_ones_offered() {
-        let (_temp, toolbox) = toolbox(&["bash", "read", "grep"]);
+        let (_temp, toolbox) = toolbox(&["http_request", "read", "grep"]);
         for tool in ["bash", "rm"] {
             assert_eq!(
                 run(&toolbox, tool, json!({"command": "ls"})).await,
