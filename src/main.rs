@@ -23,7 +23,7 @@ fn main() -> ExitCode {
     if let Some(code) = tzzr::engine::tools::exec::helper::run_if_requested() {
         return code;
     }
-    if let Ok(program) = std::env::current_exe() {
+    if let Some(program) = tzzr::engine::tools::exec::own_program() {
         tzzr::engine::tools::exec::set_helper_program(program);
     }
     let args = match Args::try_parse() {

@@ -220,6 +220,46 @@ fn tzzr(dir: &Path) -> Command {
     cmd
 }
 
+#[test]
+fn status_and_health_say_what_confines_bash() {
+    assert_sandbox_here();
+    let project = tempfile::tempdir().unwrap();
+    let dir = project.path();
+    std::fs::write(dir.join("config.yaml"), config(&["true"], json!({}))).unwrap();
+    let run = |flag: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_tzzr"))
+            .current_dir(dir)
+            .arg(flag)
+            .env("XDG_STATE_HOME", dir.join("state"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let status: Value = serde_json::from_str(&run("--status")).unwrap();
+    let sandbox = &status["sandbox"];
+    assert_eq!(sandbox["confines_bash"], true, "{sandbox}");
+    assert_eq!(sandbox["mount_namespace"], true, "{sandbox}");
+    assert!(sandbox["landlock_abi"].as_u64().unwrap() >= 1, "{sandbox}");
+    assert!(
+        sandbox["detail"].as_str().unwrap().starts_with(
+            "bash writes only inside the working directory and the temp dir (Landlock ABI "
+        ),
+        "{sandbox}"
+    );
+    let health = run("--health");
+    assert!(
+        health.contains(
+            "  ✅ shell  scripted replies (no model to check); bash sandboxed (Landlock ABI "
+        ),
+        "{health}"
+    );
+}
+
 /// The JSON events a headless run printed.
 fn events(stdout: &[u8]) -> Vec<Value> {
     String::from_utf8_lossy(stdout)

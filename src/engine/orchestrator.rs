@@ -302,7 +302,7 @@ fn describe_agent(spec: &AgentSpec, route: &Route, config: &Config) -> AgentInfo
 }
 
 /// Whether the agent runs tzzr's own bash (the Claude CLI runs its own).
-pub fn runs_tzzr_bash(spec: &AgentSpec, route: &Route) -> bool {
+fn runs_tzzr_bash(spec: &AgentSpec, route: &Route) -> bool {
     !matches!(route, Route::ClaudeCli { .. }) && spec.tools.iter().any(|tool| tool == "bash")
 }
 

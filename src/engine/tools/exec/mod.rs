@@ -30,8 +30,17 @@ pub fn set_helper_program(program: PathBuf) {
 
 /// The sandbox helper: the program set, else this process's own executable.
 pub fn helper_program() -> Option<PathBuf> {
-    HELPER
-        .get()
-        .cloned()
-        .or_else(|| std::env::current_exe().ok())
+    HELPER.get().cloned().or_else(own_program)
+}
+
+/// This process's own executable, in a form that still starts it after the file was replaced
+/// (an upgrade while tzzr runs): `/proc/self/exe`, read by the child as it starts, is the
+/// binary tzzr runs from, deleted or not.
+pub fn own_program() -> Option<PathBuf> {
+    let proc_exe = PathBuf::from("/proc/self/exe");
+    if proc_exe.exists() {
+        Some(proc_exe)
+    } else {
+        std::env::current_exe().ok()
+    }
 }
