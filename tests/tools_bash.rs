@@ -209,6 +209,50 @@ async fn writes_inside_the_workspace_and_the_temp_dir_work() {
     harness.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn the_users_terminal_is_out_of_reach() {
+    use std::io::BufRead;
+    assert_sandbox_here();
+    // A terminal of the user's, as the one the TUI draws on: writing to it would send it
+    // escape sequences nobody cleaned.
+    let mut terminal = Command::new("python3")
+        .args([
+            "-c",
+            "import os, pty, time; m, s = pty.openpty(); print(os.ttyname(s), flush=True); time.sleep(60)",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut tty = String::new();
+    std::io::BufReader::new(terminal.stdout.take().unwrap())
+        .read_line(&mut tty)
+        .unwrap();
+    let tty = tty.trim().to_owned();
+    assert!(tty.starts_with("/dev/pts/"), "{tty}");
+    // It also runs in a session of its own: it has no terminal at all.
+    let command = format!(
+        "printf '\\033]52;c;aGk=\\a' > {tty}; printf x > /dev/tty; \
+         read -r _ _ _ _ _ session _ < /proc/$$/stat; [ \"$session\" = $$ ] && echo own-session"
+    );
+    let mut harness = Harness::start(&config(&[&command], json!({}))).await;
+    let call = next_call(&mut harness).await;
+    let _ = terminal.kill();
+    let _ = terminal.wait();
+    assert!(
+        call.output.contains(&format!("{tty}: Permission denied")),
+        "{}",
+        call.output
+    );
+    assert!(
+        call.output.contains("/dev/tty: Permission denied")
+            || call.output.contains("/dev/tty: No such device or address"),
+        "{}",
+        call.output
+    );
+    assert!(call.output.contains("own-session"), "{}", call.output);
+    harness.shutdown().await;
+}
+
 /// Runs the built tzzr headless in `dir` on its `config.yaml`, with `--json --yes`.
 fn tzzr(dir: &Path) -> Command {
     use_built_sandbox_helper();
@@ -342,10 +386,14 @@ fn the_config_env_and_logs_cannot_be_touched_but_new_files_can() {
 }
 
 #[test]
-fn the_environment_holds_no_secret() {
+fn the_environment_holds_no_secret_and_tzzrs_own_is_out_of_reach() {
+    assert_sandbox_here();
     let project = tempfile::tempdir().unwrap();
     let dir = project.path();
-    let mut yaml: Value = serde_json::from_str(&config(&["env"], json!({}))).unwrap();
+    // $PPID is tzzr: its environment (with the keys) must not be readable through /proc,
+    // even when tzzr runs as root.
+    let command = "env; echo ---; tr '\\0' '\\n' < /proc/$PPID/environ";
+    let mut yaml: Value = serde_json::from_str(&config(&[command], json!({}))).unwrap();
     yaml["providers"] = json!({"local": {
         "kind": "openai", "api_base": "http://127.0.0.1:9/v1", "api_key_env": "LLM_PASS"
     }});
@@ -375,6 +423,7 @@ fn the_environment_holds_no_secret() {
         .to_owned();
     assert!(output.contains("PLAIN_SETTING=visible"), "{output}");
     assert!(output.contains("PATH="), "{output}");
+    assert!(output.contains("environ: Permission denied"), "{output}");
     for (name, value) in secrets {
         assert!(
             !output.contains(value),

@@ -57,6 +57,7 @@ impl Request {
             args: ssh_args(name, server, ctx.ssh.strict_host_checking, &self.command)?,
             cwd: ctx.working_dir.clone(),
             env: scrubbed_process_env(&ctx.shell.secret_vars),
+            own_session: false,
         };
         let limits = Limits {
             timeout: ctx.timeout,

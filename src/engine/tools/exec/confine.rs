@@ -27,7 +27,7 @@ pub fn shell_spawn(
     let shell: Vec<OsString> = vec![SHELL.into(), "-c".into(), command.into()];
     let env = super::env::scrubbed_process_env(&ctx.shell.secret_vars);
     let confined = support.landlock.is_ok() || support.namespace.is_ok();
-    let (program, args) = match helper {
+    let (program, args, own_session) = match helper {
         Some(helper) if confined => {
             let write = write_roots(ctx);
             let protected: Vec<PathBuf> = ctx
@@ -43,12 +43,12 @@ pub fn shell_spawn(
                 write,
                 command: shell,
             };
-            (helper.as_os_str().to_owned(), args.to_args())
+            (helper.as_os_str().to_owned(), args.to_args(), true)
         }
         _ if ctx.shell.require_sandbox => return Err(ToolError::Failed(refusal(support))),
         _ => {
             let mut shell = shell;
-            (shell.remove(0), shell)
+            (shell.remove(0), shell, false)
         }
     };
     Ok(Spawn {
@@ -56,6 +56,7 @@ pub fn shell_spawn(
         args,
         cwd,
         env,
+        own_session,
     })
 }
 

@@ -19,7 +19,8 @@ pub struct ProcessGroup {
 }
 
 impl ProcessGroup {
-    /// The group led by the process `leader` (started with `process_group(0)`).
+    /// The group led by the process `leader` (started with `process_group(0)`, or making
+    /// its own session as it starts).
     pub fn led_by(leader: u32) -> Option<Self> {
         let id = i32::try_from(leader).ok().and_then(Pid::from_raw)?;
         LIVE.lock().unwrap_or_else(PoisonError::into_inner).push(id);
@@ -31,6 +32,9 @@ impl ProcessGroup {
         if self.armed {
             // ESRCH: nobody left, which is what we want.
             let _ = rustix::process::kill_process_group(self.id, Signal::KILL);
+            // A leader that makes its group itself (`setsid`) may not have made it yet: then
+            // it is alone, and killing it is enough.
+            let _ = rustix::process::kill_process(self.id, Signal::KILL);
         }
     }
 

@@ -35,6 +35,10 @@ pub struct Spawn {
     pub cwd: PathBuf,
     /// The whole environment of the process (nothing else is inherited).
     pub env: Vec<(OsString, OsString)>,
+    /// The program makes a session of its own as it starts (the sandbox helper does, with
+    /// `setsid`, leaving the terminal behind): it must not be made a group leader first, as
+    /// `setsid` refuses a group leader. Its session is its group all the same.
+    pub own_session: bool,
 }
 
 /// The bounds of one call.
@@ -131,8 +135,10 @@ pub async fn run(
                     .map_err(|e| cannot("make a pipe for", e))?,
             )
             .stderr(writer)
-            .process_group(0)
             .kill_on_drop(true);
+        if !spawn.own_session {
+            command.process_group(0);
+        }
         // The command (and its copies of the pipe's write end) is dropped here, so the pipe
         // ends when the last process of the call closes it.
         command.spawn().map_err(|e| cannot("start", e))?
@@ -227,6 +233,7 @@ mod tests {
             args: vec!["-c".into(), script.into()],
             cwd: dir.to_path_buf(),
             env: std::env::vars_os().collect(),
+            own_session: false,
         }
     }
 

@@ -1,7 +1,7 @@
 //! The sandbox helper: tzzr started again as `tzzr __sandbox-exec … -- PROGRAM ARG…`. Before
 //! anything else in `main` (no thread, no logging), it confines its own process, in order:
-//! a mount namespace with the protected paths read-only, then Landlock, then `exec`s the
-//! program, which inherits all of it. A step it was asked for and cannot do ends it with a
+//! a session of its own (no controlling terminal), a mount namespace with the protected paths
+//! read-only, then Landlock, then `exec`s the program, which inherits all of it. A step it was asked for and cannot do ends it with a
 //! clear line on stderr and [`SETUP_FAILED`], never with an unconfined run.
 
 pub mod args;
@@ -51,6 +51,9 @@ fn confine(
     write: &[std::path::PathBuf],
     mounts: &[Mount],
 ) -> Result<(), String> {
+    // A new session, and with it a new process group (the one tzzr kills), without the
+    // user's terminal: `/dev/tty` cannot be opened, and reading it cannot stop the command.
+    rustix::process::setsid().map_err(|e| format!("cannot start a session of its own: {e}"))?;
     if namespace {
         let cwd = std::env::current_dir()
             .map_err(|e| format!("cannot read the working directory: {e}"))?;

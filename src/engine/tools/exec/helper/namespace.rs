@@ -13,17 +13,24 @@ use rustix::thread::UnshareFlags;
 pub fn enter() -> Result<(), String> {
     let uid = rustix::process::getuid();
     let gid = rustix::process::getgid();
-    // Root can make a mount namespace alone; anyone else (or a root without CAP_SYS_ADMIN, as
-    // in some containers) needs a user namespace around it, where it keeps its own ids.
-    if !(uid.is_root() && unshare(UnshareFlags::NEWNS).is_ok()) {
-        unshare(UnshareFlags::NEWUSER | UnshareFlags::NEWNS)
-            .map_err(|e| format!("cannot create a user and mount namespace: {e}"))?;
-        let map = |file: &str, text: String| {
-            fs::write(file, text).map_err(|e| format!("cannot write {file}: {e}"))
-        };
-        map("/proc/self/setgroups", "deny".to_owned())?;
-        map("/proc/self/uid_map", format!("{0} {0} 1", uid.as_raw()))?;
-        map("/proc/self/gid_map", format!("{0} {0} 1", gid.as_raw()))?;
+    // A user namespace around it, where the command keeps its own ids but holds no capability
+    // over anything outside: even run by root, it cannot then read tzzr's memory or
+    // environment through /proc (root's CAP_PERFMON would let it, Landlock or not). Only a
+    // root that may not make user namespaces gets a bare mount namespace.
+    match unshare(UnshareFlags::NEWUSER | UnshareFlags::NEWNS) {
+        Ok(()) => {
+            let map = |file: &str, text: String| {
+                fs::write(file, text).map_err(|e| format!("cannot write {file}: {e}"))
+            };
+            map("/proc/self/setgroups", "deny".to_owned())?;
+            map("/proc/self/uid_map", format!("{0} {0} 1", uid.as_raw()))?;
+            map("/proc/self/gid_map", format!("{0} {0} 1", gid.as_raw()))?;
+        }
+        Err(e) if !uid.is_root() => {
+            return Err(format!("cannot create a user and mount namespace: {e}"));
+        }
+        Err(_) => unshare(UnshareFlags::NEWNS)
+            .map_err(|e| format!("cannot create a mount namespace: {e}"))?,
     }
     rustix::mount::mount_change(
         "/",

@@ -13,15 +13,9 @@ use landlock::{
 /// (best effort), newer ones are not asked for rights nobody has tried here.
 const TESTED_ABI: ABI = ABI::V7;
 
-/// Device files a shell writes to (redirections, terminals).
-const DEVICES: [&str; 6] = [
-    "/dev/null",
-    "/dev/zero",
-    "/dev/full",
-    "/dev/tty",
-    "/dev/ptmx",
-    "/dev/pts",
-];
+/// Device files a shell writes to. No terminal: a command that could write to the user's
+/// terminal (`/dev/tty`, `/dev/pts/N`) could send it escape sequences tzzr never cleaned.
+const DEVICES: [&str; 3] = ["/dev/null", "/dev/zero", "/dev/full"];
 
 /// Restricts this process and whatever it runs from now on. Returns the Landlock ABI in force;
 /// an error when the kernel enforces nothing.
