@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use clap::Parser;
 
 use tzzr::cli::args::{Args, Mode};
-use tzzr::cli::headless::{Finished, exit_status, run_task, run_turns};
+use tzzr::cli::headless::{Finished, Interrupts, exit_status, run_task, run_turns};
 use tzzr::cli::print::{Format, Layout, Printer};
 use tzzr::cli::report;
 use tzzr::engine::config::{self, Config, ConfigFile};
@@ -20,6 +20,14 @@ use tzzr::engine::tools::approval::Asker;
 use tzzr::logging::Secrets;
 
 fn main() -> ExitCode {
+    // `tzzr __sandbox-exec …` is the bash sandbox helper: it must confine itself before
+    // anything else runs (no thread may exist when it enters its namespaces).
+    if let Some(code) = tzzr::engine::tools::exec::helper::run_if_requested() {
+        return code;
+    }
+    if let Some(program) = tzzr::engine::tools::exec::own_program() {
+        tzzr::engine::tools::exec::set_helper_program(program);
+    }
     let args = match Args::try_parse() {
         Ok(args) => args,
         Err(e) => {
@@ -182,11 +190,19 @@ fn run(args: Args, secrets: &Secrets) -> Result<ExitCode> {
             };
             anyhow::ensure!(!task.steps.is_empty(), "task `{name}` has no steps");
             block_on(async {
+                let mut interrupts = listen_for_interrupts()?;
                 let (mut orch, mut events) = Orchestrator::start(config, &env, asker(&args))?;
                 let mut printer = printer(Layout::Stream, args.json);
-                let finished = run_task(&mut orch, &mut events, &task.steps, &mut printer).await?;
+                let finished = run_task(
+                    &mut orch,
+                    &mut events,
+                    &task.steps,
+                    &mut printer,
+                    &mut interrupts,
+                )
+                .await?;
                 orch.shutdown().await;
-                Ok(exit_code(&finished))
+                Ok(exit_code(&finished, &interrupts))
             })
         }
     }
@@ -208,8 +224,19 @@ fn asker(args: &Args) -> Asker {
     }
 }
 
-fn exit_code(finished: &[Finished]) -> ExitCode {
-    ExitCode::from(exit_status(finished))
+/// The exit status of a headless run: the signal's (130, 143) if one stopped it, else the turns'.
+fn exit_code(finished: &[Finished], interrupts: &Interrupts) -> ExitCode {
+    ExitCode::from(
+        interrupts
+            .received()
+            .map_or_else(|| exit_status(finished), |signal| signal.exit_status()),
+    )
+}
+
+/// From here on Ctrl+C and SIGTERM cancel every agent instead of killing tzzr (and leaving the
+/// tools' process groups running).
+fn listen_for_interrupts() -> Result<Interrupts> {
+    Interrupts::install().context("cannot listen for Ctrl+C")
 }
 
 fn run_headless(
@@ -220,11 +247,19 @@ fn run_headless(
     args: &Args,
 ) -> Result<ExitCode> {
     block_on(async {
+        let mut interrupts = listen_for_interrupts()?;
         let (mut orch, mut events) = Orchestrator::start(config, env, asker(args))?;
         let mut printer = printer(layout, args.json);
-        let finished = run_turns(&mut orch, &mut events, prompts, &mut printer).await?;
+        let finished = run_turns(
+            &mut orch,
+            &mut events,
+            prompts,
+            &mut printer,
+            &mut interrupts,
+        )
+        .await?;
         orch.shutdown().await;
-        Ok(exit_code(&finished))
+        Ok(exit_code(&finished, &interrupts))
     })
 }
 

@@ -1,16 +1,19 @@
 //! Runs prompts without a terminal UI: sends them, prints every event until each turn has
-//! finished, and turns Ctrl+C into a cancel.
+//! finished, and turns Ctrl+C (or SIGTERM) into a cancel; a second one exits at once.
 
 use std::collections::HashSet;
 use std::io::Write;
 
+use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::sync::watch;
 
 use super::print::Printer;
 use crate::engine::config::TaskStep;
 use crate::engine::orchestrator::{Orchestrator, UnknownAgent};
 use crate::engine::pipeline::step_prompt;
 use crate::engine::protocol::{AgentEvent, EventKind, Outcome, TurnId};
+use crate::engine::tools::exec::kill_all_process_groups;
 
 /// How one turn of a headless run ended.
 #[derive(Clone, Debug, PartialEq)]
@@ -31,12 +34,84 @@ pub fn exit_status(finished: &[Finished]) -> u8 {
     }
 }
 
+/// A signal that asks a headless run to stop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interrupt {
+    /// SIGINT (Ctrl+C).
+    Int,
+    /// SIGTERM.
+    Term,
+}
+
+impl Interrupt {
+    /// The shell's convention: 128 + the signal's number.
+    pub fn exit_status(self) -> u8 {
+        match self {
+            Self::Int => 130,
+            Self::Term => 143,
+        }
+    }
+}
+
+/// SIGINT and SIGTERM during a headless run. The first is recorded for the run to cancel every
+/// agent (each turn then ends, which kills its tools' process groups) and to exit with its
+/// status; a second exits at once, killing the tool processes still running.
+#[derive(Clone, Debug)]
+pub struct Interrupts {
+    first: watch::Receiver<Option<Interrupt>>,
+}
+
+impl Interrupts {
+    /// Starts listening; from now on the signals no longer end the process by themselves.
+    /// Needs a tokio runtime.
+    pub fn install() -> std::io::Result<Self> {
+        let mut int = signal(SignalKind::interrupt())?;
+        let mut term = signal(SignalKind::terminate())?;
+        let (record, first) = watch::channel(None);
+        tokio::spawn(async move {
+            loop {
+                let received = tokio::select! {
+                    Some(()) = int.recv() => Interrupt::Int,
+                    Some(()) = term.recv() => Interrupt::Term,
+                    else => return,
+                };
+                if record.borrow().is_some() {
+                    kill_all_process_groups();
+                    std::process::exit(i32::from(received.exit_status()));
+                }
+                // Nobody listening means the run is over; the status is still read from here.
+                let _ = record.send(Some(received));
+            }
+        });
+        Ok(Self { first })
+    }
+
+    /// The first signal received, if any.
+    pub fn received(&self) -> Option<Interrupt> {
+        *self.first.borrow()
+    }
+
+    /// Waits for the first signal.
+    async fn first(&mut self) -> Interrupt {
+        loop {
+            if let Some(received) = *self.first.borrow_and_update() {
+                return received;
+            }
+            if self.first.changed().await.is_err() {
+                // The listener is gone: no signal will come.
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+}
+
 /// Sends each `(agent, prompt)` and prints events until every one of those turns has finished.
 pub async fn run_turns<O: Write, E: Write>(
     orchestrator: &mut Orchestrator,
     events: &mut UnboundedReceiver<AgentEvent>,
     prompts: Vec<(String, String)>,
     printer: &mut Printer<O, E>,
+    interrupts: &mut Interrupts,
 ) -> Result<Vec<Finished>, RunError> {
     let mut pending: HashSet<TurnId> = HashSet::new();
     for (agent, prompt) in prompts {
@@ -61,11 +136,9 @@ pub async fn run_turns<O: Write, E: Write>(
                     });
                 }
             }
-            signal = tokio::signal::ctrl_c(), if !interrupted => {
-                if signal.is_ok() {
-                    interrupted = true;
-                    orchestrator.cancel_all();
-                }
+            _ = interrupts.first(), if !interrupted => {
+                interrupted = true;
+                orchestrator.cancel_all();
             }
         }
     }
@@ -79,6 +152,7 @@ pub async fn run_task<O: Write, E: Write>(
     events: &mut UnboundedReceiver<AgentEvent>,
     steps: &[TaskStep],
     printer: &mut Printer<O, E>,
+    interrupts: &mut Interrupts,
 ) -> Result<Vec<Finished>, RunError> {
     let mut finished = Vec::new();
     let mut previous: Option<String> = None;
@@ -97,6 +171,7 @@ pub async fn run_task<O: Write, E: Write>(
             events,
             vec![(step.agent.clone(), prompt)],
             printer,
+            interrupts,
         )
         .await?;
         let Some(last) = outcome.pop() else { break };
@@ -105,7 +180,7 @@ pub async fn run_task<O: Write, E: Write>(
             Outcome::Failed { .. } | Outcome::Cancelled => None,
         };
         finished.push(last);
-        if previous.is_none() {
+        if previous.is_none() || interrupts.received().is_some() {
             break;
         }
     }

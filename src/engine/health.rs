@@ -1,5 +1,6 @@
 //! `--health` and `/health`: is each agent's provider there and does it take the key? Spends no
-//! tokens: HTTP endpoints list their models, the Claude CLI prints its version.
+//! tokens: HTTP endpoints list their models, the Claude CLI prints its version. `--health` also
+//! says, for each agent with bash, what confines it here.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +13,7 @@ use crate::engine::provider::{ProviderError, anthropic, claude_cli, openai};
 use crate::engine::redact::Redactor;
 use crate::engine::resilience::Endpoint;
 use crate::engine::resilience::endpoint::Dialect;
+use crate::engine::tools::exec::SandboxSupport;
 
 /// The health of one agent.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -27,7 +29,34 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Checks every agent, each endpoint once, all at the same time.
 pub async fn check(orchestrator: &Orchestrator) -> Vec<HealthReport> {
-    check_probes(probes(orchestrator)).await
+    let mut reports = check_probes(probes(orchestrator)).await;
+    let require_sandbox = orchestrator.config().settings.require_sandbox;
+    for (report, (info, probe)) in reports.iter_mut().zip(orchestrator.probes()) {
+        // The Claude CLI runs its own Bash tool, not tzzr's.
+        let has_tzzr_bash = info.tools.iter().any(|tool| tool == "bash")
+            && !matches!(probe, Probe::ClaudeCli { .. });
+        if has_tzzr_bash {
+            add_sandbox(report, SandboxSupport::detected(), require_sandbox);
+        }
+    }
+    reports
+}
+
+/// Adds to an agent's line what confines its bash; with `require_sandbox` and no full
+/// sandbox, bash cannot run, and the agent is not healthy.
+fn add_sandbox(report: &mut HealthReport, support: &SandboxSupport, require_sandbox: bool) {
+    let line = match (&support.landlock, support.confines()) {
+        (Ok(abi), true) => format!("bash sandboxed (Landlock ABI {abi}, mount namespace)"),
+        (_, false) if require_sandbox => {
+            report.healthy = false;
+            format!(
+                "bash refused (settings.require_sandbox): {}",
+                support.summary()
+            )
+        }
+        (_, _) => support.summary(),
+    };
+    report.detail = format!("{}; {line}", report.detail);
 }
 
 /// Each agent's probe, and the secrets to mask in what servers answer.
@@ -125,5 +154,48 @@ async fn probe_cli(program: &str) -> Result<String, String> {
     match claude_cli::version(program).await {
         Ok(version) => Ok(format!("claude CLI {version}")),
         Err(e) => Err(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn healthy() -> HealthReport {
+        HealthReport {
+            agent: "coder".into(),
+            healthy: true,
+            detail: "scripted replies (no model to check)".into(),
+        }
+    }
+
+    #[test]
+    fn a_bash_agent_says_what_confines_bash() {
+        let mut report = healthy();
+        add_sandbox(&mut report, &SandboxSupport::full(7), true);
+        assert!(report.healthy);
+        assert_eq!(
+            report.detail,
+            "scripted replies (no model to check); bash sandboxed (Landlock ABI 7, mount namespace)"
+        );
+    }
+
+    #[test]
+    fn without_a_sandbox_bash_is_unconfined_or_refused() {
+        let none = SandboxSupport::none("this kernel has no Landlock");
+        let mut report = healthy();
+        add_sandbox(&mut report, &none, false);
+        assert!(report.healthy);
+        assert!(report.detail.ends_with("; bash runs UNCONFINED here and can write anywhere you can: this kernel has no Landlock"), "{}", report.detail);
+        let mut report = healthy();
+        add_sandbox(&mut report, &none, true);
+        assert!(!report.healthy);
+        assert!(
+            report
+                .detail
+                .contains("; bash refused (settings.require_sandbox): "),
+            "{}",
+            report.detail
+        );
     }
 }

@@ -25,6 +25,7 @@ use crate::engine::redact::Redactor;
 use crate::engine::resilience::endpoint::Dialect;
 use crate::engine::resilience::{Breaker, Endpoint, Limiter, RetryPolicy};
 use crate::engine::tools::approval::{Asker, Gate};
+use crate::engine::tools::exec::{SandboxReport, SandboxSupport};
 use crate::engine::tools::protected::Protected;
 use crate::engine::tools::{self, ShellPolicy, SshPolicy, ToolContext, Toolbox};
 
@@ -122,6 +123,8 @@ pub struct Status {
     pub servers: Vec<String>,
     pub costs: CostSummary,
     pub endpoints: Vec<EndpointStatus>,
+    /// What confines bash on this machine (probed only when an agent has bash).
+    pub sandbox: Option<SandboxReport>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -278,6 +281,9 @@ fn describe_agent(spec: &AgentSpec, route: &Route, config: &Config) -> AgentInfo
         }
         Route::Scripted { .. } => ("scripted replies (not a model)".to_owned(), None, None),
     };
+    if let Some(note) = bash_sandbox_note(spec, route, config) {
+        notes.push(note);
+    }
     let missing = tools::unavailable(&spec.tools);
     if !matches!(route, Route::ClaudeCli { .. }) && !missing.is_empty() {
         notes.push(format!(
@@ -304,6 +310,31 @@ fn describe_agent(spec: &AgentSpec, route: &Route, config: &Config) -> AgentInfo
             .settings
             .log_dir
             .join(crate::engine::journal::md_file_name(&spec.name)),
+    }
+}
+
+/// Whether the agent runs tzzr's own bash (the Claude CLI runs its own).
+fn runs_tzzr_bash(spec: &AgentSpec, route: &Route) -> bool {
+    !matches!(route, Route::ClaudeCli { .. }) && spec.tools.iter().any(|tool| tool == "bash")
+}
+
+/// What an agent with bash must be told once: that bash is not (fully) confined here, or
+/// refused because of `require_sandbox`. Nothing when bash is confined.
+fn bash_sandbox_note(spec: &AgentSpec, route: &Route, config: &Config) -> Option<String> {
+    if !runs_tzzr_bash(spec, route) {
+        return None;
+    }
+    let support = SandboxSupport::detected();
+    match (support.confines(), config.settings.require_sandbox) {
+        (true, _) => None,
+        (false, true) => Some(format!(
+            "bash is refused here (settings.require_sandbox): {}",
+            support.summary()
+        )),
+        (false, false) => Some(format!(
+            "{}; set settings.require_sandbox: true to refuse bash instead",
+            support.summary()
+        )),
     }
 }
 
@@ -668,6 +699,11 @@ impl Orchestrator {
             servers: self.config.servers.keys().cloned().collect(),
             costs: self.costs(),
             endpoints: self.endpoints(),
+            sandbox: self
+                .slots
+                .values()
+                .any(|slot| slot.info.tools.iter().any(|tool| tool == "bash"))
+                .then(|| SandboxSupport::detected().report()),
         }
     }
 

@@ -20,6 +20,15 @@ pub fn claude_bin() -> Option<PathBuf> {
     .map(PathBuf::from)
 }
 
+/// A real OpenSSH server binary (Debian's `openssh-server`): TZZR_E2E_SSHD=/usr/sbin/sshd.
+pub fn sshd() -> Option<PathBuf> {
+    peer(
+        "TZZR_E2E_SSHD",
+        "a real OpenSSH server: TZZR_E2E_SSHD=/usr/sbin/sshd (apt-get install openssh-server)",
+    )
+    .map(PathBuf::from)
+}
+
 #[expect(
     clippy::print_stderr,
     reason = "a skipped test says why in the test output"

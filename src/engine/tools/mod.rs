@@ -3,9 +3,12 @@
 
 pub mod approval;
 mod args;
+mod bash;
 mod beneath;
 mod blocking;
+mod command_filter;
 mod error;
+pub mod exec;
 mod glob;
 mod grep;
 mod http_request;
@@ -15,6 +18,7 @@ pub mod protected;
 mod read;
 pub mod sandbox;
 mod schema;
+mod ssh;
 pub mod text_protocol;
 mod walk;
 mod write;
@@ -31,6 +35,7 @@ use crate::engine::conversation::ToolCall;
 
 use self::args::Args;
 use self::error::ToolError;
+use self::exec::SandboxSupport;
 use self::limits::{bounded, cap_output};
 use self::protected::Protected;
 use self::sandbox::Sandbox;
@@ -60,8 +65,17 @@ pub fn spec(name: &str) -> Option<ToolSpec> {
     schema::spec(name)
 }
 
-/// The tools this build can run. `bash` and `ssh` wait for the process sandbox.
-pub const RUNNABLE_TOOLS: [&str; 6] = ["read", "write", "glob", "grep", "list_dir", "http_request"];
+/// The tools this build can run.
+pub const RUNNABLE_TOOLS: [&str; 8] = [
+    "bash",
+    "read",
+    "write",
+    "glob",
+    "grep",
+    "http_request",
+    "ssh",
+    "list_dir",
+];
 
 /// The configured tools this build cannot run (in config order, once each): the agent runs
 /// without them and says so.
@@ -169,6 +183,8 @@ pub struct Toolbox {
     sandbox: Sandbox,
     /// Built on the first `http_request` call, then shared by every call of this agent.
     http: http_request::HttpClient,
+    /// What confines bash; `None`: this machine's, probed on the first bash call.
+    sandbox_support: Option<Arc<SandboxSupport>>,
 }
 
 impl Toolbox {
@@ -194,6 +210,16 @@ impl Toolbox {
             ctx,
             sandbox,
             http,
+            sandbox_support: None,
+        }
+    }
+
+    /// The same toolbox, confining bash as `support` says instead of as this machine does
+    /// (tests of what happens where the kernel has no sandbox).
+    pub fn with_sandbox_support(self, support: SandboxSupport) -> Self {
+        Self {
+            sandbox_support: Some(Arc::new(support)),
+            ..self
         }
     }
 
@@ -225,7 +251,10 @@ impl Toolbox {
     /// reported to the model in the output, with `ok: false`.
     pub async fn run(&self, call: &ToolCall, cancel: &CancellationToken) -> ToolOutput {
         match self.try_run(call, cancel).await {
-            Ok(output) => ToolOutput::succeeded(cap_output(output)),
+            Ok(output) => ToolOutput {
+                output: cap_output(output.output),
+                ..output
+            },
             Err(error) => ToolOutput::failed(cap_output(error.to_string())),
         }
     }
@@ -241,7 +270,7 @@ impl Toolbox {
         &self,
         call: &ToolCall,
         cancel: &CancellationToken,
-    ) -> Result<String, ToolError> {
+    ) -> Result<ToolOutput, ToolError> {
         if !self.offers(&call.tool) {
             return Err(self.not_available(&call.tool));
         }
@@ -259,12 +288,26 @@ impl Toolbox {
                 let _stop_on_exit = stop.clone().drop_guard();
                 let sandbox = self.sandbox.clone();
                 let work = blocking::run(move || files.run(&sandbox, &stop));
-                bounded(work, self.ctx.timeout, cancel).await
+                bounded(work, self.ctx.timeout, cancel)
+                    .await
+                    .map(ToolOutput::succeeded)
             }
             Invocation::Http(request) => {
                 let limit = request.time_limit(self.ctx.timeout);
-                bounded(request.run(&self.http), limit, cancel).await
+                bounded(request.run(&self.http), limit, cancel)
+                    .await
+                    .map(ToolOutput::succeeded)
             }
+            // Runs here, not on a thread: the process is the work, and the runner kills its
+            // whole group on timeout, on cancel, and when this future is dropped.
+            Invocation::Process(ProcessCall::Bash(request)) => {
+                let support = match &self.sandbox_support {
+                    Some(support) => support.as_ref(),
+                    None => SandboxSupport::detected(),
+                };
+                request.run(&self.ctx, &self.sandbox, support, cancel).await
+            }
+            Invocation::Process(ProcessCall::Ssh(request)) => request.run(&self.ctx, cancel).await,
         }
     }
 }
@@ -276,6 +319,15 @@ enum Invocation {
     Files(FileCall),
     /// Network work: runs on the runtime, and ends when its future is dropped.
     Http(http_request::Request),
+    /// A child process, in its own process group.
+    Process(ProcessCall),
+}
+
+/// A call that runs a program.
+#[derive(Debug)]
+enum ProcessCall {
+    Bash(bash::Request),
+    Ssh(ssh::Request),
 }
 
 /// A file tool's call, ready to run on a blocking thread.
@@ -301,6 +353,8 @@ impl Invocation {
             "glob" => Self::Files(FileCall::Glob(glob::Request::from_args(args)?)),
             "grep" => Self::Files(FileCall::Grep(grep::Request::from_args(args)?)),
             "http_request" => Self::Http(http_request::Request::from_args(args)?),
+            "bash" => Self::Process(ProcessCall::Bash(bash::Request::from_args(args)?)),
+            "ssh" => Self::Process(ProcessCall::Ssh(ssh::Request::from_args(args)?)),
             #[cfg(test)]
             "stall" => Self::Files(FileCall::Stall),
             _ => return Ok(None),
@@ -386,7 +440,7 @@ mod tests {
     }
 
     #[test]
-    fn offers_the_runnable_tools_and_lists_the_others_as_unavailable() {
+    fn offers_each_tool_once_in_config_order() {
         let (_temp, toolbox) = toolbox(&[
             "bash",
             "read",
@@ -401,15 +455,24 @@ mod tests {
         let offered: Vec<&str> = toolbox.specs().iter().map(|s| s.name.as_str()).collect();
         assert_eq!(
             offered,
-            ["read", "grep", "http_request", "list_dir", "write", "glob"]
+            [
+                "bash",
+                "read",
+                "grep",
+                "ssh",
+                "http_request",
+                "list_dir",
+                "write",
+                "glob"
+            ]
         );
-        assert_eq!(toolbox.unavailable(), names(&["bash", "ssh"]));
-        assert_eq!(toolbox.specs()[0], spec("read").unwrap());
+        assert!(toolbox.unavailable().is_empty());
+        assert_eq!(toolbox.specs()[1], spec("read").unwrap());
     }
 
     #[tokio::test]
     async fn a_tool_not_offered_is_refused_naming_the_ones_offered() {
-        let (_temp, toolbox) = toolbox(&["bash", "read", "grep"]);
+        let (_temp, toolbox) = toolbox(&["read", "grep"]);
         for tool in ["bash", "rm"] {
             assert_eq!(
                 run(&toolbox, tool, json!({"command": "ls"})).await,
