@@ -103,6 +103,11 @@ impl LogDir {
         self.open_file(name, OFlags::TRUNC)
     }
 
+    /// Creates `name` in this directory, private to the user; it must not exist yet.
+    pub fn create_new(&self, name: &str) -> Result<File, LogFileError> {
+        self.open_file(name, OFlags::EXCL)
+    }
+
     fn open_file(&self, name: &str, how: OFlags) -> Result<File, LogFileError> {
         let path = self.path.join(name);
         if name.is_empty() || name.contains('/') || name == "." || name == ".." {

@@ -2,70 +2,31 @@
 //! private (0700), the file too (0600); neither is reached through a symlink, and the name is
 //! tzzr's own (tool and a time-ordered uuid), never anything a model wrote.
 
-use std::fs::{self, DirBuilder, File};
+use std::fs::File;
 use std::io;
-use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
-use rustix::fs::{Mode, OFlags};
+use crate::engine::log_dir::LogDir;
 
 /// Creates a new, empty output file for `tool` in `dir` (made if missing).
 pub fn create(dir: &Path, tool: &str) -> io::Result<(File, PathBuf)> {
-    let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) else {
+    let (Some(parent), Some(name)) = (dir.parent(), dir.file_name().and_then(|n| n.to_str()))
+    else {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!("{} cannot hold output files", dir.display()),
         ));
     };
-    DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(parent)?;
-    if fs::symlink_metadata(parent)?.file_type().is_symlink() {
-        return Err(symlink_refused(parent));
-    }
-    let parent_fd = rustix::fs::open(
-        parent,
-        OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )?;
-    match rustix::fs::mkdirat(&parent_fd, name, Mode::from_raw_mode(0o700)) {
-        Ok(()) | Err(rustix::io::Errno::EXIST) => {}
-        Err(e) => return Err(e.into()),
-    }
-    let dir_fd = rustix::fs::openat(
-        &parent_fd,
-        name,
-        OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::RDONLY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(|e| match e {
-        rustix::io::Errno::NOTDIR | rustix::io::Errno::LOOP => symlink_refused(dir),
-        other => other.into(),
-    })?;
+    let dir = LogDir::open(parent)?.subdir(name)?;
     let file_name = format!("{tool}-{}.txt", uuid::Uuid::now_v7());
-    let file = rustix::fs::openat(
-        &dir_fd,
-        file_name.as_str(),
-        OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-        Mode::from_raw_mode(0o600),
-    )?;
-    Ok((File::from(file), dir.join(file_name)))
-}
-
-fn symlink_refused(path: &Path) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::InvalidInput,
-        format!(
-            "{} is a symlink or not a directory; tzzr keeps outputs only in a real directory",
-            path.display()
-        ),
-    )
+    let file = dir.create_new(&file_name)?;
+    Ok((file, dir.path().join(file_name)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
     use std::io::Write;
     use std::os::unix::fs::{PermissionsExt, symlink};
 
@@ -97,12 +58,12 @@ mod tests {
         fs::create_dir(temp.path().join("outputs")).unwrap();
         symlink(&elsewhere, temp.path().join("outputs/coder")).unwrap();
         let refused = create(&temp.path().join("outputs/coder"), "bash").unwrap_err();
-        assert!(refused.to_string().contains("symlink"), "{refused}");
+        assert!(refused.to_string().contains("symbolic link"), "{refused}");
         assert_eq!(fs::read_dir(&elsewhere).unwrap().count(), 0);
 
         symlink(&elsewhere, temp.path().join("linked")).unwrap();
         let refused = create(&temp.path().join("linked/coder"), "bash").unwrap_err();
-        assert!(refused.to_string().contains("symlink"), "{refused}");
+        assert!(refused.to_string().contains("symbolic link"), "{refused}");
         assert_eq!(fs::read_dir(&elsewhere).unwrap().count(), 0);
     }
 }
