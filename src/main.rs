@@ -119,6 +119,7 @@ fn run(args: Args) -> Result<ExitCode> {
         }
         Mode::Status => block_on(async {
             let (orch, _events) = Orchestrator::start(config, &env, asker(&args))?;
+            orch.settle_mcp().await;
             print_stdout(&serde_json::to_string_pretty(&orch.status())?);
             orch.shutdown().await;
             Ok(ExitCode::SUCCESS)

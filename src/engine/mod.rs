@@ -8,6 +8,7 @@ pub mod cost;
 pub mod env;
 pub mod health;
 pub mod journal;
+pub mod mcp;
 pub mod orchestrator;
 pub mod pipeline;
 pub mod protocol;

@@ -15,6 +15,7 @@ use crate::engine::config::{AgentSpec, Config, ToolProtocol, diagnose};
 use crate::engine::cost::{Budgets, CostMeter, CostSummary, PriceTable};
 use crate::engine::env::Environment;
 use crate::engine::journal::{Journal, JournalHeader};
+use crate::engine::mcp::{McpHub, Phase};
 use crate::engine::protocol::{AgentCommand, AgentEvent, BreakerState, LimiterSnapshot, TurnId};
 use crate::engine::provider::ProviderError;
 use crate::engine::provider::backend::Backend;
@@ -154,6 +155,8 @@ pub struct Orchestrator {
     prices: Arc<PriceTable>,
     meter: Arc<Mutex<CostMeter>>,
     endpoints: EndpointPool,
+    /// The MCP servers the agents use, shared by every agent that lists one.
+    mcp: McpHub,
     slots: IndexMap<String, Slot>,
     next_turn: u64,
 }
@@ -228,7 +231,17 @@ pub fn describe(config: &Config, env: &Environment) -> Vec<AgentInfo> {
     config
         .agents
         .values()
-        .map(|spec| describe_agent(spec, &route::resolve(spec, config, env), config))
+        .map(|spec| {
+            let mut info = describe_agent(spec, &route::resolve(spec, config, env), config);
+            if !spec.mcp.is_empty() {
+                // Nothing is started here, so the servers' tools are not known yet.
+                info.notes.push(format!(
+                    "MCP servers: {} (their tools are listed once the agent runs; see --status)",
+                    spec.mcp.join(", ")
+                ));
+            }
+            info
+        })
         .collect()
 }
 
@@ -370,6 +383,7 @@ impl Orchestrator {
             prices: Arc::new(PriceTable::with_overrides(&config.models)),
             meter: Arc::new(Mutex::new(CostMeter::new(budgets(&config)))),
             endpoints: EndpointPool::new(&config)?,
+            mcp: McpHub::start(&config),
             env: env.clone(),
             asker,
             events,
@@ -423,7 +437,8 @@ impl Orchestrator {
             toolbox: Toolbox::new(
                 &spec.tools,
                 tool_context(config, &self.env, &self.working_dir, &spec),
-            ),
+            )
+            .with_mcp(self.mcp.for_agent(&spec.mcp)),
             gate: Gate::new(&spec.name, spec.approval.clone(), self.asker),
             tool_protocol: protocol,
             max_turns: spec.max_turns.max(1),
@@ -455,10 +470,13 @@ impl Orchestrator {
         config: Config,
         env: &Environment,
     ) -> Result<ReloadSummary, StartError> {
+        let mcp_changed = config.mcp_servers != self.config.mcp_servers
+            || mcp_servers_in_use(&config) != mcp_servers_in_use(&self.config);
         let everything_changed = config.settings != self.config.settings
             || config.providers != self.config.providers
             || config.models != self.config.models
-            || config.servers != self.config.servers;
+            || config.servers != self.config.servers
+            || mcp_changed;
         let working_dir = working_dir(&config)?;
         let env_changed = self
             .env
@@ -473,6 +491,8 @@ impl Orchestrator {
             self.endpoints = EndpointPool::new(&config)?;
             self.prices = Arc::new(PriceTable::with_overrides(&config.models));
         }
+        // Every agent restarts below; the old servers stop once none of them is left.
+        let old_hub = mcp_changed.then(|| std::mem::replace(&mut self.mcp, McpHub::start(&config)));
         self.config = config;
         self.env = env.clone();
         self.working_dir = working_dir;
@@ -504,6 +524,9 @@ impl Orchestrator {
         for (name, slot) in old {
             slot.handle.shutdown().await;
             summary.removed.push(name);
+        }
+        if let Some(old_hub) = old_hub {
+            old_hub.shutdown().await;
         }
         Ok(summary)
     }
@@ -599,8 +622,12 @@ impl Orchestrator {
                 log_dir: s.log_dir.clone(),
             },
             agents: self
-                .agents()
-                .map(|a| {
+                .slots
+                .values()
+                .map(|slot| {
+                    let a = &slot.info;
+                    let mut notes = a.notes.clone();
+                    notes.extend(self.mcp_notes(&slot.spec));
                     (
                         a.name.clone(),
                         AgentStatus {
@@ -610,7 +637,7 @@ impl Orchestrator {
                             target: a.target.clone(),
                             ready: a.problem.is_none(),
                             problem: a.problem.clone(),
-                            notes: a.notes.clone(),
+                            notes,
                             log: a.log.clone(),
                         },
                     )
@@ -622,11 +649,45 @@ impl Orchestrator {
         }
     }
 
-    /// Cancels what runs, closes every agent's inbox and waits for the tasks to end.
+    /// Cancels what runs, closes every agent's inbox and waits for the tasks to end, then stops
+    /// (kills) the MCP servers.
     pub async fn shutdown(self) {
         for slot in self.slots.into_values() {
             slot.handle.shutdown().await;
         }
+        self.mcp.shutdown().await;
+    }
+
+    /// Waits until no MCP server is still starting (at most their start limit), so that
+    /// `status` can say how each one ended up.
+    pub async fn settle_mcp(&self) {
+        self.mcp.settle().await;
+    }
+
+    /// What each MCP server of `agent` looks like now, one line each.
+    fn mcp_notes(&self, spec: &AgentSpec) -> Vec<String> {
+        self.mcp
+            .for_agent(&spec.mcp)
+            .iter()
+            .map(|server| {
+                let name = server.name();
+                let snapshot = server.snapshot();
+                match snapshot.phase {
+                    Phase::Ready => format!(
+                        "MCP server `{name}`: {} tools ({})",
+                        snapshot.tools.len(),
+                        snapshot
+                            .tools
+                            .iter()
+                            .map(|t| t.spec.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    Phase::Connecting => format!("MCP server `{name}`: still starting"),
+                    Phase::Down(why) => format!("MCP server `{name}` is not available: {why}"),
+                }
+            })
+            .collect()
     }
 
     fn slot(&self, name: &str) -> Result<&Slot, UnknownAgent> {
@@ -637,6 +698,16 @@ impl Orchestrator {
             known: self.slots.keys().cloned().collect(),
         })
     }
+}
+
+/// The MCP servers some agent lists, in config order.
+fn mcp_servers_in_use(config: &Config) -> Vec<&str> {
+    config
+        .mcp_servers
+        .keys()
+        .filter(|name| config.agents.values().any(|a| a.mcp.contains(name)))
+        .map(String::as_str)
+        .collect()
 }
 
 /// The agent's backend and health probe, and the model names and tool protocol it runs with.

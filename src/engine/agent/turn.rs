@@ -48,6 +48,11 @@ pub(super) async fn run_turn(
     for text in startup_notes.drain(..) {
         out.emit(EventKind::Notice { text });
     }
+    // The first model call of the turn already offers the MCP tools of servers that started.
+    let start_limit = crate::engine::mcp::hub::start_limit(toolbox.context().timeout);
+    for text in toolbox.refresh_mcp(start_limit, cancel).await {
+        out.emit(EventKind::Notice { text });
+    }
     let start_len = conversation.len();
     conversation.push(Message::user(prompt));
 
@@ -301,6 +306,13 @@ async fn run_tools(
             duration: started.elapsed(),
             full_output: output.full_output.clone(),
         });
+        if !output.ok
+            && let Some(why) = toolbox.mcp_down(&call.tool)
+        {
+            out.emit(EventKind::Notice {
+                text: format!("{why}; the agent goes on, and the next call starts it again"),
+            });
+        }
         results.push(ToolResult {
             call: call.id.clone(),
             tool: call.tool.clone(),

@@ -9,6 +9,7 @@ mod glob;
 mod grep;
 mod limits;
 mod list_dir;
+mod mcp;
 pub mod protected;
 mod read;
 pub mod sandbox;
@@ -17,6 +18,7 @@ pub mod text_protocol;
 mod walk;
 mod write;
 
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,6 +28,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::engine::config::Server;
 use crate::engine::conversation::ToolCall;
+use crate::engine::mcp::McpServer;
 
 use self::args::Args;
 use self::error::ToolError;
@@ -162,10 +165,16 @@ impl ToolOutput {
 /// The tools of one agent.
 #[derive(Debug)]
 pub struct Toolbox {
+    /// tzzr's own tools first (`builtin` of them), then those of the agent's MCP servers.
     specs: Vec<ToolSpec>,
+    builtin: usize,
     unavailable: Vec<String>,
     ctx: ToolContext,
     sandbox: Sandbox,
+    mcp: Vec<McpServer>,
+    /// What the user last heard about each MCP server, so that it is said once.
+    mcp_heard: HashMap<String, String>,
+    mcp_skipped_heard: HashSet<String>,
 }
 
 impl Toolbox {
@@ -185,10 +194,14 @@ impl Toolbox {
         let sandbox =
             Sandbox::new(&ctx.working_dir, ctx.sandbox_paths).protecting(ctx.protected.clone());
         Self {
+            builtin: specs.len(),
             specs,
             unavailable,
             ctx,
             sandbox,
+            mcp: Vec::new(),
+            mcp_heard: HashMap::new(),
+            mcp_skipped_heard: HashSet::new(),
         }
     }
 
@@ -241,6 +254,9 @@ impl Toolbox {
             return Err(self.not_available(&call.tool));
         }
         let args = Args::of(&call.tool, &call.args)?;
+        if let Some(server) = self.mcp_server_for(&call.tool) {
+            return self.run_mcp(server, &call.tool, &call.args, cancel).await;
+        }
         let invocation =
             Invocation::parse(&call.tool, &args)?.ok_or_else(|| self.not_available(&call.tool))?;
         if cancel.is_cancelled() {
