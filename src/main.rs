@@ -14,10 +14,17 @@ use tzzr::cli::report;
 use tzzr::engine::config::{self, Config};
 use tzzr::engine::env::Environment;
 use tzzr::engine::health;
+use tzzr::engine::mcp::bridge;
 use tzzr::engine::orchestrator::{self, Orchestrator};
 use tzzr::engine::tools::approval::Asker;
 
 fn main() -> ExitCode {
+    // The Claude CLI starts tzzr as its MCP server: relay, before any flag is looked at.
+    let mut argv = std::env::args_os().skip(1);
+    if argv.next().is_some_and(|mode| mode == bridge::RELAY_MODE) {
+        return relay(argv.next());
+    }
+    bridge::use_this_executable();
     let args = match Args::try_parse() {
         Ok(args) => args,
         Err(e) => {
@@ -38,6 +45,21 @@ fn main() -> ExitCode {
         Err(e) => {
             tracing::error!("{e:#}");
             report_error(&format!("{e:#}"));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `tzzr __mcp-bridge SOCKET`: copies stdio to the running tzzr's socket and back.
+fn relay(socket: Option<std::ffi::OsString>) -> ExitCode {
+    let Some(socket) = socket else {
+        report_error("__mcp-bridge needs the socket of the running tzzr");
+        return ExitCode::FAILURE;
+    };
+    match bridge::relay::relay(Path::new(&socket)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            report_error(&e);
             ExitCode::FAILURE
         }
     }

@@ -10,11 +10,12 @@ use indexmap::IndexMap;
 use serde::Serialize;
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 
-use crate::engine::agent::{self, AgentHandle, AgentRuntime, Emitter};
+use crate::engine::agent::{self, AgentHandle, AgentRuntime, BridgeLink, Emitter};
 use crate::engine::config::{AgentSpec, Config, ToolProtocol, diagnose};
 use crate::engine::cost::{Budgets, CostMeter, CostSummary, PriceTable};
 use crate::engine::env::Environment;
 use crate::engine::journal::{Journal, JournalHeader};
+use crate::engine::mcp::bridge::{self, Bridge, RuntimeDir};
 use crate::engine::mcp::{McpHub, Phase};
 use crate::engine::protocol::{AgentCommand, AgentEvent, BreakerState, LimiterSnapshot, TurnId};
 use crate::engine::provider::ProviderError;
@@ -157,6 +158,10 @@ pub struct Orchestrator {
     endpoints: EndpointPool,
     /// The MCP servers the agents use, shared by every agent that lists one.
     mcp: McpHub,
+    /// Where Claude agents' bridges live (made with the first one); removed when dropped.
+    runtime_dir: Option<RuntimeDir>,
+    /// Numbers bridges within the runtime dir.
+    bridges_opened: usize,
     slots: IndexMap<String, Slot>,
     next_turn: u64,
 }
@@ -272,10 +277,19 @@ fn describe_agent(spec: &AgentSpec, route: &Route, config: &Config) -> AgentInfo
                 .to_string()
             });
             let (_, unsupported) = claude_cli::map_tools(&spec.tools);
-            if !unsupported.is_empty() {
+            let (served, missing): (Vec<String>, Vec<String>) = unsupported
+                .into_iter()
+                .partition(|tool| tools::RUNNABLE_TOOLS.contains(&tool.as_str()));
+            if !served.is_empty() {
                 notes.push(format!(
-                    "the claude CLI has no {} tool; this agent runs without it",
-                    unsupported.join(", ")
+                    "{} served to the claude CLI by tzzr over MCP (the CLI has no such tool)",
+                    served.join(", ")
+                ));
+            }
+            if !missing.is_empty() {
+                notes.push(format!(
+                    "{} not available in this build yet; the agent runs without",
+                    missing.join(", ")
                 ));
             }
             (format!("claude CLI ({model})"), None, problem)
@@ -384,6 +398,8 @@ impl Orchestrator {
             meter: Arc::new(Mutex::new(CostMeter::new(budgets(&config)))),
             endpoints: EndpointPool::new(&config)?,
             mcp: McpHub::start(&config),
+            runtime_dir: None,
+            bridges_opened: 0,
             env: env.clone(),
             asker,
             events,
@@ -401,9 +417,21 @@ impl Orchestrator {
 
     /// Builds one agent (route, endpoint, tools, journal) and starts its task.
     fn spawn_agent(&mut self, spec: AgentSpec) -> Result<Slot, StartError> {
+        let route = route::resolve(&spec, &self.config, &self.env);
+        let mut info = describe_agent(&spec, &route, &self.config);
+        let bridge = match route {
+            Route::ClaudeCli { .. } => match self.open_bridge() {
+                Ok(link) => Some(link),
+                Err(why) => {
+                    info.notes.push(format!(
+                        "tzzr's MCP bridge is off ({why}): the claude CLI gets no tools from tzzr and its own tools are pre-approved"
+                    ));
+                    None
+                }
+            },
+            Route::Http(_) | Route::Scripted { .. } => None,
+        };
         let config = &self.config;
-        let route = route::resolve(&spec, config, &self.env);
-        let mut info = describe_agent(&spec, &route, config);
         let (backend, probe, model, price_model, protocol) = build_backend(
             &spec,
             &route,
@@ -411,6 +439,9 @@ impl Orchestrator {
             &self.env,
             &self.working_dir,
             &mut self.endpoints,
+            bridge
+                .as_ref()
+                .map(|link| link.bridge.mcp_config().to_path_buf()),
         );
         info.endpoint = backend.endpoint().map(|e| e.label.clone());
         let journal = Journal::open(
@@ -448,6 +479,7 @@ impl Orchestrator {
             meter: self.meter.clone(),
             startup_notes: info.notes.clone(),
             conversation: Vec::new(),
+            bridge,
         };
         let handle = agent::spawn(
             runtime,
@@ -459,6 +491,29 @@ impl Orchestrator {
             probe,
             handle,
         })
+    }
+
+    /// A bridge for a Claude agent, in the runtime dir (made on first use).
+    fn open_bridge(&mut self) -> Result<BridgeLink, String> {
+        let program = bridge::program(&self.env).ok_or_else(|| {
+            format!(
+                "no tzzr executable to serve it; set {} to one",
+                bridge::PROGRAM_VAR
+            )
+        })?;
+        if self.runtime_dir.is_none() {
+            let dir = RuntimeDir::create()
+                .map_err(|e| format!("cannot make a private runtime directory: {e}"))?;
+            self.runtime_dir = Some(dir);
+        }
+        let Some(dir) = &self.runtime_dir else {
+            return Err("no runtime directory".to_owned());
+        };
+        let slot = self.bridges_opened;
+        self.bridges_opened += 1;
+        let (bridge, requests) = Bridge::open(dir, slot, &program)
+            .map_err(|e| format!("cannot open its socket in {}: {e}", dir.path().display()))?;
+        Ok(BridgeLink { bridge, requests })
     }
 
     /// Takes a new config: agents whose definition did not change keep running with their
@@ -684,7 +739,7 @@ impl Orchestrator {
                             .join(", ")
                     ),
                     Phase::Connecting => format!("MCP server `{name}`: still starting"),
-                    Phase::Down(why) => format!("MCP server `{name}` is not available: {why}"),
+                    Phase::Down(why) => format!("not available: {why}"),
                 }
             })
             .collect()
@@ -718,6 +773,7 @@ fn build_backend(
     env: &Environment,
     working_dir: &Path,
     endpoints: &mut EndpointPool,
+    bridge: Option<PathBuf>,
 ) -> (Backend, Probe, String, String, ToolProtocol) {
     match route {
         Route::Http(http) => {
@@ -762,6 +818,7 @@ fn build_backend(
                 cwd: working_dir.to_path_buf(),
                 env: child_env,
                 timeout: config.settings.timeout,
+                bridge,
             });
             (
                 Backend::ClaudeCli(cli),

@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::claude_stream::{Finish, StreamParser};
 use super::{ModelReply, ProviderError, Sink, StreamItem};
+use crate::engine::mcp::bridge::PERMISSION_PROMPT_TOOL;
 
 /// `claude --version` answers in milliseconds; anything slower is a broken install.
 const VERSION_LIMIT: Duration = Duration::from_secs(10);
@@ -44,6 +45,9 @@ pub struct ClaudeCliConfig {
     pub env: Vec<(String, String)>,
     /// Longest silence on the CLI's stdout before the run is abandoned.
     pub timeout: Duration,
+    /// The mcp-config of tzzr's bridge (its tools, and approvals for the CLI's own tools);
+    /// without it the agent's tools are pre-approved with `--allowedTools`.
+    pub bridge: Option<PathBuf>,
 }
 
 #[derive(Debug)]
@@ -182,8 +186,20 @@ fn cli_args(cfg: &ClaudeCliConfig, prompt: &str, session: &SessionArg) -> Vec<St
     ]
     .map(str::to_owned)
     .into();
-    if !tools.is_empty() {
-        args.extend(["--allowedTools".to_owned(), tools]);
+    match &cfg.bridge {
+        // Approvals come to tzzr; nothing is pre-approved, and no settings or MCP servers of
+        // the working directory (a cloned repository) can pre-approve or add anything.
+        Some(mcp_config) => args.extend([
+            "--mcp-config".to_owned(),
+            mcp_config.display().to_string(),
+            "--strict-mcp-config".to_owned(),
+            "--permission-prompt-tool".to_owned(),
+            PERMISSION_PROMPT_TOOL.to_owned(),
+            "--setting-sources".to_owned(),
+            "user".to_owned(),
+        ]),
+        None if !tools.is_empty() => args.extend(["--allowedTools".to_owned(), tools]),
+        None => {}
     }
     match session {
         SessionArg::Start(id) => args.extend(["--session-id".to_owned(), id.clone()]),
@@ -389,16 +405,7 @@ pub fn map_tools(tools: &[String]) -> (Vec<&'static str>, Vec<String>) {
     let mut cli = Vec::new();
     let mut unsupported: Vec<String> = Vec::new();
     for tool in tools {
-        let mapped = match tool.as_str() {
-            "bash" => Some("Bash"),
-            "read" => Some("Read"),
-            "write" => Some("Write"),
-            "glob" => Some("Glob"),
-            "grep" => Some("Grep"),
-            // `list_dir`, `ssh`, `http_request`: the CLI 2.1.332 has no equivalent (no LS tool).
-            _ => None,
-        };
-        match mapped {
+        match cli_name(tool) {
             Some(name) if !cli.contains(&name) => cli.push(name),
             Some(_) => {}
             None if !unsupported.contains(tool) => unsupported.push(tool.clone()),
@@ -406,6 +413,19 @@ pub fn map_tools(tools: &[String]) -> (Vec<&'static str>, Vec<String>) {
         }
     }
     (cli, unsupported)
+}
+
+/// The CLI's own tool that stands for tzzr's `tool`; `None` for `list_dir`, `ssh` and
+/// `http_request`, which the CLI 2.1.332 lacks (no LS tool) and tzzr serves over its bridge.
+pub fn cli_name(tool: &str) -> Option<&'static str> {
+    match tool {
+        "bash" => Some("Bash"),
+        "read" => Some("Read"),
+        "write" => Some("Write"),
+        "glob" => Some("Glob"),
+        "grep" => Some("Grep"),
+        _ => None,
+    }
 }
 
 /// Where `program` would be run from (a path, or a search of PATH).
@@ -486,6 +506,7 @@ mod tests {
             cwd: PathBuf::from("."),
             env: Vec::new(),
             timeout: Duration::from_secs(60),
+            bridge: None,
         }
     }
 
@@ -532,6 +553,34 @@ mod tests {
                 "Bash,Read",
                 "--allowedTools",
                 "Bash,Read",
+                "--session-id",
+                "id-1",
+                "--",
+                "hi",
+            ]
+        );
+    }
+
+    #[test]
+    fn with_the_bridge_approvals_go_to_tzzr_and_nothing_is_pre_approved() {
+        let cfg = ClaudeCliConfig {
+            bridge: Some(PathBuf::from("/run/tzzr-1/agent-0.mcp.json")),
+            ..config(&["bash", "read", "list_dir"])
+        };
+        let args = cli_args(&cfg, "hi", &SessionArg::Start("id-1".into()));
+        let after_tools: Vec<&str> = args.iter().map(String::as_str).skip(11).collect();
+        assert_eq!(
+            after_tools,
+            [
+                "--tools",
+                "Bash,Read",
+                "--mcp-config",
+                "/run/tzzr-1/agent-0.mcp.json",
+                "--strict-mcp-config",
+                "--permission-prompt-tool",
+                "mcp__tzzr__approve",
+                "--setting-sources",
+                "user",
                 "--session-id",
                 "id-1",
                 "--",

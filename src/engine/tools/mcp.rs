@@ -78,6 +78,16 @@ impl Toolbox {
         notices
     }
 
+    /// Whether a file tool may touch `path` (inside the working directory when confined, never
+    /// the config, `.env` files or logs); `Err` says why not. For the Claude CLI's own file
+    /// tools, which ask tzzr through the bridge.
+    pub fn confine(&self, path: &str) -> Result<(), String> {
+        self.sandbox
+            .resolve(path)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
     /// Why the MCP server behind `tool` is down, if it is one and it is.
     pub fn mcp_down(&self, tool: &str) -> Option<String> {
         match self.mcp_server_for(tool)?.snapshot().phase {
