@@ -69,6 +69,7 @@ fixture() {{ grep -v '"subtype":"init"' '{fixtures}'/"$1".jsonl; }}
             env: Vec::new(),
             timeout: Duration::from_secs(30),
             bridge: None,
+            protected: Vec::new(),
         }
     }
 

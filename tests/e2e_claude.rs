@@ -493,3 +493,26 @@ async fn headless_without_yes_refuses_the_clis_bash_and_with_yes_runs_it() {
     assert!(output.status.success(), "{stdout}");
     assert!(project.path().join("made.txt").exists(), "{stdout}");
 }
+
+#[tokio::test]
+async fn the_cli_cannot_read_tzzrs_config_even_inside_its_working_directory() {
+    let Some(claude) = claude_bin() else { return };
+    let mock = MockLlm::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let mut h = start(&claude, &mock, "read", home.path()).await;
+    let config = h.dir().join("config.yaml").canonicalize().unwrap();
+    let prompt = format!(r#"[[tool:Read {{"file_path":"{}"}}]]"#, config.display());
+    let turn = h.prompt("cc", &prompt);
+    let events = h.until_finished(turn).await;
+    let finished = events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::ToolCallFinished { ok, output, .. } => Some((*ok, output.clone())),
+            _ => None,
+        })
+        .unwrap();
+    assert!(!finished.0, "{finished:?}");
+    assert!(finished.1.contains("denied"), "{finished:?}");
+    assert!(!finished.1.contains("provider: claude"), "{finished:?}");
+    h.shutdown().await;
+}

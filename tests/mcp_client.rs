@@ -343,3 +343,108 @@ fn is_gone(pid: &str) -> bool {
             .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])),
     }
 }
+
+/// A streamable-HTTP server-everything on a free port of 127.0.0.1, killed when dropped.
+struct HttpEverything {
+    child: std::process::Child,
+    url: String,
+}
+
+impl HttpEverything {
+    fn start(everything: &Path) -> Self {
+        use std::io::{BufRead, BufReader};
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = std::process::Command::new("node")
+            .arg(everything)
+            .arg("streamableHttp")
+            .env("PORT", port.to_string())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let mut lines = BufReader::new(stderr).lines();
+        loop {
+            let line = lines.next().expect("the server says it listens").unwrap();
+            if line.contains("listening on port") {
+                break;
+            }
+        }
+        // Keep draining its stderr so that it never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Self {
+            child,
+            url: format!("http://127.0.0.1:{port}/mcp"),
+        }
+    }
+}
+
+impl Drop for HttpEverything {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn a_streamable_http_server_works_like_a_stdio_one() {
+    let Some(everything) = mcp_everything() else {
+        return;
+    };
+    let server = HttpEverything::start(&everything);
+    let mock = MockLlm::start().await;
+    let yaml = format!(
+        "mcp_servers:\n  everything:\n    url: {}\n    headers: {{X-Test: yes}}\nagents:\n  bot:\n    provider: openai\n    model: gpt-4o\n    api_base: {}\n    mcp: [everything]\n    approval: {{mcp__everything__get-sum: auto}}\n",
+        server.url,
+        mock.openai_base()
+    );
+    let mut h = Harness::start(&yaml).await;
+    let turn = h.prompt("bot", r#"[[tool:mcp__everything__get-sum {"a":2,"b":3}]]"#);
+    let events = h.until_finished(turn).await;
+    let results = finished(&events);
+    assert_eq!(results.len(), 1, "{events:?}");
+    assert!(results[0].1, "{results:?}");
+    assert!(results[0].2.contains('5'), "{results:?}");
+    h.shutdown().await;
+}
+
+#[test]
+fn an_mcp_server_gets_no_secret_from_tzzrs_environment() {
+    let Some(everything) = mcp_everything() else {
+        return;
+    };
+    let project = tempfile::tempdir().unwrap();
+    let config = format!(
+        "mcp_servers:\n  everything:\n    command: node\n    args: ['{}', stdio]\n    env: {{GIVEN_ON_PURPOSE: visible}}\nagents:\n  bot:\n    provider: scripted\n    mcp: [everything]\n    approval: auto\n    script:\n      - {{tool_calls: [{{tool: mcp__everything__get-env, params: {{}}}}]}}\n      - {{text: done}}\n",
+        everything.display()
+    );
+    std::fs::write(project.path().join("config.yaml"), config).unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_tzzr"))
+        .current_dir(project.path())
+        .args(["--agent", "bot", "--prompt", "go"])
+        .env("XDG_STATE_HOME", project.path().join("state"))
+        .env("OPENAI_API_KEY", "sk-secret-one")
+        .env("DEPLOY_TOKEN", "secret-two")
+        .env("DB_PASSWORD", "secret-three")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let log = std::fs::read_to_string(project.path().join("logs/bot.md")).unwrap();
+    assert!(log.contains("**mcp__everything__get-env** ✅"), "{log}");
+    assert!(
+        log.contains("GIVEN_ON_PURPOSE"),
+        "the server's own env: {log}"
+    );
+    assert!(
+        log.contains("\"PATH\""),
+        "the rest of the environment: {log}"
+    );
+    for secret in ["sk-secret-one", "secret-two", "secret-three"] {
+        assert!(!log.contains(secret), "{secret} reached the server: {log}");
+    }
+}

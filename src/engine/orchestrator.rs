@@ -329,12 +329,7 @@ fn tool_context(
     spec: &AgentSpec,
 ) -> ToolContext {
     let s = &config.settings;
-    let protected = Protected::new(
-        [config.source.clone(), s.log_dir.clone()]
-            .into_iter()
-            .chain(env.dotenv_files().iter().cloned())
-            .map(|path| std::path::absolute(&path).unwrap_or(path)),
-    );
+    let protected = Protected::new(protected_paths(config, env));
     ToolContext {
         working_dir: working_dir.to_path_buf(),
         sandbox_paths: s.sandbox_paths,
@@ -363,6 +358,15 @@ fn tool_context(
                 .collect(),
         },
     }
+}
+
+/// What no agent may touch: the config file, the log directory and every `.env` read.
+fn protected_paths(config: &Config, env: &Environment) -> Vec<PathBuf> {
+    [config.source.clone(), config.settings.log_dir.clone()]
+        .into_iter()
+        .chain(env.dotenv_files().iter().cloned())
+        .map(|path| std::path::absolute(&path).unwrap_or(path))
+        .collect()
 }
 
 /// v6's system prompt: the agent's name, its role, and the servers it may reach.
@@ -819,6 +823,7 @@ fn build_backend(
                 env: child_env,
                 timeout: config.settings.timeout,
                 bridge,
+                protected: protected_paths(config, env),
             });
             (
                 Backend::ClaudeCli(cli),

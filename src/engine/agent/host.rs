@@ -132,3 +132,182 @@ async fn permit(
         Err(reason) => deny(reason),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use indexmap::IndexMap;
+    use serde_json::json;
+
+    use super::*;
+    use crate::engine::tools::ToolContext;
+    use crate::engine::tools::approval::{ApprovalPolicy, Asker, Policy};
+
+    fn toolbox(dir: &std::path::Path) -> Toolbox {
+        let tools = ["bash", "read", "list_dir"].map(str::to_owned);
+        Toolbox::new(&tools, ToolContext::new(dir.canonicalize().unwrap()))
+    }
+
+    fn gate(asker: Asker, per_tool: &[(&str, Policy)]) -> Gate {
+        let policy = ApprovalPolicy {
+            changes: Policy::Ask,
+            per_tool: per_tool
+                .iter()
+                .map(|(tool, policy)| ((*tool).to_owned(), *policy))
+                .collect::<IndexMap<_, _>>(),
+        };
+        Gate::new("cc", policy, asker)
+    }
+
+    fn request(tool: &str, input: serde_json::Value) -> PermissionRequest {
+        PermissionRequest {
+            tool_name: tool.into(),
+            input,
+            tool_use_id: Some("toolu_1".into()),
+        }
+    }
+
+    async fn answer(
+        toolbox: &Toolbox,
+        gate: &mut Gate,
+        request: PermissionRequest,
+    ) -> PermissionAnswer {
+        let mut emit = |_: EventKind| {};
+        permit(toolbox, gate, &mut emit, request, &CancellationToken::new()).await
+    }
+
+    fn denial(answer: &PermissionAnswer) -> &str {
+        match answer {
+            PermissionAnswer::Deny { message } => message,
+            PermissionAnswer::Allow { .. } => panic!("allowed: {answer:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_clis_bash_follows_the_agents_policy() {
+        let dir = tempfile::tempdir().unwrap();
+        let toolbox = toolbox(dir.path());
+        let input = json!({"command": "touch x"});
+        let allowed = answer(
+            &toolbox,
+            &mut gate(Asker::ApproveAll, &[]),
+            request("Bash", input.clone()),
+        )
+        .await;
+        assert_eq!(
+            allowed,
+            PermissionAnswer::Allow {
+                input: input.clone()
+            }
+        );
+        let nobody = answer(
+            &toolbox,
+            &mut gate(Asker::Nobody, &[]),
+            request("Bash", input.clone()),
+        )
+        .await;
+        assert!(
+            denial(&nobody).contains("no one can give it here"),
+            "{nobody:?}"
+        );
+        let denied = answer(
+            &toolbox,
+            &mut gate(Asker::ApproveAll, &[("bash", Policy::Deny)]),
+            request("Bash", input),
+        )
+        .await;
+        assert!(
+            denial(&denied).contains("agents.cc.approval denies `bash`"),
+            "{denied:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_clis_file_tools_stay_inside_the_working_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let toolbox = toolbox(dir.path());
+        let mut g = gate(Asker::ApproveAll, &[]);
+        let outside = answer(
+            &toolbox,
+            &mut g,
+            request("Read", json!({"file_path": "/etc/hostname"})),
+        )
+        .await;
+        assert!(
+            denial(&outside).contains("path outside the working directory"),
+            "{outside:?}"
+        );
+        let climbing = answer(
+            &toolbox,
+            &mut g,
+            request("Edit", json!({"file_path": "../x"})),
+        )
+        .await;
+        assert!(denial(&climbing).contains("outside"), "{climbing:?}");
+        let inside = answer(
+            &toolbox,
+            &mut g,
+            request("Read", json!({"file_path": "notes.txt"})),
+        )
+        .await;
+        assert!(
+            matches!(inside, PermissionAnswer::Allow { .. }),
+            "{inside:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn tools_tzzr_does_not_know_or_does_not_serve_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let toolbox = toolbox(dir.path());
+        let mut g = gate(Asker::ApproveAll, &[]);
+        let unknown = answer(&toolbox, &mut g, request("Task\u{1b}[31m", json!({}))).await;
+        assert_eq!(
+            denial(&unknown),
+            "refused: tzzr has no approval policy for the claude CLI's tool `Task`"
+        );
+        let unserved = answer(&toolbox, &mut g, request("mcp__tzzr__ssh", json!({}))).await;
+        assert_eq!(
+            denial(&unserved),
+            "tool `ssh` is not available to this agent"
+        );
+    }
+
+    #[tokio::test]
+    async fn served_tools_are_allowed_at_the_prompt_and_asked_about_when_they_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let toolbox = toolbox(dir.path());
+        let mut asking = gate(Asker::Interactive, &[("list_dir", Policy::Ask)]);
+        let mut asked = 0;
+        let answer = {
+            let mut emit = |kind: EventKind| {
+                if matches!(kind, EventKind::ApprovalNeeded { .. }) {
+                    asked += 1;
+                }
+            };
+            permit(
+                &toolbox,
+                &mut asking,
+                &mut emit,
+                request("mcp__tzzr__list_dir", json!({"path": "."})),
+                &CancellationToken::new(),
+            )
+            .await
+        };
+        assert!(
+            matches!(answer, PermissionAnswer::Allow { .. }),
+            "{answer:?}"
+        );
+        assert_eq!(asked, 0, "the call itself will ask");
+        let mut refusing = gate(Asker::Interactive, &[("list_dir", Policy::Deny)]);
+        let refused = super::tests::answer(
+            &toolbox,
+            &mut refusing,
+            request("mcp__tzzr__list_dir", json!({"path": "."})),
+        )
+        .await;
+        assert!(
+            denial(&refused).contains("denies `list_dir`"),
+            "{refused:?}"
+        );
+    }
+}

@@ -48,6 +48,9 @@ pub struct ClaudeCliConfig {
     /// The mcp-config of tzzr's bridge (its tools, and approvals for the CLI's own tools);
     /// without it the agent's tools are pre-approved with `--allowedTools`.
     pub bridge: Option<PathBuf>,
+    /// Absolute paths the CLI's file tools may not read or edit (the config, `.env` files,
+    /// the logs): the CLI reads inside its working directory without asking anyone.
+    pub protected: Vec<PathBuf>,
 }
 
 #[derive(Debug)]
@@ -201,12 +204,37 @@ fn cli_args(cfg: &ClaudeCliConfig, prompt: &str, session: &SessionArg) -> Vec<St
         None if !tools.is_empty() => args.extend(["--allowedTools".to_owned(), tools]),
         None => {}
     }
+    let denied = protected_rules(&cfg.protected);
+    if !denied.is_empty() {
+        args.push("--disallowedTools".to_owned());
+        args.extend(denied);
+    }
     match session {
         SessionArg::Start(id) => args.extend(["--session-id".to_owned(), id.clone()]),
         SessionArg::Resume(id) => args.extend(["--resume".to_owned(), id.clone()]),
     }
     args.extend(["--".to_owned(), prompt.to_owned()]);
     args
+}
+
+/// The CLI's permission rules that keep its file tools off `protected` paths (`//` starts an
+/// absolute path in its rule syntax; a directory's rule covers what is inside).
+fn protected_rules(protected: &[PathBuf]) -> Vec<String> {
+    let mut rules = Vec::new();
+    for path in protected {
+        let Some(text) = path.to_str().filter(|t| t.starts_with('/')) else {
+            continue;
+        };
+        let pattern = if path.is_dir() {
+            format!("/{}/**", text.trim_end_matches('/'))
+        } else {
+            format!("/{text}")
+        };
+        for tool in ["Read", "Edit"] {
+            rules.push(format!("{tool}({pattern})"));
+        }
+    }
+    rules
 }
 
 /// Starts the CLI in its own process group, so that a kill reaches the tools it started too.
@@ -507,6 +535,7 @@ mod tests {
             env: Vec::new(),
             timeout: Duration::from_secs(60),
             bridge: None,
+            protected: Vec::new(),
         }
     }
 
@@ -585,6 +614,27 @@ mod tests {
                 "id-1",
                 "--",
                 "hi",
+            ]
+        );
+    }
+
+    #[test]
+    fn protected_paths_become_deny_rules_for_the_clis_file_tools() {
+        let dir = std::env::temp_dir();
+        let file = PathBuf::from("/project/config.yaml");
+        assert_eq!(
+            protected_rules(&[file, dir.clone(), PathBuf::from("relative/.env")]),
+            [
+                "Read(//project/config.yaml)".to_owned(),
+                "Edit(//project/config.yaml)".to_owned(),
+                format!(
+                    "Read(/{}/**)",
+                    dir.display().to_string().trim_end_matches('/')
+                ),
+                format!(
+                    "Edit(/{}/**)",
+                    dir.display().to_string().trim_end_matches('/')
+                ),
             ]
         );
     }
