@@ -448,3 +448,57 @@ fn an_mcp_server_gets_no_secret_from_tzzrs_environment() {
         assert!(!log.contains(secret), "{secret} reached the server: {log}");
     }
 }
+
+#[test]
+fn status_says_what_each_mcp_server_offers_or_why_not() {
+    let project = tempfile::tempdir().unwrap();
+    let mut config = String::from(
+        "mcp_servers:\n  ghost: {command: /no/such/mcp-server}\nagents:\n  bot:\n    provider: scripted\n    mcp: [ghost",
+    );
+    let everything = mcp_everything();
+    if let Some(everything) = &everything {
+        config = format!(
+            "mcp_servers:\n  ghost: {{command: /no/such/mcp-server}}\n  everything: {{command: node, args: ['{}', stdio]}}\nagents:\n  bot:\n    provider: scripted\n    mcp: [ghost, everything",
+            everything.display()
+        );
+    }
+    config.push_str("]\n");
+    std::fs::write(project.path().join("config.yaml"), config).unwrap();
+    let run = |flag: &str| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_tzzr"))
+            .current_dir(project.path())
+            .arg(flag)
+            .env("XDG_STATE_HOME", project.path().join("state"))
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let listed = run("--agents");
+    assert!(
+        listed.contains("MCP servers: ghost") && listed.contains("see --status"),
+        "{listed}"
+    );
+    let status: serde_json::Value = serde_json::from_str(&run("--status")).unwrap();
+    let notes: Vec<String> = status["agents"]["bot"]["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        notes.iter().any(|n| n
+            .starts_with("not available: MCP server `ghost`: cannot start `/no/such/mcp-server`")),
+        "{notes:?}"
+    );
+    if everything.is_some() {
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.starts_with("MCP server `everything`: ")
+                    && n.contains(" tools (")
+                    && n.contains("mcp__everything__echo")),
+            "{notes:?}"
+        );
+    }
+}

@@ -221,7 +221,19 @@ fn cli_args(cfg: &ClaudeCliConfig, prompt: &str, session: &SessionArg) -> Vec<St
 /// absolute path in its rule syntax; a directory's rule covers what is inside).
 fn protected_rules(protected: &[PathBuf]) -> Vec<String> {
     let mut rules = Vec::new();
+    // The path as written and as resolved (through symlinks): the CLI may see either.
+    let mut paths: Vec<PathBuf> = Vec::new();
     for path in protected {
+        for form in [Some(path.clone()), path.canonicalize().ok()]
+            .into_iter()
+            .flatten()
+        {
+            if !paths.contains(&form) {
+                paths.push(form);
+            }
+        }
+    }
+    for path in &paths {
         let Some(text) = path.to_str().filter(|t| t.starts_with('/')) else {
             continue;
         };
@@ -620,7 +632,7 @@ mod tests {
 
     #[test]
     fn protected_paths_become_deny_rules_for_the_clis_file_tools() {
-        let dir = std::env::temp_dir();
+        let dir = std::env::temp_dir().canonicalize().unwrap();
         let file = PathBuf::from("/project/config.yaml");
         assert_eq!(
             protected_rules(&[file, dir.clone(), PathBuf::from("relative/.env")]),
@@ -637,6 +649,23 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn a_protected_path_behind_a_symlink_is_denied_under_both_names() {
+        let temp = std::env::temp_dir().join(format!("tzzr-rules-{}", std::process::id()));
+        std::fs::create_dir_all(temp.join("real")).unwrap();
+        std::fs::write(temp.join("real/.env"), "K=v").unwrap();
+        let _ = std::fs::remove_file(temp.join("link"));
+        std::os::unix::fs::symlink(temp.join("real"), temp.join("link")).unwrap();
+        let rules = protected_rules(&[temp.join("link/.env")]);
+        let real = temp.join("real/.env").canonicalize().unwrap();
+        assert!(rules.contains(&format!("Read(/{})", temp.join("link/.env").display())));
+        assert!(
+            rules.contains(&format!("Read(/{})", real.display())),
+            "{rules:?}"
+        );
+        std::fs::remove_dir_all(&temp).unwrap();
     }
 
     #[test]
