@@ -15,6 +15,7 @@ use tzzr::engine::config::{self, Config, ConfigFile};
 use tzzr::engine::env::{Environment, Origin};
 use tzzr::engine::health;
 use tzzr::engine::json_text;
+use tzzr::engine::mcp::bridge;
 use tzzr::engine::orchestrator::{self, Orchestrator};
 use tzzr::engine::tools::approval::Asker;
 use tzzr::logging::Secrets;
@@ -25,9 +26,15 @@ fn main() -> ExitCode {
     if let Some(code) = tzzr::engine::tools::exec::helper::run_if_requested() {
         return code;
     }
+    // The Claude CLI starts tzzr as its MCP server: relay, before any flag is looked at.
+    let mut argv = std::env::args_os().skip(1);
+    if argv.next().is_some_and(|mode| mode == bridge::RELAY_MODE) {
+        return relay(argv.next());
+    }
     if let Some(program) = tzzr::engine::tools::exec::own_program() {
         tzzr::engine::tools::exec::set_helper_program(program);
     }
+    bridge::use_this_executable();
     let args = match Args::try_parse() {
         Ok(args) => args,
         Err(e) => {
@@ -54,6 +61,24 @@ fn main() -> ExitCode {
         Err(e) => {
             tracing::error!("{e:#}");
             report_error(&secrets, &format!("{e:#}"));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `tzzr __mcp-bridge SOCKET`: copies stdio to the running tzzr's socket and back.
+fn relay(socket: Option<std::ffi::OsString>) -> ExitCode {
+    let Some(socket) = socket else {
+        report_error(
+            &Secrets::default(),
+            "__mcp-bridge needs the socket of the running tzzr",
+        );
+        return ExitCode::FAILURE;
+    };
+    match bridge::relay::relay(Path::new(&socket)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            report_error(&Secrets::default(), &e);
             ExitCode::FAILURE
         }
     }
@@ -144,6 +169,7 @@ fn run(args: Args, secrets: &Secrets) -> Result<ExitCode> {
         }
         Mode::Status => block_on(async {
             let (orch, _events) = Orchestrator::start(config, &env, asker(&args))?;
+            orch.settle_mcp().await;
             print_stdout(secrets, &json_text::pretty(&orch.status())?);
             orch.shutdown().await;
             Ok(ExitCode::SUCCESS)

@@ -68,6 +68,8 @@ fixture() {{ grep -v '"subtype":"init"' '{fixtures}'/"$1".jsonl; }}
             cwd: self.dir.path().to_owned(),
             env: Vec::new(),
             timeout: Duration::from_secs(30),
+            bridge: None,
+            protected: Vec::new(),
         }
     }
 
@@ -201,6 +203,27 @@ async fn an_agent_without_tools_gets_an_empty_tool_list_and_no_pre_approval() {
     assert_eq!(reply, Ok(hello_reply()));
     let argv = &fake.argvs()[0];
     assert_eq!(value_after(argv, "--tools"), Some(""));
+    assert!(!argv.iter().any(|a| a == "--allowedTools"), "{argv:?}");
+}
+
+#[tokio::test]
+async fn with_tzzrs_bridge_approvals_come_to_tzzr_instead_of_being_pre_approved() {
+    let fake = Fake::new("init\nfixture hello");
+    let mut cfg = fake.config(&["bash", "read", "list_dir"]);
+    cfg.bridge = Some(fake.path("agent-0.mcp.json"));
+    let mut cli = ClaudeCli::new(cfg);
+    let (reply, _) = turn(&mut cli, "hello").await;
+    assert_eq!(reply, Ok(hello_reply()));
+    let argv = &fake.argvs()[0];
+    let config = fake.path("agent-0.mcp.json").display().to_string();
+    assert_eq!(value_after(argv, "--tools"), Some("Bash,Read"));
+    assert_eq!(value_after(argv, "--mcp-config"), Some(config.as_str()));
+    assert!(argv.iter().any(|a| a == "--strict-mcp-config"), "{argv:?}");
+    assert_eq!(
+        value_after(argv, "--permission-prompt-tool"),
+        Some("mcp__tzzr__approve")
+    );
+    assert_eq!(value_after(argv, "--setting-sources"), Some("user"));
     assert!(!argv.iter().any(|a| a == "--allowedTools"), "{argv:?}");
 }
 

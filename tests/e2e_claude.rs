@@ -10,17 +10,23 @@ use std::path::Path;
 use support::harness::{Harness, kinds};
 use support::mock_llm::MockLlm;
 use support::peers::claude_bin;
-use tzzr::engine::protocol::{AgentCommand, EventKind, Outcome};
+use tzzr::engine::protocol::{AgentCommand, Approval, EventKind, Outcome};
 
 async fn start(claude: &Path, mock: &MockLlm, tools: &str, home: &Path) -> Harness {
     let config = format!(
         "settings:\n  max_retries: 1\n  timeout: 60\nagents:\n  cc:\n    role: You are brief.\n    provider: claude\n    model: claude-sonnet-4-5\n    api_base: {}\n    tools: [{tools}]\n",
         mock.anthropic_base()
     );
+    start_config(claude, &config, home).await
+}
+
+/// Starts `config` with the real CLI, and tzzr's bridge served by the tzzr binary.
+async fn start_config(claude: &Path, config: &str, home: &Path) -> Harness {
     Harness::start_with_env(
-        &config,
+        config,
         &[
             ("TZZR_CLAUDE_BIN", claude.to_str().unwrap()),
+            ("TZZR_BRIDGE_BIN", env!("CARGO_BIN_EXE_tzzr")),
             ("ANTHROPIC_API_KEY", "sk-ant-e2e"),
             ("HOME", home.to_str().unwrap()),
             ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1"),
@@ -174,5 +180,342 @@ async fn cancel_kills_the_cli_and_the_agent_goes_on() {
     let turn = h.prompt("cc", "after the cancel");
     let events = h.until_finished(turn).await;
     assert!(h.outcome(&events).is_done(), "{events:?}");
+    h.shutdown().await;
+}
+
+fn tool_events(events: &[tzzr::engine::protocol::AgentEvent]) -> Vec<(String, String, bool)> {
+    events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::ToolCallRequested {
+                call,
+                tool,
+                runs_in_provider,
+                ..
+            } => Some((
+                "requested".to_owned(),
+                format!("{tool} {call}"),
+                *runs_in_provider,
+            )),
+            EventKind::ToolCallFinished { call, tool, ok, .. } => {
+                Some(("finished".to_owned(), format!("{tool} {call}"), *ok))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_cli_calls_tzzrs_list_dir_through_the_bridge_and_it_is_traced_once() {
+    let Some(claude) = claude_bin() else { return };
+    let mock = MockLlm::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let mut h = start(&claude, &mock, "read, list_dir", home.path()).await;
+    h.write_file("listed.txt", "x");
+    let turn = h.prompt("cc", r#"[[tool:mcp__tzzr__list_dir {"path":"."}]]"#);
+    let events = h.until_finished(turn).await;
+    let traced = tool_events(&events);
+    assert_eq!(traced.len(), 2, "one request and one result: {traced:?}");
+    let (kind, what, in_provider) = &traced[0];
+    assert_eq!(kind, "requested");
+    assert!(
+        what.starts_with("list_dir toolu_"),
+        "shown as list_dir, with the CLI's id: {what}"
+    );
+    assert!(!in_provider, "it ran in tzzr");
+    assert_eq!(traced[1], ("finished".to_owned(), what.clone(), true));
+    let output = events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::ToolCallFinished { output, .. } => Some(output.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(output.contains("listed.txt"), "{output}");
+    let Outcome::Done { text } = h.outcome(&events) else {
+        panic!("{events:?}")
+    };
+    assert!(
+        text.contains("listed.txt"),
+        "the CLI got tzzr's answer: {text}"
+    );
+    let log = h.read_log("cc.md");
+    assert_eq!(log.matches("**list_dir**").count(), 1, "{log}");
+    assert!(!log.contains("**mcp__tzzr__"), "{log}");
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_bash_call_of_the_cli_asks_in_tzzr_and_runs_after_approve() {
+    let Some(claude) = claude_bin() else { return };
+    let mock = MockLlm::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let mut h = start(&claude, &mock, "bash", home.path()).await;
+    let turn = h.prompt(
+        "cc",
+        r#"[[tool:Bash {"command":"touch made.txt && echo made"}]]"#,
+    );
+    h.wait_for(turn, |k| matches!(k, EventKind::ApprovalNeeded { .. }))
+        .await;
+    let (call, tool, args) = h
+        .so_far(turn)
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::ApprovalNeeded {
+                call, tool, args, ..
+            } => Some((call.clone(), tool.clone(), args.clone())),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(tool, "bash");
+    assert!(
+        call.0.starts_with("toolu_"),
+        "the CLI's tool-use id: {call}"
+    );
+    assert_eq!(args["command"], "touch made.txt && echo made");
+    assert!(
+        !h.dir().join("made.txt").exists(),
+        "nothing ran before the answer"
+    );
+    h.command(
+        "cc",
+        AgentCommand::Approve {
+            call,
+            decision: Approval::Allow,
+        },
+    );
+    let events = h.until_finished(turn).await;
+    assert!(h.dir().join("made.txt").exists());
+    let finished = events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::ToolCallFinished {
+                tool, ok, output, ..
+            } => Some((tool.clone(), *ok, output.clone())),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(finished, ("Bash".to_owned(), true, "made".to_owned()));
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_bash_call_of_the_cli_denied_in_tzzr_does_not_run() {
+    let Some(claude) = claude_bin() else { return };
+    let mock = MockLlm::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let mut h = start(&claude, &mock, "bash", home.path()).await;
+    let turn = h.prompt(
+        "cc",
+        r#"[[tool:Bash {"command":"touch made.txt && echo made"}]]"#,
+    );
+    h.wait_for(turn, |k| matches!(k, EventKind::ApprovalNeeded { .. }))
+        .await;
+    let call = h
+        .so_far(turn)
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::ApprovalNeeded { call, .. } => Some(call.clone()),
+            _ => None,
+        })
+        .unwrap();
+    h.command(
+        "cc",
+        AgentCommand::Approve {
+            call,
+            decision: Approval::Deny,
+        },
+    );
+    let events = h.until_finished(turn).await;
+    assert!(!h.dir().join("made.txt").exists());
+    let finished = events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::ToolCallFinished {
+                tool, ok, output, ..
+            } => Some((tool.clone(), *ok, output.clone())),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(
+        finished,
+        (
+            "Bash".to_owned(),
+            false,
+            "refused: the user denied this call".to_owned()
+        )
+    );
+    assert!(h.outcome(&events).is_done(), "{events:?}");
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_cli_reads_outside_the_working_directory_only_if_tzzr_would() {
+    let Some(claude) = claude_bin() else { return };
+    let mock = MockLlm::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let mut h = start(&claude, &mock, "read", home.path()).await;
+    let turn = h.prompt("cc", r#"[[tool:Read {"file_path":"/etc/hostname"}]]"#);
+    let events = h.until_finished(turn).await;
+    let finished = events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::ToolCallFinished { ok, output, .. } => Some((*ok, output.clone())),
+            _ => None,
+        })
+        .unwrap();
+    assert!(!finished.0, "{finished:?}");
+    assert!(
+        finished
+            .1
+            .contains("path outside the working directory: /etc/hostname"),
+        "{finished:?}"
+    );
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_agents_mcp_servers_reach_the_cli_through_the_bridge_and_ask_once() {
+    let Some(claude) = claude_bin() else { return };
+    let Some(everything) = support::peers::mcp_everything() else {
+        return;
+    };
+    let mock = MockLlm::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let config = format!(
+        "settings:\n  max_retries: 1\n  timeout: 60\nmcp_servers:\n  everything:\n    command: node\n    args: ['{}', stdio]\nagents:\n  cc:\n    role: You are brief.\n    provider: claude\n    model: claude-sonnet-4-5\n    api_base: {}\n    mcp: [everything]\n",
+        everything.display(),
+        mock.anthropic_base()
+    );
+    let mut h = start_config(&claude, &config, home.path()).await;
+    let turn = h.prompt(
+        "cc",
+        r#"[[tool:mcp__tzzr__everything__echo {"message":"through two bridges"}]]"#,
+    );
+    h.wait_for(turn, |k| matches!(k, EventKind::ApprovalNeeded { .. }))
+        .await;
+    let asked: Vec<(tzzr::engine::protocol::CallId, String)> = h
+        .so_far(turn)
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::ApprovalNeeded { call, tool, .. } => Some((call.clone(), tool.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(asked.len(), 1);
+    assert_eq!(asked[0].1, "mcp__everything__echo");
+    h.command(
+        "cc",
+        AgentCommand::Approve {
+            call: asked[0].0.clone(),
+            decision: Approval::Allow,
+        },
+    );
+    let events = h.until_finished(turn).await;
+    let approvals = events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::ApprovalNeeded { .. }))
+        .count();
+    assert_eq!(
+        approvals, 1,
+        "asked once, not at the prompt and again at the call"
+    );
+    let finished: Vec<(String, bool, String)> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::ToolCallFinished {
+                tool, ok, output, ..
+            } => Some((tool.clone(), *ok, output.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        finished,
+        [(
+            "mcp__everything__echo".to_owned(),
+            true,
+            "Echo: through two bridges".to_owned()
+        )]
+    );
+    let Outcome::Done { text } = h.outcome(&events) else {
+        panic!("{events:?}")
+    };
+    assert!(text.contains("Echo: through two bridges"), "{text}");
+    h.shutdown().await;
+}
+
+/// Runs the tzzr binary headless on a Claude agent with `bash`: the bridge is the binary itself.
+async fn headless_bash(claude: &Path, yes: bool) -> (tempfile::TempDir, std::process::Output) {
+    let mock = MockLlm::start().await;
+    let project = tempfile::tempdir().unwrap();
+    let config = format!(
+        "settings:\n  max_retries: 1\n  timeout: 60\nagents:\n  cc:\n    role: You are brief.\n    provider: claude\n    model: claude-sonnet-4-5\n    api_base: {}\n    tools: [bash]\n",
+        mock.anthropic_base()
+    );
+    std::fs::write(project.path().join("config.yaml"), config).unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tzzr"));
+    cmd.current_dir(project.path())
+        // --config: the key comes from this environment, the base URL from the file.
+        .args([
+            "--config",
+            "config.yaml",
+            "--agent",
+            "cc",
+            "--prompt",
+            r#"[[tool:Bash {"command":"touch made.txt && echo made"}]]"#,
+        ])
+        .env("TZZR_CLAUDE_BIN", claude)
+        .env("ANTHROPIC_API_KEY", "sk-ant-e2e")
+        .env("HOME", project.path())
+        .env("XDG_STATE_HOME", project.path().join("state"))
+        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+        .env_remove(tzzr::engine::mcp::bridge::PROGRAM_VAR);
+    if yes {
+        cmd.arg("--yes");
+    }
+    let output = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    drop(mock);
+    (project, output)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn headless_without_yes_refuses_the_clis_bash_and_with_yes_runs_it() {
+    let Some(claude) = claude_bin() else { return };
+    let (project, output) = headless_bash(&claude, false).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!project.path().join("made.txt").exists(), "{stdout}");
+    assert!(
+        stdout.contains("needs approval and no one can give it here"),
+        "{stdout}"
+    );
+
+    let (project, output) = headless_bash(&claude, true).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(project.path().join("made.txt").exists(), "{stdout}");
+}
+
+#[tokio::test]
+async fn the_cli_cannot_read_tzzrs_config_even_inside_its_working_directory() {
+    let Some(claude) = claude_bin() else { return };
+    let mock = MockLlm::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let mut h = start(&claude, &mock, "read", home.path()).await;
+    let config = h.dir().join("config.yaml").canonicalize().unwrap();
+    let prompt = format!(r#"[[tool:Read {{"file_path":"{}"}}]]"#, config.display());
+    let turn = h.prompt("cc", &prompt);
+    let events = h.until_finished(turn).await;
+    let finished = events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::ToolCallFinished { ok, output, .. } => Some((*ok, output.clone())),
+            _ => None,
+        })
+        .unwrap();
+    assert!(!finished.0, "{finished:?}");
+    assert!(finished.1.contains("denied"), "{finished:?}");
+    assert!(!finished.1.contains("provider: claude"), "{finished:?}");
     h.shutdown().await;
 }

@@ -10,6 +10,7 @@ pub mod health;
 pub mod journal;
 pub mod json_text;
 pub mod log_dir;
+pub mod mcp;
 pub mod orchestrator;
 pub mod pipeline;
 pub mod protocol;

@@ -10,11 +10,13 @@ use indexmap::IndexMap;
 use serde::Serialize;
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 
-use crate::engine::agent::{self, AgentHandle, AgentRuntime, Emitter};
+use crate::engine::agent::{self, AgentHandle, AgentRuntime, BridgeLink, Emitter};
 use crate::engine::config::{AgentSpec, Config, ToolProtocol, diagnose};
 use crate::engine::cost::{Budgets, CostMeter, CostSummary, PriceTable};
 use crate::engine::env::Environment;
 use crate::engine::journal::{Journal, JournalHeader};
+use crate::engine::mcp::bridge::{self, Bridge, RuntimeDir};
+use crate::engine::mcp::{McpHub, Phase};
 use crate::engine::protocol::{AgentCommand, AgentEvent, BreakerState, LimiterSnapshot, TurnId};
 use crate::engine::provider::ProviderError;
 use crate::engine::provider::backend::Backend;
@@ -168,6 +170,12 @@ pub struct Orchestrator {
     prices: Arc<PriceTable>,
     meter: Arc<Mutex<CostMeter>>,
     endpoints: EndpointPool,
+    /// The MCP servers the agents use, shared by every agent that lists one.
+    mcp: McpHub,
+    /// Where Claude agents' bridges live (made with the first one); removed when dropped.
+    runtime_dir: Option<RuntimeDir>,
+    /// Numbers bridges within the runtime dir.
+    bridges_opened: usize,
     slots: IndexMap<String, Slot>,
     next_turn: u64,
 }
@@ -242,7 +250,17 @@ pub fn describe(config: &Config, env: &Environment) -> Vec<AgentInfo> {
     config
         .agents
         .values()
-        .map(|spec| describe_agent(spec, &route::resolve(spec, config, env), config))
+        .map(|spec| {
+            let mut info = describe_agent(spec, &route::resolve(spec, config, env), config);
+            if !spec.mcp.is_empty() {
+                // Nothing is started here, so the servers' tools are not known yet.
+                info.notes.push(format!(
+                    "MCP servers: {} (their tools are listed once the agent runs; see --status)",
+                    spec.mcp.join(", ")
+                ));
+            }
+            info
+        })
         .collect()
 }
 
@@ -271,10 +289,19 @@ fn describe_agent(spec: &AgentSpec, route: &Route, config: &Config) -> AgentInfo
                 })
             });
             let (_, unsupported) = claude_cli::map_tools(&spec.tools);
-            if !unsupported.is_empty() {
+            let (served, missing): (Vec<String>, Vec<String>) = unsupported
+                .into_iter()
+                .partition(|tool| tools::RUNNABLE_TOOLS.contains(&tool.as_str()));
+            if !served.is_empty() {
                 notes.push(format!(
-                    "the claude CLI has no {} tool; this agent runs without it",
-                    unsupported.join(", ")
+                    "{} served to the claude CLI by tzzr over MCP (the CLI has no such tool)",
+                    served.join(", ")
+                ));
+            }
+            if !missing.is_empty() {
+                notes.push(format!(
+                    "{} not available in this build yet; the agent runs without",
+                    missing.join(", ")
                 ));
             }
             (format!("claude CLI ({model})"), None, problem)
@@ -345,13 +372,7 @@ fn tool_context(
     spec: &AgentSpec,
 ) -> ToolContext {
     let s = &config.settings;
-    let protected = Protected::new(
-        [config.source.clone()]
-            .into_iter()
-            .chain(log_paths(config, working_dir))
-            .chain(env.dotenv_files().iter().cloned())
-            .map(|path| std::path::absolute(&path).unwrap_or(path)),
-    );
+    let protected = Protected::new(protected_paths(config, env, working_dir));
     ToolContext {
         working_dir: working_dir.to_path_buf(),
         sandbox_paths: s.sandbox_paths,
@@ -405,6 +426,16 @@ fn log_paths(config: &Config, working_dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
+/// What no agent may touch: the config file, the logs and every `.env` read.
+fn protected_paths(config: &Config, env: &Environment, working_dir: &Path) -> Vec<PathBuf> {
+    [config.source.clone()]
+        .into_iter()
+        .chain(log_paths(config, working_dir))
+        .chain(env.dotenv_files().iter().cloned())
+        .map(|path| std::path::absolute(&path).unwrap_or(path))
+        .collect()
+}
+
 /// v6's system prompt: the agent's name, its role, and the servers it may reach.
 pub fn system_prompt(spec: &AgentSpec, config: &Config) -> String {
     let mut prompt = format!("# {}\n\n{}", spec.name, spec.role);
@@ -439,6 +470,9 @@ impl Orchestrator {
             prices: Arc::new(PriceTable::with_overrides(&config.models)),
             meter: Arc::new(Mutex::new(CostMeter::new(budgets(&config)))),
             endpoints: EndpointPool::new(&config)?,
+            mcp: McpHub::start(&config),
+            runtime_dir: None,
+            bridges_opened: 0,
             env,
             asker,
             events,
@@ -456,9 +490,21 @@ impl Orchestrator {
 
     /// Builds one agent (route, endpoint, tools, journal) and starts its task.
     fn spawn_agent(&mut self, spec: AgentSpec) -> Result<Slot, StartError> {
+        let route = route::resolve(&spec, &self.config, &self.env);
+        let mut info = describe_agent(&spec, &route, &self.config);
+        let bridge = match route {
+            Route::ClaudeCli { .. } => match self.open_bridge() {
+                Ok(link) => Some(link),
+                Err(why) => {
+                    info.notes.push(format!(
+                        "tzzr's MCP bridge is off ({why}): the claude CLI gets no tools from tzzr and its own tools are pre-approved"
+                    ));
+                    None
+                }
+            },
+            Route::Http(_) | Route::Scripted { .. } => None,
+        };
         let config = &self.config;
-        let route = route::resolve(&spec, config, &self.env);
-        let mut info = describe_agent(&spec, &route, config);
         let (backend, probe, model, price_model, protocol) = build_backend(
             &spec,
             &route,
@@ -466,6 +512,9 @@ impl Orchestrator {
             &self.env,
             &self.working_dir,
             &mut self.endpoints,
+            bridge
+                .as_ref()
+                .map(|link| link.bridge.mcp_config().to_path_buf()),
         );
         info.endpoint = backend.endpoint().map(|e| e.label.clone());
         let journal = Journal::open(
@@ -492,7 +541,8 @@ impl Orchestrator {
             toolbox: Toolbox::new(
                 &spec.tools,
                 tool_context(config, &self.env, &self.working_dir, &spec),
-            ),
+            )
+            .with_mcp(self.mcp.for_agent(&spec.mcp)),
             gate: Gate::new(&spec.name, spec.approval.clone(), self.asker),
             tool_protocol: protocol,
             max_turns: spec.max_turns.max(1),
@@ -502,6 +552,7 @@ impl Orchestrator {
             meter: self.meter.clone(),
             startup_notes: info.notes.clone(),
             conversation: Vec::new(),
+            bridge,
         };
         let handle = agent::spawn(
             runtime,
@@ -520,6 +571,29 @@ impl Orchestrator {
         })
     }
 
+    /// A bridge for a Claude agent, in the runtime dir (made on first use).
+    fn open_bridge(&mut self) -> Result<BridgeLink, String> {
+        let program = bridge::program(&self.env).ok_or_else(|| {
+            format!(
+                "no tzzr executable to serve it; set {} to one",
+                bridge::PROGRAM_VAR
+            )
+        })?;
+        if self.runtime_dir.is_none() {
+            let dir = RuntimeDir::create()
+                .map_err(|e| format!("cannot make a private runtime directory: {e}"))?;
+            self.runtime_dir = Some(dir);
+        }
+        let Some(dir) = &self.runtime_dir else {
+            return Err("no runtime directory".to_owned());
+        };
+        let slot = self.bridges_opened;
+        self.bridges_opened += 1;
+        let (bridge, requests) = Bridge::open(dir, slot, &program)
+            .map_err(|e| format!("cannot open its socket in {}: {e}", dir.path().display()))?;
+        Ok(BridgeLink { bridge, requests })
+    }
+
     /// Takes a new config: agents whose definition did not change keep running with their
     /// conversations; changed ones restart; new ones start; removed ones stop. A change to
     /// `settings`, `providers` or `models` restarts every agent (their endpoints change).
@@ -529,10 +603,13 @@ impl Orchestrator {
         config: Config,
         env: &Environment,
     ) -> Result<ReloadSummary, StartError> {
+        let mcp_changed = config.mcp_servers != self.config.mcp_servers
+            || mcp_servers_in_use(&config) != mcp_servers_in_use(&self.config);
         let everything_changed = config.settings != self.config.settings
             || config.providers != self.config.providers
             || config.models != self.config.models
-            || config.servers != self.config.servers;
+            || config.servers != self.config.servers
+            || mcp_changed;
         let working_dir = working_dir(&config)?;
         let env_changed = self
             .env
@@ -547,6 +624,8 @@ impl Orchestrator {
             self.endpoints = EndpointPool::new(&config)?;
             self.prices = Arc::new(PriceTable::with_overrides(&config.models));
         }
+        // Every agent restarts below; the old servers stop once none of them is left.
+        let old_hub = mcp_changed.then(|| std::mem::replace(&mut self.mcp, McpHub::start(&config)));
         self.config = config;
         self.env = env.clone();
         self.env.learn_secrets_of(&self.config);
@@ -579,6 +658,9 @@ impl Orchestrator {
         for (name, slot) in old {
             slot.handle.shutdown().await;
             summary.removed.push(name);
+        }
+        if let Some(old_hub) = old_hub {
+            old_hub.shutdown().await;
         }
         Ok(summary)
     }
@@ -679,8 +761,12 @@ impl Orchestrator {
                 log_dir: s.log_dir.clone(),
             },
             agents: self
-                .agents()
-                .map(|a| {
+                .slots
+                .values()
+                .map(|slot| {
+                    let a = &slot.info;
+                    let mut notes = a.notes.clone();
+                    notes.extend(self.mcp_notes(&slot.spec));
                     (
                         a.name.clone(),
                         AgentStatus {
@@ -690,7 +776,7 @@ impl Orchestrator {
                             target: a.target.clone(),
                             ready: a.problem.is_none(),
                             problem: a.problem.clone(),
-                            notes: a.notes.clone(),
+                            notes,
                             log: a.log.clone(),
                         },
                     )
@@ -707,11 +793,45 @@ impl Orchestrator {
         }
     }
 
-    /// Cancels what runs, closes every agent's inbox and waits for the tasks to end.
+    /// Cancels what runs, closes every agent's inbox and waits for the tasks to end, then stops
+    /// (kills) the MCP servers.
     pub async fn shutdown(self) {
         for slot in self.slots.into_values() {
             slot.handle.shutdown().await;
         }
+        self.mcp.shutdown().await;
+    }
+
+    /// Waits until no MCP server is still starting (at most their start limit), so that
+    /// `status` can say how each one ended up.
+    pub async fn settle_mcp(&self) {
+        self.mcp.settle().await;
+    }
+
+    /// What each MCP server of `agent` looks like now, one line each.
+    fn mcp_notes(&self, spec: &AgentSpec) -> Vec<String> {
+        self.mcp
+            .for_agent(&spec.mcp)
+            .iter()
+            .map(|server| {
+                let name = server.name();
+                let snapshot = server.snapshot();
+                match snapshot.phase {
+                    Phase::Ready => format!(
+                        "MCP server `{name}`: {} tools ({})",
+                        snapshot.tools.len(),
+                        snapshot
+                            .tools
+                            .iter()
+                            .map(|t| t.spec.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    Phase::Connecting => format!("MCP server `{name}`: still starting"),
+                    Phase::Down(why) => format!("not available: {why}"),
+                }
+            })
+            .collect()
     }
 
     fn slot(&self, name: &str) -> Result<&Slot, UnknownAgent> {
@@ -735,6 +855,16 @@ fn unusable_key(key: &KeyStatus) -> Option<ProviderError> {
     }
 }
 
+/// The MCP servers some agent lists, in config order.
+fn mcp_servers_in_use(config: &Config) -> Vec<&str> {
+    config
+        .mcp_servers
+        .keys()
+        .filter(|name| config.agents.values().any(|a| a.mcp.contains(name)))
+        .map(String::as_str)
+        .collect()
+}
+
 /// The agent's backend and health probe, and the model names and tool protocol it runs with.
 fn build_backend(
     spec: &AgentSpec,
@@ -743,6 +873,7 @@ fn build_backend(
     env: &Environment,
     working_dir: &Path,
     endpoints: &mut EndpointPool,
+    bridge: Option<PathBuf>,
 ) -> (Backend, Probe, String, String, ToolProtocol) {
     match route {
         Route::Http(http) => {
@@ -797,6 +928,8 @@ fn build_backend(
                 cwd: working_dir.to_path_buf(),
                 env: child_env,
                 timeout: config.settings.timeout,
+                bridge,
+                protected: protected_paths(config, env, working_dir),
             });
             (
                 Backend::ClaudeCli(cli),

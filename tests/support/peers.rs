@@ -29,6 +29,16 @@ pub fn sshd() -> Option<PathBuf> {
     .map(PathBuf::from)
 }
 
+/// The stdio entry of the real MCP server `@modelcontextprotocol/server-everything` (`.ci/run`
+/// installs it from npm; it runs offline with node).
+pub fn mcp_everything() -> Option<PathBuf> {
+    peer(
+        "TZZR_E2E_MCP_EVERYTHING",
+        "the real MCP test server: npm install --prefix DIR @modelcontextprotocol/server-everything, then TZZR_E2E_MCP_EVERYTHING=DIR/node_modules/@modelcontextprotocol/server-everything/dist/index.js",
+    )
+    .map(PathBuf::from)
+}
+
 #[expect(
     clippy::print_stderr,
     reason = "a skipped test says why in the test output"

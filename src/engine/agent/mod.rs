@@ -2,12 +2,14 @@
 //! to `max_turns`), and reports everything as events. Nobody else touches its state.
 
 mod emitter;
+mod host;
 mod task;
 mod turn;
 
 use std::sync::{Arc, Mutex};
 
 pub use emitter::Emitter;
+pub use host::BridgeLink;
 pub use task::{AgentHandle, spawn};
 
 use crate::engine::config::ToolProtocol;
@@ -43,4 +45,6 @@ pub struct AgentRuntime {
     /// Something to say at the first turn (tools this build cannot give the agent, …).
     pub startup_notes: Vec<String>,
     pub conversation: Vec<Message>,
+    /// A Claude agent's bridge: the CLI's requests are served while its run goes on.
+    pub bridge: Option<BridgeLink>,
 }

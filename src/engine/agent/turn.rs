@@ -8,7 +8,7 @@ use std::sync::{Mutex, PoisonError};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::{AgentRuntime, Emitter};
+use super::{AgentRuntime, Emitter, host};
 use crate::engine::config::ToolProtocol;
 use crate::engine::conversation::{Message, ToolCall, ToolResult};
 use crate::engine::cost::{CostMeter, PriceTable};
@@ -26,6 +26,7 @@ pub(super) async fn run_turn(
     cancel: &CancellationToken,
 ) -> Outcome {
     let AgentRuntime {
+        bridge,
         name,
         system_prompt,
         model,
@@ -46,6 +47,11 @@ pub(super) async fn run_turn(
         prompt: prompt.clone(),
     });
     for text in startup_notes.drain(..) {
+        out.emit(EventKind::Notice { text });
+    }
+    // The first model call of the turn already offers the MCP tools of servers that started.
+    let start_limit = crate::engine::mcp::hub::start_limit(toolbox.context().timeout);
+    for text in toolbox.refresh_mcp(start_limit, cancel).await {
         out.emit(EventKind::Notice { text });
     }
     let start_len = conversation.len();
@@ -98,16 +104,29 @@ pub(super) async fn run_turn(
                 meter,
             };
             let mut provider_calls = HashMap::new();
+            // While the Claude CLI runs, its requests through tzzr's bridge are served here
+            // too: both sides emit, each holding the emitter only for one event.
+            let shared_out = Mutex::new(&mut *out);
             let mut sink = |item: StreamItem| {
                 forward(
                     item,
-                    out,
+                    &mut lock(&shared_out),
                     &mut streamed,
                     &mut usage_ctx,
                     &mut provider_calls,
                 );
             };
-            backend.complete(&req, est_tokens, cancel, &mut sink).await
+            let complete = backend.complete(&req, est_tokens, cancel, &mut sink);
+            match bridge.as_mut() {
+                Some(link) => {
+                    let host = host::serve(&mut link.requests, toolbox, gate, &shared_out, cancel);
+                    tokio::select! {
+                        result = complete => result,
+                        never = host => match never {},
+                    }
+                }
+                None => complete.await,
+            }
         };
         if let Some(endpoint) = backend.endpoint() {
             let (breaker, limiter) = endpoint.snapshot();
@@ -270,6 +289,7 @@ async fn run_tools(
     cancel: &CancellationToken,
 ) -> Vec<ToolResult> {
     let mut results = Vec::with_capacity(calls.len());
+    let mut emit = |kind| out.emit(kind);
     for call in calls {
         if cancel.is_cancelled() {
             results.extend(not_run(
@@ -278,29 +298,7 @@ async fn run_tools(
             ));
             continue;
         }
-        out.emit(EventKind::ToolCallRequested {
-            call: call.id.clone(),
-            tool: call.tool.clone(),
-            args: call.args.clone(),
-            runs_in_provider: false,
-        });
-        let started = Instant::now();
-        // A tool the agent does not have is refused before anyone is asked about it.
-        let output = match toolbox.refuse_unoffered(&call.tool) {
-            Some(refusal) => refusal,
-            None => match pass_gate(gate, out, call, cancel).await {
-                Ok(()) => toolbox.run(call, cancel).await,
-                Err(refusal) => ToolOutput::failed(refusal),
-            },
-        };
-        out.emit(EventKind::ToolCallFinished {
-            call: call.id.clone(),
-            tool: call.tool.clone(),
-            ok: output.ok,
-            output: output.output.clone(),
-            duration: started.elapsed(),
-            full_output: output.full_output.clone(),
-        });
+        let output = run_one(toolbox, gate, &mut emit, call, None, cancel).await;
         results.push(ToolResult {
             call: call.id.clone(),
             tool: call.tool.clone(),
@@ -311,11 +309,56 @@ async fn run_tools(
     results
 }
 
+/// Where events go while a provider call may be emitting too (see `host`).
+pub(super) type Emit<'a> = dyn FnMut(EventKind) + Send + 'a;
+
+/// One tool call from request to result, in the trace: refused (`refused`, or a tool the agent
+/// does not have, before anyone is asked), or past the gate and run.
+pub(super) async fn run_one(
+    toolbox: &Toolbox,
+    gate: &mut Gate,
+    emit: &mut Emit<'_>,
+    call: &ToolCall,
+    refused: Option<ToolOutput>,
+    cancel: &CancellationToken,
+) -> ToolOutput {
+    emit(EventKind::ToolCallRequested {
+        call: call.id.clone(),
+        tool: call.tool.clone(),
+        args: call.args.clone(),
+        runs_in_provider: false,
+    });
+    let started = Instant::now();
+    let output = match refused.or_else(|| toolbox.refuse_unoffered(&call.tool)) {
+        Some(refusal) => refusal,
+        None => match pass_gate(gate, emit, call, cancel).await {
+            Ok(()) => toolbox.run(call, cancel).await,
+            Err(refusal) => ToolOutput::failed(refusal),
+        },
+    };
+    emit(EventKind::ToolCallFinished {
+        call: call.id.clone(),
+        tool: call.tool.clone(),
+        ok: output.ok,
+        output: output.output.clone(),
+        duration: started.elapsed(),
+        full_output: output.full_output.clone(),
+    });
+    if !output.ok
+        && let Some(why) = toolbox.mcp_down(&call.tool)
+    {
+        emit(EventKind::Notice {
+            text: format!("{why}; the agent goes on, and the next call starts it again"),
+        });
+    }
+    output
+}
+
 /// Whether `call` may run: by policy, or by the user's answer. `Err` carries the refusal the
 /// model will read.
-async fn pass_gate(
+pub(super) async fn pass_gate(
     gate: &mut Gate,
-    out: &mut Emitter,
+    emit: &mut Emit<'_>,
     call: &ToolCall,
     cancel: &CancellationToken,
 ) -> Result<(), String> {
@@ -323,7 +366,7 @@ async fn pass_gate(
         GateDecision::Run => Ok(()),
         GateDecision::Refuse(reason) => Err(reason),
         GateDecision::Ask(why) => {
-            out.emit(EventKind::ApprovalNeeded {
+            emit(EventKind::ApprovalNeeded {
                 call: call.id.clone(),
                 tool: call.tool.clone(),
                 args: call.args.clone(),
@@ -393,6 +436,6 @@ fn estimate_tokens(system: &str, messages: &[Message], tools: &[ToolSpec]) -> u6
     (chars as u64).div_ceil(4)
 }
 
-fn lock(meter: &Mutex<CostMeter>) -> std::sync::MutexGuard<'_, CostMeter> {
-    meter.lock().unwrap_or_else(PoisonError::into_inner)
+fn lock<T>(shared: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    shared.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -19,6 +19,7 @@ use super::{
     ToolProtocol,
 };
 
+use crate::engine::mcp::naming;
 use crate::engine::tools::ALL_TOOLS;
 use crate::engine::tools::approval::{ApprovalPolicy, CHANGES_THE_WORLD, Policy};
 
@@ -213,7 +214,18 @@ fn approval(
         }
         Some(RawApproval::PerTool(entries)) => {
             for (tool, word) in entries {
-                if !ALL_TOOLS.contains(&tool.as_str()) {
+                // A tool of an MCP server; that the server exists is checked with the whole config.
+                let names_mcp_tool = naming::split(&tool).is_some();
+                if tool.starts_with(naming::PREFIX) && !names_mcp_tool {
+                    report.error_at_key(
+                        &path.key(&tool),
+                        format!(
+                            "{owner_name}'s approval names `{tool}`, which is not a tool of an MCP server; write mcp__SERVER__TOOL (e.g. mcp__everything__echo)"
+                        ),
+                    );
+                    continue;
+                }
+                if !names_mcp_tool && !ALL_TOOLS.contains(&tool.as_str()) {
                     report.error_at_key(
                         &path.key(&tool),
                         format!(

@@ -965,3 +965,57 @@ fn an_unknown_approval_word_or_tool_is_an_error_at_its_place() {
         "/project/config.yaml:3:5: settings's approval names unknown tool `wirte`; did you mean `write`? (known: bash, read, write, glob, grep, http_request, ssh, list_dir)"
     );
 }
+
+#[test]
+fn approval_may_name_a_tool_of_a_configured_mcp_server() {
+    use crate::engine::tools::approval::Policy;
+    let config = load(
+        "\
+mcp_servers:
+  everything: {command: node}
+settings:
+  approval: {mcp__everything__get-sum: deny}
+agents:
+  a:
+    mcp: [everything]
+    approval: {mcp__everything__echo: auto}
+",
+    )
+    .config;
+    let policy = |tool: &str| config.agents["a"].approval.for_tool(tool);
+    assert_eq!(policy("mcp__everything__echo"), Policy::Auto);
+    assert_eq!(
+        policy("mcp__everything__get-sum"),
+        Policy::Deny,
+        "inherited from settings"
+    );
+    assert_eq!(
+        policy("mcp__everything__get-env"),
+        Policy::Ask,
+        "MCP tools ask by default"
+    );
+}
+
+#[test]
+fn approval_of_a_tool_of_an_unknown_mcp_server_is_an_error_at_its_key() {
+    assert_eq!(
+        error(
+            "mcp_servers:\n  everything: {command: node}\nagents:\n  a:\n    approval: {mcp__everythin__echo: auto}\n"
+        ),
+        "/project/config.yaml:5:16: agent `a`'s approval names `mcp__everythin__echo`, a tool of unknown MCP server `everythin`; did you mean `everything`? (MCP servers: everything)"
+    );
+    assert_eq!(
+        error("settings:\n  approval:\n    mcp__web__fetch: auto\n"),
+        "/project/config.yaml:3:5: settings's approval names `mcp__web__fetch`, a tool of unknown MCP server `web` (no MCP servers are defined under `mcp_servers:`)"
+    );
+}
+
+#[test]
+fn an_approval_key_that_looks_like_mcp_but_names_no_tool_is_an_error() {
+    assert_eq!(
+        error(
+            "mcp_servers:\n  everything: {command: node}\nsettings:\n  approval:\n    mcp__everything: auto\n"
+        ),
+        "/project/config.yaml:5:5: settings's approval names `mcp__everything`, which is not a tool of an MCP server; write mcp__SERVER__TOOL (e.g. mcp__everything__echo)"
+    );
+}

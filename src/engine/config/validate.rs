@@ -1,7 +1,9 @@
 //! Checks across the resolved config: names that must refer to something (tools, servers,
 //! providers, agents of a task) and numbers that must make sense (budgets, prices, turns).
 
+use crate::engine::mcp::naming;
 use crate::engine::tools::ALL_TOOLS;
+use crate::engine::tools::approval::ApprovalPolicy;
 
 use super::diagnose::{Report, did_you_mean};
 use super::locate::{KeyPath, key_position};
@@ -43,6 +45,13 @@ pub fn validate(config: &Config, report: &mut Report<'_>) {
             );
         }
     }
+    check_mcp_approvals(
+        config,
+        &config.settings.approval,
+        &root.key("settings"),
+        "settings",
+        report,
+    );
     for agent in config.agents.values() {
         check_agent(config, agent, report);
     }
@@ -196,6 +205,14 @@ fn check_agent(config: &Config, agent: &AgentSpec, report: &mut Report<'_>) {
         }
     }
 
+    check_mcp_approvals(
+        config,
+        &agent.approval,
+        &path,
+        &format!("agent `{name}`"),
+        report,
+    );
+
     // A 0 inherited from settings.max_tool_iterations is reported there.
     if agent.max_turns == 0 && config.settings.max_tool_iterations != 0 {
         report.error_at_value(
@@ -219,6 +236,39 @@ fn check_agent(config: &Config, agent: &AgentSpec, report: &mut Report<'_>) {
             format!(
                 "agent `{name}` has a `script:` but its provider `{}` is not scripted; the script is ignored",
                 agent.provider
+            ),
+        );
+    }
+}
+
+/// Approval entries for `mcp__SERVER__TOOL` must name a server of `mcp_servers:`. Only entries
+/// written under `owner` are checked there (an agent inherits those of `settings`).
+fn check_mcp_approvals(
+    config: &Config,
+    approval: &ApprovalPolicy,
+    owner: &KeyPath,
+    owner_name: &str,
+    report: &mut Report<'_>,
+) {
+    for tool in approval.per_tool.keys() {
+        let Some((server, _)) = naming::split(tool) else {
+            continue;
+        };
+        let at = owner.key("approval").key(tool.as_str());
+        if config.mcp_servers.contains_key(server) || key_position(report.text(), &at).is_none() {
+            continue;
+        }
+        let known = if config.mcp_servers.is_empty() {
+            "no MCP servers are defined under `mcp_servers:`".to_owned()
+        } else {
+            let names: Vec<&str> = config.mcp_servers.keys().map(String::as_str).collect();
+            format!("MCP servers: {}", names.join(", "))
+        };
+        report.error_at_key(
+            &at,
+            format!(
+                "{owner_name}'s approval names `{tool}`, a tool of unknown MCP server `{server}`{} ({known})",
+                did_you_mean(server, config.mcp_servers.keys().map(String::as_str))
             ),
         );
     }

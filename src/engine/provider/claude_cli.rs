@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::claude_stream::{Finish, StreamParser};
 use super::{ModelReply, ProviderError, Sink, StreamItem};
+use crate::engine::mcp::bridge::PERMISSION_PROMPT_TOOL;
 
 /// `claude --version` answers in milliseconds; anything slower is a broken install.
 const VERSION_LIMIT: Duration = Duration::from_secs(10);
@@ -44,6 +45,12 @@ pub struct ClaudeCliConfig {
     pub env: Vec<(String, String)>,
     /// Longest silence on the CLI's stdout before the run is abandoned.
     pub timeout: Duration,
+    /// The mcp-config of tzzr's bridge (its tools, and approvals for the CLI's own tools);
+    /// without it the agent's tools are pre-approved with `--allowedTools`.
+    pub bridge: Option<PathBuf>,
+    /// Absolute paths the CLI's file tools may not read or edit (the config, `.env` files,
+    /// the logs): the CLI reads inside its working directory without asking anyone.
+    pub protected: Vec<PathBuf>,
 }
 
 #[derive(Debug)]
@@ -182,8 +189,25 @@ fn cli_args(cfg: &ClaudeCliConfig, prompt: &str, session: &SessionArg) -> Vec<St
     ]
     .map(str::to_owned)
     .into();
-    if !tools.is_empty() {
-        args.extend(["--allowedTools".to_owned(), tools]);
+    match &cfg.bridge {
+        // Approvals come to tzzr; nothing is pre-approved, and no settings or MCP servers of
+        // the working directory (a cloned repository) can pre-approve or add anything.
+        Some(mcp_config) => args.extend([
+            "--mcp-config".to_owned(),
+            mcp_config.display().to_string(),
+            "--strict-mcp-config".to_owned(),
+            "--permission-prompt-tool".to_owned(),
+            PERMISSION_PROMPT_TOOL.to_owned(),
+            "--setting-sources".to_owned(),
+            "user".to_owned(),
+        ]),
+        None if !tools.is_empty() => args.extend(["--allowedTools".to_owned(), tools]),
+        None => {}
+    }
+    let denied = protected_rules(&cfg.protected);
+    if !denied.is_empty() {
+        args.push("--disallowedTools".to_owned());
+        args.extend(denied);
     }
     match session {
         SessionArg::Start(id) => args.extend(["--session-id".to_owned(), id.clone()]),
@@ -191,6 +215,38 @@ fn cli_args(cfg: &ClaudeCliConfig, prompt: &str, session: &SessionArg) -> Vec<St
     }
     args.extend(["--".to_owned(), prompt.to_owned()]);
     args
+}
+
+/// The CLI's permission rules that keep its file tools off `protected` paths (`//` starts an
+/// absolute path in its rule syntax; a directory's rule covers what is inside).
+fn protected_rules(protected: &[PathBuf]) -> Vec<String> {
+    let mut rules = Vec::new();
+    // The path as written and as resolved (through symlinks): the CLI may see either.
+    let mut paths: Vec<PathBuf> = Vec::new();
+    for path in protected {
+        for form in [Some(path.clone()), path.canonicalize().ok()]
+            .into_iter()
+            .flatten()
+        {
+            if !paths.contains(&form) {
+                paths.push(form);
+            }
+        }
+    }
+    for path in &paths {
+        let Some(text) = path.to_str().filter(|t| t.starts_with('/')) else {
+            continue;
+        };
+        let pattern = if path.is_dir() {
+            format!("/{}/**", text.trim_end_matches('/'))
+        } else {
+            format!("/{text}")
+        };
+        for tool in ["Read", "Edit"] {
+            rules.push(format!("{tool}({pattern})"));
+        }
+    }
+    rules
 }
 
 /// Starts the CLI in its own process group, so that a kill reaches the tools it started too.
@@ -389,16 +445,7 @@ pub fn map_tools(tools: &[String]) -> (Vec<&'static str>, Vec<String>) {
     let mut cli = Vec::new();
     let mut unsupported: Vec<String> = Vec::new();
     for tool in tools {
-        let mapped = match tool.as_str() {
-            "bash" => Some("Bash"),
-            "read" => Some("Read"),
-            "write" => Some("Write"),
-            "glob" => Some("Glob"),
-            "grep" => Some("Grep"),
-            // `list_dir`, `ssh`, `http_request`: the CLI 2.1.332 has no equivalent (no LS tool).
-            _ => None,
-        };
-        match mapped {
+        match cli_name(tool) {
             Some(name) if !cli.contains(&name) => cli.push(name),
             Some(_) => {}
             None if !unsupported.contains(tool) => unsupported.push(tool.clone()),
@@ -406,6 +453,19 @@ pub fn map_tools(tools: &[String]) -> (Vec<&'static str>, Vec<String>) {
         }
     }
     (cli, unsupported)
+}
+
+/// The CLI's own tool that stands for tzzr's `tool`; `None` for `list_dir`, `ssh` and
+/// `http_request`, which the CLI 2.1.332 lacks (no LS tool) and tzzr serves over its bridge.
+pub fn cli_name(tool: &str) -> Option<&'static str> {
+    match tool {
+        "bash" => Some("Bash"),
+        "read" => Some("Read"),
+        "write" => Some("Write"),
+        "glob" => Some("Glob"),
+        "grep" => Some("Grep"),
+        _ => None,
+    }
 }
 
 /// Where `program` would be run from (a path, or a search of PATH).
@@ -486,6 +546,8 @@ mod tests {
             cwd: PathBuf::from("."),
             env: Vec::new(),
             timeout: Duration::from_secs(60),
+            bridge: None,
+            protected: Vec::new(),
         }
     }
 
@@ -538,6 +600,72 @@ mod tests {
                 "hi",
             ]
         );
+    }
+
+    #[test]
+    fn with_the_bridge_approvals_go_to_tzzr_and_nothing_is_pre_approved() {
+        let cfg = ClaudeCliConfig {
+            bridge: Some(PathBuf::from("/run/tzzr-1/agent-0.mcp.json")),
+            ..config(&["bash", "read", "list_dir"])
+        };
+        let args = cli_args(&cfg, "hi", &SessionArg::Start("id-1".into()));
+        let after_tools: Vec<&str> = args.iter().map(String::as_str).skip(11).collect();
+        assert_eq!(
+            after_tools,
+            [
+                "--tools",
+                "Bash,Read",
+                "--mcp-config",
+                "/run/tzzr-1/agent-0.mcp.json",
+                "--strict-mcp-config",
+                "--permission-prompt-tool",
+                "mcp__tzzr__approve",
+                "--setting-sources",
+                "user",
+                "--session-id",
+                "id-1",
+                "--",
+                "hi",
+            ]
+        );
+    }
+
+    #[test]
+    fn protected_paths_become_deny_rules_for_the_clis_file_tools() {
+        let dir = std::env::temp_dir().canonicalize().unwrap();
+        let file = PathBuf::from("/project/config.yaml");
+        assert_eq!(
+            protected_rules(&[file, dir.clone(), PathBuf::from("relative/.env")]),
+            [
+                "Read(//project/config.yaml)".to_owned(),
+                "Edit(//project/config.yaml)".to_owned(),
+                format!(
+                    "Read(/{}/**)",
+                    dir.display().to_string().trim_end_matches('/')
+                ),
+                format!(
+                    "Edit(/{}/**)",
+                    dir.display().to_string().trim_end_matches('/')
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_protected_path_behind_a_symlink_is_denied_under_both_names() {
+        let temp = std::env::temp_dir().join(format!("tzzr-rules-{}", std::process::id()));
+        std::fs::create_dir_all(temp.join("real")).unwrap();
+        std::fs::write(temp.join("real/.env"), "K=v").unwrap();
+        let _ = std::fs::remove_file(temp.join("link"));
+        std::os::unix::fs::symlink(temp.join("real"), temp.join("link")).unwrap();
+        let rules = protected_rules(&[temp.join("link/.env")]);
+        let real = temp.join("real/.env").canonicalize().unwrap();
+        assert!(rules.contains(&format!("Read(/{})", temp.join("link/.env").display())));
+        assert!(
+            rules.contains(&format!("Read(/{})", real.display())),
+            "{rules:?}"
+        );
+        std::fs::remove_dir_all(&temp).unwrap();
     }
 
     #[test]

@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::{ModelReply, Sink, StopReason, StreamItem};
 use crate::engine::conversation::ToolCall;
+use crate::engine::mcp::bridge::CLI_PREFIX;
 use crate::engine::protocol::{CallId, TokenUsage};
 
 /// What the CLI prints when `--resume` names a session it has no record of (e.g. a run killed
@@ -37,6 +38,9 @@ pub struct StreamParser {
     /// The id of the message the `stream_event` lines currently belong to (`message_start`).
     streaming_message: Option<String>,
     last_api_error: Option<String>,
+    /// Calls of tzzr's own bridge tools (`mcp__tzzr__*`): tzzr reports them itself as it runs
+    /// them, so the CLI's report of them is not repeated.
+    bridged_calls: HashSet<String>,
 }
 
 impl StreamParser {
@@ -48,6 +52,7 @@ impl StreamParser {
             streamed_thinking: HashSet::new(),
             streaming_message: None,
             last_api_error: None,
+            bridged_calls: HashSet::new(),
         }
     }
 
@@ -93,7 +98,7 @@ impl StreamParser {
                 None
             }
             Line::User(user) => {
-                user_tool_results(user, sink);
+                user_tool_results(user, &self.bridged_calls, sink);
                 None
             }
             Line::Result(result) => Some(self.result(result, sink)),
@@ -175,6 +180,9 @@ impl StreamParser {
                         sink(StreamItem::Reasoning(thinking));
                     }
                 }
+                AssistantBlock::ToolUse { id, name, .. } if name.starts_with(CLI_PREFIX) => {
+                    self.bridged_calls.insert(id);
+                }
                 AssistantBlock::ToolUse { id, name, input } => {
                     sink(StreamItem::ProviderToolCall(ToolCall {
                         id: CallId(id),
@@ -243,7 +251,7 @@ impl StreamParser {
 
 /// `user` lines carry the results of the tools the CLI ran; lines the CLI injected itself
 /// (`isSynthetic`, plain text) are not results.
-fn user_tool_results(user: UserLine, sink: Sink<'_>) {
+fn user_tool_results(user: UserLine, bridged_calls: &HashSet<String>, sink: Sink<'_>) {
     if user.is_synthetic {
         return;
     }
@@ -252,6 +260,7 @@ fn user_tool_results(user: UserLine, sink: Sink<'_>) {
     };
     for block in blocks {
         match block {
+            UserBlock::ToolResult { tool_use_id, .. } if bridged_calls.contains(&tool_use_id) => {}
             UserBlock::ToolResult {
                 tool_use_id,
                 content,
@@ -595,7 +604,10 @@ mod tests {
 
     #[test]
     fn a_tool_result_given_as_text_blocks_is_joined() {
-        let (items, _, _) = parse(&fixture("mcp2"));
+        // Recorded with a test server that happened to be named `tzzr`; renamed, since tzzr
+        // reports its own bridge's calls itself.
+        let transcript = fixture("mcp2").replace("mcp__tzzr__", "mcp__other__");
+        let (items, _, _) = parse(&transcript);
         assert_eq!(
             items[1],
             StreamItem::ProviderToolResult {
@@ -603,6 +615,33 @@ mod tests {
                 ok: true,
                 output: r#"ran {"server": "web1", "command": "uptime"}"#.into(),
             }
+        );
+    }
+
+    #[test]
+    fn calls_of_tzzrs_bridge_tools_are_left_to_tzzr_to_report() {
+        // tzzr runs them itself and reports them once, as `list_dir`; the CLI's copy is dropped.
+        let lines = [
+            r#"{"type":"assistant","message":{"id":"m1","content":[{"type":"tool_use","id":"toolu_1","name":"mcp__tzzr__list_dir","input":{"path":"."}}]}}"#,
+            r#"{"type":"user","message":{"role":"user","content":[{"tool_use_id":"toolu_1","type":"tool_result","content":[{"type":"text","text":"[f] a.txt"}]}]}}"#,
+            r#"{"type":"assistant","message":{"id":"m2","content":[{"type":"tool_use","id":"toolu_2","name":"Bash","input":{"command":"ls"}}]}}"#,
+            r#"{"type":"user","message":{"role":"user","content":[{"tool_use_id":"toolu_2","type":"tool_result","content":"a.txt","is_error":false}]}}"#,
+        ];
+        let (items, _, _) = parse(&lines.join("\n"));
+        assert_eq!(
+            items,
+            vec![
+                StreamItem::ProviderToolCall(ToolCall {
+                    id: CallId("toolu_2".into()),
+                    tool: "Bash".into(),
+                    args: json!({"command": "ls"}),
+                }),
+                StreamItem::ProviderToolResult {
+                    call: CallId("toolu_2".into()),
+                    ok: true,
+                    output: "a.txt".into(),
+                },
+            ]
         );
     }
 

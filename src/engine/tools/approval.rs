@@ -70,14 +70,19 @@ impl Default for ApprovalPolicy {
 }
 
 impl ApprovalPolicy {
-    /// The same policy with an entry for every known tool (how the config resolves it).
+    /// The same policy with an entry for every known tool (how the config resolves it), and
+    /// the entries for MCP servers' tools kept.
     pub fn written_out(&self) -> Self {
+        let mut per_tool: IndexMap<String, Policy> = super::ALL_TOOLS
+            .iter()
+            .map(|tool| ((*tool).to_owned(), self.for_tool(tool)))
+            .collect();
+        for (tool, policy) in &self.per_tool {
+            per_tool.entry(tool.clone()).or_insert(*policy);
+        }
         Self {
             changes: self.changes,
-            per_tool: super::ALL_TOOLS
-                .iter()
-                .map(|tool| ((*tool).to_owned(), self.for_tool(tool)))
-                .collect(),
+            per_tool,
         }
     }
 

@@ -14,6 +14,7 @@ mod grep;
 mod http_request;
 mod limits;
 mod list_dir;
+mod mcp;
 pub mod protected;
 mod read;
 pub mod sandbox;
@@ -23,6 +24,7 @@ pub mod text_protocol;
 mod walk;
 mod write;
 
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,6 +34,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::engine::config::Server;
 use crate::engine::conversation::ToolCall;
+use crate::engine::mcp::McpServer;
 
 use self::args::Args;
 use self::error::ToolError;
@@ -177,7 +180,9 @@ impl ToolOutput {
 /// The tools of one agent.
 #[derive(Debug)]
 pub struct Toolbox {
+    /// tzzr's own tools first (`builtin` of them), then those of the agent's MCP servers.
     specs: Vec<ToolSpec>,
+    builtin: usize,
     unavailable: Vec<String>,
     ctx: ToolContext,
     sandbox: Sandbox,
@@ -185,6 +190,10 @@ pub struct Toolbox {
     http: http_request::HttpClient,
     /// What confines bash; `None`: this machine's, probed on the first bash call.
     sandbox_support: Option<Arc<SandboxSupport>>,
+    mcp: Vec<McpServer>,
+    /// What the user last heard about each MCP server, so that it is said once.
+    mcp_heard: HashMap<String, String>,
+    mcp_skipped_heard: HashSet<String>,
 }
 
 impl Toolbox {
@@ -205,12 +214,16 @@ impl Toolbox {
             Sandbox::new(&ctx.working_dir, ctx.sandbox_paths).protecting(ctx.protected.clone());
         let http = http_request::HttpClient::new(ctx.http_allow_private);
         Self {
+            builtin: specs.len(),
             specs,
             unavailable,
             ctx,
             sandbox,
             http,
             sandbox_support: None,
+            mcp: Vec::new(),
+            mcp_heard: HashMap::new(),
+            mcp_skipped_heard: HashSet::new(),
         }
     }
 
@@ -275,6 +288,12 @@ impl Toolbox {
             return Err(self.not_available(&call.tool));
         }
         let args = Args::of(&call.tool, &call.args)?;
+        if let Some(server) = self.mcp_server_for(&call.tool) {
+            return self
+                .run_mcp(server, &call.tool, &call.args, cancel)
+                .await
+                .map(ToolOutput::succeeded);
+        }
         let invocation =
             Invocation::parse(&call.tool, &args)?.ok_or_else(|| self.not_available(&call.tool))?;
         if cancel.is_cancelled() {
