@@ -246,6 +246,54 @@ async fn the_cli_calls_tzzrs_list_dir_through_the_bridge_and_it_is_traced_once()
 }
 
 #[tokio::test]
+async fn the_cli_calls_tzzrs_http_request_through_the_bridge_under_tzzrs_guard() {
+    let Some(claude) = claude_bin() else { return };
+    let mock = MockLlm::start().await;
+    let home = tempfile::tempdir().unwrap();
+    let config = |allow_private: bool| {
+        format!(
+            "settings:\n  max_retries: 1\n  timeout: 60\n  http_allow_private: {allow_private}\nagents:\n  cc:\n    role: You are brief.\n    provider: claude\n    model: claude-sonnet-4-5\n    api_base: {}\n    tools: [http_request]\n    approval: {{http_request: auto}}\n",
+            mock.anthropic_base()
+        )
+    };
+    let call = format!(
+        r#"[[tool:mcp__tzzr__http_request {{"url":"{}/v1/models"}}]]"#,
+        mock.anthropic_base()
+    );
+    let finished = |events: &[tzzr::engine::protocol::AgentEvent]| {
+        events
+            .iter()
+            .find_map(|e| match &e.kind {
+                EventKind::ToolCallFinished {
+                    tool, ok, output, ..
+                } => Some((tool.clone(), *ok, output.clone())),
+                _ => None,
+            })
+            .unwrap()
+    };
+
+    let mut h = start_config(&claude, &config(true), home.path()).await;
+    let turn = h.prompt("cc", &call);
+    let events = h.until_finished(turn).await;
+    let (tool, ok, output) = finished(&events);
+    assert_eq!(tool, "http_request");
+    assert!(ok, "{output}");
+    assert!(output.starts_with("HTTP/1.1 200 OK"), "{output}");
+    assert!(output.contains("mock-model"), "{output}");
+    assert_eq!(h.read_log("cc.md").matches("**http_request**").count(), 1);
+    h.shutdown().await;
+
+    // The same call by default: tzzr's address guard refuses 127.0.0.1 for the CLI too.
+    let mut h = start_config(&claude, &config(false), home.path()).await;
+    let turn = h.prompt("cc", &call);
+    let events = h.until_finished(turn).await;
+    let (_, ok, output) = finished(&events);
+    assert!(!ok);
+    assert!(output.contains("loopback"), "{output}");
+    h.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_bash_call_of_the_cli_asks_in_tzzr_and_runs_after_approve() {
     let Some(claude) = claude_bin() else { return };
     let mock = MockLlm::start().await;
