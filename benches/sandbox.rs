@@ -19,14 +19,14 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use tzzr::engine::conversation::ToolCall;
 use tzzr::engine::protocol::CallId;
-use tzzr::engine::tools::exec::{self, SandboxSupport};
+use tzzr::engine::tools::exec::SandboxSupport;
 use tzzr::engine::tools::protected::Protected;
 use tzzr::engine::tools::{ToolContext, Toolbox};
 
 const RUNS: usize = 200;
 
 fn main() {
-    exec::set_helper_program(PathBuf::from(env!("CARGO_BIN_EXE_tzzr")));
+    tzzr::engine::own_program::register(PathBuf::from(env!("CARGO_BIN_EXE_tzzr")));
     let support = SandboxSupport::detected();
     println!(
         "tzzr bash sandbox benchmarks ({} cores)\nsandbox here: {}\n",

@@ -31,10 +31,7 @@ fn main() -> ExitCode {
     if argv.next().is_some_and(|mode| mode == bridge::RELAY_MODE) {
         return relay(argv.next());
     }
-    if let Some(program) = tzzr::engine::tools::exec::own_program() {
-        tzzr::engine::tools::exec::set_helper_program(program);
-    }
-    bridge::use_this_executable();
+    tzzr::engine::own_program::register_current();
     let args = match Args::try_parse() {
         Ok(args) => args,
         Err(e) => {

@@ -72,14 +72,8 @@ async fn a_claude_agent_gets_tzzrs_tools_and_asks_tzzr_over_the_bridge() {
     let fake_dir = tempfile::tempdir().unwrap();
     let claude = fake_claude(fake_dir.path());
     let config = "agents:\n  cc:\n    provider: claude\n    model: sonnet\n    tools: [bash, read, list_dir]\n";
-    let mut h = Harness::start_with_env(
-        config,
-        &[
-            ("TZZR_CLAUDE_BIN", claude.to_str().unwrap()),
-            ("TZZR_BRIDGE_BIN", env!("CARGO_BIN_EXE_tzzr")),
-        ],
-    )
-    .await;
+    let mut h =
+        Harness::start_with_env(config, &[("TZZR_CLAUDE_BIN", claude.to_str().unwrap())]).await;
     h.write_file("here.txt", "x");
     let turn = h.prompt("cc", "go");
 
@@ -180,10 +174,7 @@ async fn the_bridge_files_are_private_and_removed_at_shutdown() {
     std::fs::set_permissions(&claude, std::fs::Permissions::from_mode(0o755)).unwrap();
     let mut h = Harness::start_with_env(
         "agents:\n  cc:\n    provider: claude\n    model: sonnet\n",
-        &[
-            ("TZZR_CLAUDE_BIN", claude.to_str().unwrap()),
-            ("TZZR_BRIDGE_BIN", env!("CARGO_BIN_EXE_tzzr")),
-        ],
+        &[("TZZR_CLAUDE_BIN", claude.to_str().unwrap())],
     )
     .await;
     let turn = h.prompt("cc", "hi");

@@ -26,7 +26,6 @@ async fn start_config(claude: &Path, config: &str, home: &Path) -> Harness {
         config,
         &[
             ("TZZR_CLAUDE_BIN", claude.to_str().unwrap()),
-            ("TZZR_BRIDGE_BIN", env!("CARGO_BIN_EXE_tzzr")),
             ("ANTHROPIC_API_KEY", "sk-ant-e2e"),
             ("HOME", home.to_str().unwrap()),
             ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1"),
@@ -516,8 +515,7 @@ async fn headless_bash(claude: &Path, yes: bool) -> (tempfile::TempDir, std::pro
         .env("ANTHROPIC_API_KEY", "sk-ant-e2e")
         .env("HOME", project.path())
         .env("XDG_STATE_HOME", project.path().join("state"))
-        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
-        .env_remove(tzzr::engine::mcp::bridge::PROGRAM_VAR);
+        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1");
     if yes {
         cmd.arg("--yes");
     }

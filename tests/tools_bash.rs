@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::harness::{Harness, use_built_sandbox_helper};
+use support::harness::{Harness, use_built_tzzr};
 use tokio_util::sync::CancellationToken;
 use tzzr::engine::conversation::ToolCall;
 use tzzr::engine::protocol::{AgentCommand, CallId, EventKind, Outcome};
@@ -81,7 +81,7 @@ async fn next_call(harness: &mut Harness) -> Seen {
 }
 
 fn assert_sandbox_here() {
-    use_built_sandbox_helper();
+    use_built_tzzr();
     let support = SandboxSupport::detected();
     assert!(
         support.confines(),
@@ -255,7 +255,7 @@ async fn the_users_terminal_is_out_of_reach() {
 
 /// Runs the built tzzr headless in `dir` on its `config.yaml`, with `--json --yes`.
 fn tzzr(dir: &Path) -> Command {
-    use_built_sandbox_helper();
+    use_built_tzzr();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tzzr"));
     cmd.current_dir(dir)
         .args(["--agent", "shell", "--prompt", "go", "--json", "--yes"])
@@ -559,7 +559,7 @@ fn bash_call(command: &str) -> ToolCall {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn require_sandbox_refuses_bash_where_nothing_confines_it() {
-    use_built_sandbox_helper();
+    use_built_tzzr();
     let temp = tempfile::tempdir().unwrap();
     let root = temp.path().canonicalize().unwrap();
     let mut ctx = ToolContext::new(root.clone());

@@ -12,6 +12,7 @@ pub mod json_text;
 pub mod log_dir;
 pub mod mcp;
 pub mod orchestrator;
+pub mod own_program;
 pub mod pipeline;
 pub mod protocol;
 pub mod provider;

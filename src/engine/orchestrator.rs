@@ -15,7 +15,7 @@ use crate::engine::config::{AgentSpec, Config, ToolProtocol, diagnose};
 use crate::engine::cost::{Budgets, CostMeter, CostSummary, PriceTable};
 use crate::engine::env::Environment;
 use crate::engine::journal::{Journal, JournalHeader};
-use crate::engine::mcp::bridge::{self, Bridge, RuntimeDir};
+use crate::engine::mcp::bridge::{Bridge, RuntimeDir};
 use crate::engine::mcp::{McpHub, Phase};
 use crate::engine::protocol::{AgentCommand, AgentEvent, BreakerState, LimiterSnapshot, TurnId};
 use crate::engine::provider::ProviderError;
@@ -573,12 +573,8 @@ impl Orchestrator {
 
     /// A bridge for a Claude agent, in the runtime dir (made on first use).
     fn open_bridge(&mut self) -> Result<BridgeLink, String> {
-        let program = bridge::program(&self.env).ok_or_else(|| {
-            format!(
-                "no tzzr executable to serve it; set {} to one",
-                bridge::PROGRAM_VAR
-            )
-        })?;
+        let program = crate::engine::own_program::for_others()
+            .ok_or_else(|| "no tzzr executable is registered to serve it".to_owned())?;
         if self.runtime_dir.is_none() {
             let dir = RuntimeDir::create()
                 .map_err(|e| format!("cannot make a private runtime directory: {e}"))?;

@@ -30,7 +30,7 @@ impl Harness {
     }
 
     pub async fn start_with_env(yaml: &str, vars: &[(&str, &str)]) -> Self {
-        use_built_sandbox_helper();
+        use_built_tzzr();
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("config.yaml");
         std::fs::write(&path, yaml).expect("write config");
@@ -149,10 +149,10 @@ impl Harness {
     }
 }
 
-/// bash's sandbox helper is tzzr itself: in tests, the binary cargo built (the test binary
-/// is not tzzr).
-pub fn use_built_sandbox_helper() {
-    tzzr::engine::tools::exec::set_helper_program(PathBuf::from(env!("CARGO_BIN_EXE_tzzr")));
+/// tzzr starts itself again (bash's sandbox helper, the Claude CLI's bridge): in tests, the
+/// binary cargo built (the test binary is not tzzr).
+pub fn use_built_tzzr() {
+    tzzr::engine::own_program::register(PathBuf::from(env!("CARGO_BIN_EXE_tzzr")));
 }
 
 /// The `event` tag of each event (`turn_started`, `text_delta`, …).

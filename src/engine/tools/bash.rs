@@ -10,9 +10,10 @@ use super::args::Args;
 use super::command_filter;
 use super::error::ToolError;
 use super::exec::runner::{self, Limits};
-use super::exec::{SandboxSupport, confine, helper_program};
+use super::exec::{SandboxSupport, confine};
 use super::sandbox::Sandbox;
 use super::{ToolContext, ToolOutput};
+use crate::engine::own_program;
 
 /// A checked `bash` call.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,7 +50,7 @@ impl Request {
         let spawn = confine::shell_spawn(
             ctx,
             support,
-            helper_program().as_deref(),
+            own_program::for_tzzr().as_deref(),
             cwd,
             &self.command,
         )?;

@@ -12,8 +12,8 @@ mod serve;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, OnceLock};
 
 use rmcp::ServiceExt;
 use tokio::net::UnixListener;
@@ -26,7 +26,6 @@ pub use self::runtime_dir::RuntimeDir;
 use self::serve::BridgeServer;
 use super::naming;
 use crate::engine::conversation::ToolCall;
-use crate::engine::env::Environment;
 use crate::engine::tools::{ALL_TOOLS, ToolOutput, ToolSpec};
 
 /// The MCP server's name in the CLI's config: its tools are `mcp__tzzr__NAME` to the CLI.
@@ -39,8 +38,6 @@ pub const APPROVE_TOOL: &str = "approve";
 pub const CLI_PREFIX: &str = "mcp__tzzr__";
 /// The value of `--permission-prompt-tool`.
 pub const PERMISSION_PROMPT_TOOL: &str = "mcp__tzzr__approve";
-/// Names the program the CLI starts as the bridge, instead of this executable (tests).
-pub const PROGRAM_VAR: &str = "TZZR_BRIDGE_BIN";
 
 /// What the CLI asks of the agent, through the bridge, while a turn runs.
 #[derive(Debug)]
@@ -63,25 +60,6 @@ pub enum HostRequest {
 
 /// Where an agent's turn receives [`HostRequest`]s.
 pub type HostRequests = mpsc::Receiver<HostRequest>;
-
-/// The executable the bridge runs, set once by `main` (`None` in a library user or a test,
-/// which name it with [`PROGRAM_VAR`] instead).
-static PROGRAM: OnceLock<PathBuf> = OnceLock::new();
-
-/// Makes the running executable the bridge's program. Called by `main` at start.
-pub fn use_this_executable() {
-    if let Ok(exe) = std::env::current_exe() {
-        let _ = PROGRAM.set(exe);
-    }
-}
-
-/// The program the CLI starts as the bridge: [`PROGRAM_VAR`], else this executable when `main`
-/// registered it; `None` leaves the agent without the bridge.
-pub fn program(env: &Environment) -> Option<PathBuf> {
-    env.get(PROGRAM_VAR)
-        .map(PathBuf::from)
-        .or_else(|| PROGRAM.get().cloned())
-}
 
 /// The bridge's name for one of tzzr's tools: tzzr's own keep theirs, `mcp__S__T` becomes
 /// `S__T` (so the CLI sees `mcp__tzzr__S__T`).

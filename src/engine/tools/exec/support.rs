@@ -56,10 +56,10 @@ impl SandboxSupport {
     }
 
     /// This machine's support, probed on first use (a few milliseconds) with the helper of
-    /// [`super::helper_program`].
+    /// [`crate::engine::own_program::for_tzzr`].
     pub fn detected() -> &'static Self {
         DETECTED.get_or_init(|| {
-            let support = match super::helper_program() {
+            let support = match crate::engine::own_program::for_tzzr() {
                 Some(helper) => Self::probe(&helper),
                 None => Self::none("tzzr cannot find its own program to start the sandbox helper"),
             };
