@@ -29,7 +29,7 @@ use crate::engine::resilience::{Breaker, Endpoint, Limiter, RetryPolicy};
 use crate::engine::tools::approval::{Asker, Gate};
 use crate::engine::tools::exec::{SandboxReport, SandboxSupport};
 use crate::engine::tools::protected::Protected;
-use crate::engine::tools::{self, ShellPolicy, SshPolicy, ToolContext, Toolbox};
+use crate::engine::tools::{ShellPolicy, SshPolicy, ToolContext, Toolbox};
 
 /// What a front end shows about an agent before it has run.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -288,20 +288,11 @@ fn describe_agent(spec: &AgentSpec, route: &Route, config: &Config) -> AgentInfo
                     .to_string()
                 })
             });
-            let (_, unsupported) = claude_cli::map_tools(&spec.tools);
-            let (served, missing): (Vec<String>, Vec<String>) = unsupported
-                .into_iter()
-                .partition(|tool| tools::RUNNABLE_TOOLS.contains(&tool.as_str()));
+            let (_, served) = claude_cli::map_tools(&spec.tools);
             if !served.is_empty() {
                 notes.push(format!(
                     "{} served to the claude CLI by tzzr over MCP (the CLI has no such tool)",
                     served.join(", ")
-                ));
-            }
-            if !missing.is_empty() {
-                notes.push(format!(
-                    "{} not available in this build yet; the agent runs without",
-                    missing.join(", ")
                 ));
             }
             (format!("claude CLI ({model})"), None, problem)
@@ -310,13 +301,6 @@ fn describe_agent(spec: &AgentSpec, route: &Route, config: &Config) -> AgentInfo
     };
     if let Some(note) = bash_sandbox_note(spec, route, config) {
         notes.push(note);
-    }
-    let missing = tools::unavailable(&spec.tools);
-    if !matches!(route, Route::ClaudeCli { .. }) && !missing.is_empty() {
-        notes.push(format!(
-            "{} not available in this build yet; the agent runs without",
-            missing.join(", ")
-        ));
     }
     // A workspace's config may put escape sequences in a base URL or a program path, which
     // these lines quote.

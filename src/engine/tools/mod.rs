@@ -68,30 +68,6 @@ pub fn spec(name: &str) -> Option<ToolSpec> {
     schema::spec(name)
 }
 
-/// The tools this build can run.
-pub const RUNNABLE_TOOLS: [&str; 8] = [
-    "bash",
-    "read",
-    "write",
-    "glob",
-    "grep",
-    "http_request",
-    "ssh",
-    "list_dir",
-];
-
-/// The configured tools this build cannot run (in config order, once each): the agent runs
-/// without them and says so.
-pub fn unavailable(tools: &[String]) -> Vec<String> {
-    let mut missing: Vec<String> = Vec::new();
-    for name in tools {
-        if !RUNNABLE_TOOLS.contains(&name.as_str()) && !missing.contains(name) {
-            missing.push(name.clone());
-        }
-    }
-    missing
-}
-
 /// What the tools of one agent may touch.
 #[derive(Clone, Debug)]
 pub struct ToolContext {
@@ -183,7 +159,6 @@ pub struct Toolbox {
     /// tzzr's own tools first (`builtin` of them), then those of the agent's MCP servers.
     specs: Vec<ToolSpec>,
     builtin: usize,
-    unavailable: Vec<String>,
     ctx: ToolContext,
     sandbox: Sandbox,
     /// Built on the first `http_request` call, then shared by every call of this agent.
@@ -202,21 +177,18 @@ impl Toolbox {
     pub fn new(tools: &[String], ctx: ToolContext) -> Self {
         let mut specs: Vec<ToolSpec> = Vec::new();
         for name in tools {
-            if RUNNABLE_TOOLS.contains(&name.as_str())
-                && !specs.iter().any(|s| &s.name == name)
+            if !specs.iter().any(|s| &s.name == name)
                 && let Some(spec) = spec(name)
             {
                 specs.push(spec);
             }
         }
-        let unavailable = unavailable(tools);
         let sandbox =
             Sandbox::new(&ctx.working_dir, ctx.sandbox_paths).protecting(ctx.protected.clone());
         let http = http_request::HttpClient::new(ctx.http_allow_private);
         Self {
             builtin: specs.len(),
             specs,
-            unavailable,
             ctx,
             sandbox,
             http,
@@ -249,11 +221,6 @@ impl Toolbox {
     /// The refusal a call of `tool` gets when the agent does not have it; `None` when it does.
     pub fn refuse_unoffered(&self, tool: &str) -> Option<ToolOutput> {
         (!self.offers(tool)).then(|| ToolOutput::failed(self.not_available(tool).to_string()))
-    }
-
-    /// Tools the config names that this build cannot run yet; the agent warns about them.
-    pub fn unavailable(&self) -> &[String] {
-        &self.unavailable
     }
 
     pub fn context(&self) -> &ToolContext {
@@ -485,7 +452,6 @@ mod tests {
                 "glob"
             ]
         );
-        assert!(toolbox.unavailable().is_empty());
         assert_eq!(toolbox.specs()[1], spec("read").unwrap());
     }
 
