@@ -209,6 +209,66 @@ async fn writes_inside_the_workspace_and_the_temp_dir_work() {
     harness.shutdown().await;
 }
 
+/// The private directory this process's orchestrator made for the Claude CLI's bridge, found
+/// by the socket of its first Claude agent.
+fn bridge_runtime_dir() -> PathBuf {
+    let prefix = format!("tzzr-{}-", std::process::id());
+    let parents = [
+        std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from),
+        directories::ProjectDirs::from("", "", "tzzr")
+            .and_then(|d| d.state_dir().map(Path::to_path_buf)),
+        Some(std::env::temp_dir()),
+    ];
+    parents
+        .into_iter()
+        .flatten()
+        .flat_map(|parent| std::fs::read_dir(parent).into_iter().flatten().flatten())
+        .map(|entry| entry.path())
+        .find(|path| {
+            path.file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with(&prefix))
+                && path.join("agent-0.sock").exists()
+        })
+        .expect("the bridge's runtime dir")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_claude_bridge_sockets_are_hidden_from_the_shell() {
+    assert_sandbox_here();
+    // A Claude agent beside the shell: tzzr opens its bridge socket as it starts it. A shell
+    // that could replace that socket could answer the CLI's permission prompts itself.
+    let pid = std::process::id();
+    let command = format!(
+        "for rt in \"${{XDG_RUNTIME_DIR:-/none}}\"/tzzr-{pid}-* \"$HOME\"/.local/state/tzzr/tzzr-{pid}-* /tmp/tzzr-{pid}-*; do \
+         [ -d \"$rt\" ] || continue; ls -A \"$rt\"; rm \"$rt/agent-0.sock\" && echo removed; \
+         touch \"$rt/mine\"; done"
+    );
+    let yaml = json!({
+        "agents": {
+            "cc": {"provider": "claude", "tools": ["list_dir"]},
+            "shell": {
+                "provider": "scripted",
+                "tools": ["bash"],
+                "approval": "auto",
+                "script": [{"tool_calls": [{"tool": "bash", "params": {"command": command}}]}, "done"]
+            }
+        }
+    })
+    .to_string();
+    let mut harness = Harness::start(&yaml).await;
+    let dir = bridge_runtime_dir();
+    let turn = harness.prompt("shell", "go");
+    let call = seen(&harness.until_finished(turn).await);
+    assert!(
+        !call.output.lines().any(|l| l == "agent-0.sock"),
+        "listed: {call:?}"
+    );
+    assert!(!call.output.lines().any(|l| l == "removed"), "{call:?}");
+    assert!(dir.join("agent-0.sock").exists(), "{call:?}");
+    assert!(!dir.join("mine").exists(), "{call:?}");
+    harness.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_users_terminal_is_out_of_reach() {
     use std::io::BufRead;

@@ -354,6 +354,7 @@ fn tool_context(
     env: &Environment,
     working_dir: &Path,
     spec: &AgentSpec,
+    runtime_dir: Option<&RuntimeDir>,
 ) -> ToolContext {
     let s = &config.settings;
     let protected = Protected::new(protected_paths(config, env, working_dir));
@@ -362,6 +363,10 @@ fn tool_context(
         sandbox_paths: s.sandbox_paths,
         timeout: s.timeout,
         protected: Arc::new(protected),
+        hidden: runtime_dir
+            .map(|dir| dir.path().to_path_buf())
+            .into_iter()
+            .collect(),
         output_dir: s
             .log_dir
             .join("outputs")
@@ -455,7 +460,10 @@ impl Orchestrator {
             meter: Arc::new(Mutex::new(CostMeter::new(budgets(&config)))),
             endpoints: EndpointPool::new(&config)?,
             mcp: McpHub::start(&config),
-            runtime_dir: None,
+            // Made before any agent, so that every shell is started with it hidden.
+            runtime_dir: RuntimeDir::create()
+                .inspect_err(|e| tracing::warn!("no private runtime directory: {e}"))
+                .ok(),
             bridges_opened: 0,
             env,
             asker,
@@ -524,7 +532,13 @@ impl Orchestrator {
             backend,
             toolbox: Toolbox::new(
                 &spec.tools,
-                tool_context(config, &self.env, &self.working_dir, &spec),
+                tool_context(
+                    config,
+                    &self.env,
+                    &self.working_dir,
+                    &spec,
+                    self.runtime_dir.as_ref(),
+                ),
             )
             .with_mcp(self.mcp.for_agent(&spec.mcp)),
             gate: Gate::new(&spec.name, spec.approval.clone(), self.asker),

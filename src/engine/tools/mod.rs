@@ -78,6 +78,8 @@ pub struct ToolContext {
     pub timeout: Duration,
     /// What no tool reads or writes, whatever `sandbox_paths` says.
     pub protected: Arc<Protected>,
+    /// Directories a sandboxed shell must not even see (the Claude CLI bridge's sockets).
+    pub hidden: Vec<PathBuf>,
     /// Where the whole output of a call goes when the model gets only part of it.
     pub output_dir: PathBuf,
     pub shell: ShellPolicy,
@@ -115,6 +117,7 @@ impl ToolContext {
             sandbox_paths: true,
             timeout: Duration::from_secs(300),
             protected: Arc::new(Protected::default()),
+            hidden: Vec::new(),
             shell: ShellPolicy::default(),
             http_allow_private: false,
             ssh: SshPolicy {

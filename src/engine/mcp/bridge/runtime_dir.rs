@@ -1,5 +1,6 @@
 //! The private directory the bridges' sockets and mcp-config files live in: made fresh (0700,
-//! never an existing path) under `$XDG_RUNTIME_DIR` or the temp dir, removed when dropped.
+//! never an existing path) under `$XDG_RUNTIME_DIR`, else tzzr's state dir, else the temp dir;
+//! removed when dropped. Sandboxed shells get it hidden.
 
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -20,12 +21,20 @@ impl RuntimeDir {
             std::process::id(),
             &uuid::Uuid::new_v4().simple().to_string()[..12]
         );
+        // Out of the temp dir where possible: a sandboxed shell may write there, and one that
+        // replaced a socket could answer the CLI's permission prompts itself.
         let runtime = std::env::var_os("XDG_RUNTIME_DIR")
             .map(PathBuf::from)
-            .filter(|dir| dir.is_absolute() && dir.is_dir())
+            .filter(|dir| dir.is_absolute() && dir.is_dir());
+        let state = directories::ProjectDirs::from("", "", "tzzr")
+            .and_then(|dirs| dirs.state_dir().map(Path::to_path_buf))
+            .filter(|dir| std::fs::create_dir_all(dir).is_ok());
+        let path = [runtime, state]
+            .into_iter()
+            .flatten()
             .map(|dir| dir.join(&name))
-            .filter(|path| path.as_os_str().len() <= MAX_DIR_LEN);
-        let path = runtime.unwrap_or_else(|| std::env::temp_dir().join(&name));
+            .find(|path| path.as_os_str().len() <= MAX_DIR_LEN)
+            .unwrap_or_else(|| std::env::temp_dir().join(&name));
         // `create` fails on any existing path, a planted symlink included.
         std::fs::DirBuilder::new().mode(0o700).create(&path)?;
         let made = std::fs::symlink_metadata(&path)?;

@@ -36,10 +36,17 @@ pub fn shell_spawn(
                 .filter(|path| path.symlink_metadata().is_ok())
                 .map(Path::to_path_buf)
                 .collect();
+            let mut mounts = mount_plan(&write, &protected);
+            mounts.extend(
+                ctx.hidden
+                    .iter()
+                    .filter(|dir| dir.is_dir())
+                    .map(|dir| Mount::Hide(dir.clone())),
+            );
             let args = HelperArgs::Exec {
                 namespace: support.namespace.is_ok(),
                 landlock: support.landlock.is_ok(),
-                mounts: mount_plan(&write, &protected),
+                mounts,
                 write,
                 command: shell,
             };
@@ -107,11 +114,11 @@ pub fn mount_plan(write: &[PathBuf], protected: &[PathBuf]) -> Vec<Mount> {
     let mut plan: Vec<(usize, Mount)> = Vec::new();
     let mut add = |mount: Mount| {
         let path = match &mount {
-            Mount::Pin(path) | Mount::ReadOnly(path) => path.clone(),
+            Mount::Pin(path) | Mount::ReadOnly(path) | Mount::Hide(path) => path.clone(),
         };
         let depth = path.components().count();
         match plan.iter_mut().find(|(_, m)| match m {
-            Mount::Pin(p) | Mount::ReadOnly(p) => *p == path,
+            Mount::Pin(p) | Mount::ReadOnly(p) | Mount::Hide(p) => *p == path,
         }) {
             // Read-only beats a pin of the same path.
             Some((_, existing)) => {

@@ -1,7 +1,8 @@
 //! The helper's command line, written by the engine and read by the helper: one type, both
 //! directions, so the two cannot drift apart.
 //!
-//! `tzzr __sandbox-exec [--namespace] [--landlock] [--write DIR]… [--pin DIR | --read-only PATH]…
+//! `tzzr __sandbox-exec [--namespace] [--landlock] [--write DIR]…
+//! [--pin DIR | --read-only PATH | --hide DIR]…
 //! -- PROGRAM ARG…`, or `tzzr __sandbox-exec --probe --write DIR`.
 
 use std::ffi::{OsStr, OsString};
@@ -18,6 +19,9 @@ pub enum Mount {
     Pin(PathBuf),
     /// Bind a path onto itself read-only: it cannot be written, truncated, removed or renamed.
     ReadOnly(PathBuf),
+    /// Cover a directory with an empty read-only file system: what is in it (the sockets of
+    /// the Claude CLI's bridge) can be neither seen, reached nor replaced.
+    Hide(PathBuf),
 }
 
 /// What the helper is asked to do.
@@ -64,6 +68,7 @@ impl HelperArgs {
                     match mount {
                         Mount::Pin(dir) => push("--pin", dir),
                         Mount::ReadOnly(path) => push("--read-only", path),
+                        Mount::Hide(dir) => push("--hide", dir),
                     }
                 }
                 if *landlock {
@@ -100,6 +105,7 @@ impl HelperArgs {
                 Some("--write") => write.push(path("--write")?),
                 Some("--pin") => mounts.push(Mount::Pin(path("--pin")?)),
                 Some("--read-only") => mounts.push(Mount::ReadOnly(path("--read-only")?)),
+                Some("--hide") => mounts.push(Mount::Hide(path("--hide")?)),
                 Some("--") => {
                     command = Some(args.by_ref().collect::<Vec<_>>());
                     break;
@@ -142,6 +148,7 @@ mod tests {
             mounts: vec![
                 Mount::Pin("/work/conf".into()),
                 Mount::ReadOnly("/work/conf/config.yaml".into()),
+                Mount::Hide("/run/user/0/tzzr-1-abc".into()),
             ],
             command: os(&["/bin/bash", "-c", "echo --write -- done"]),
         };
@@ -160,6 +167,8 @@ mod tests {
                 "/work/conf",
                 "--read-only",
                 "/work/conf/config.yaml",
+                "--hide",
+                "/run/user/0/tzzr-1-abc",
                 "--",
                 "/bin/bash",
                 "-c",

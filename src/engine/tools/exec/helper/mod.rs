@@ -62,6 +62,7 @@ fn confine(
             match mount {
                 Mount::Pin(dir) => namespace::pin(dir)?,
                 Mount::ReadOnly(path) => namespace::read_only(path)?,
+                Mount::Hide(dir) => namespace::hide(dir)?,
             }
         }
         // The working directory still points into the mounts as they were: relative paths

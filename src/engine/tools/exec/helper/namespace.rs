@@ -63,6 +63,13 @@ pub fn read_only(path: &Path) -> Result<(), String> {
         .map_err(|e| format!("cannot make {} read-only: {e}", path.display()))
 }
 
+/// Covers the directory `dir` with an empty, read-only tmpfs.
+pub fn hide(dir: &Path) -> Result<(), String> {
+    let flags = MountFlags::RDONLY | MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC;
+    rustix::mount::mount("tzzr-hidden", dir, "tmpfs", flags, c"size=4k,mode=0500")
+        .map_err(|e| format!("cannot hide {}: {e}", dir.display()))
+}
+
 /// The flags of the mount holding `path` that a remount must repeat: inside a user namespace
 /// the kernel locks nosuid, nodev, noexec and the atime mode of mounts it inherited, and
 /// refuses a remount that would drop them.
