@@ -7,7 +7,7 @@ mod support;
 
 use std::path::Path;
 
-use support::harness::{Harness, kinds};
+use support::harness::{Done, Harness, asked_in, done_in, kinds};
 use support::mock_llm::MockLlm;
 use support::peers::claude_bin;
 use tzzr::engine::protocol::{AgentCommand, Approval, EventKind, Outcome};
@@ -302,47 +302,29 @@ async fn a_bash_call_of_the_cli_asks_in_tzzr_and_runs_after_approve() {
         "cc",
         r#"[[tool:Bash {"command":"touch made.txt && echo made"}]]"#,
     );
-    h.wait_for(turn, |k| matches!(k, EventKind::ApprovalNeeded { .. }))
-        .await;
-    let (call, tool, args) = h
-        .so_far(turn)
-        .iter()
-        .find_map(|e| match &e.kind {
-            EventKind::ApprovalNeeded {
-                call, tool, args, ..
-            } => Some((call.clone(), tool.clone(), args.clone())),
-            _ => None,
-        })
-        .unwrap();
-    assert_eq!(tool, "bash");
+    let asked = h.asked(turn).await;
+    assert_eq!(asked.tool, "bash");
     assert!(
-        call.0.starts_with("toolu_"),
-        "the CLI's tool-use id: {call}"
+        asked.call.0.starts_with("toolu_"),
+        "the CLI's tool-use id: {}",
+        asked.call
     );
-    assert_eq!(args["command"], "touch made.txt && echo made");
+    assert_eq!(asked.args["command"], "touch made.txt && echo made");
     assert!(
         !h.dir().join("made.txt").exists(),
         "nothing ran before the answer"
     );
-    h.command(
-        "cc",
-        AgentCommand::Approve {
-            call,
-            decision: Approval::Allow,
-        },
-    );
+    h.answer("cc", &asked.call, Approval::Allow);
     let events = h.until_finished(turn).await;
     assert!(h.dir().join("made.txt").exists());
-    let finished = events
-        .iter()
-        .find_map(|e| match &e.kind {
-            EventKind::ToolCallFinished {
-                tool, ok, output, ..
-            } => Some((tool.clone(), *ok, output.clone())),
-            _ => None,
-        })
-        .unwrap();
-    assert_eq!(finished, ("Bash".to_owned(), true, "made".to_owned()));
+    assert_eq!(
+        done_in(&events),
+        [Done {
+            tool: "Bash".to_owned(),
+            ok: true,
+            output: "made".to_owned()
+        }]
+    );
     h.shutdown().await;
 }
 
@@ -356,41 +338,17 @@ async fn a_bash_call_of_the_cli_denied_in_tzzr_does_not_run() {
         "cc",
         r#"[[tool:Bash {"command":"touch made.txt && echo made"}]]"#,
     );
-    h.wait_for(turn, |k| matches!(k, EventKind::ApprovalNeeded { .. }))
-        .await;
-    let call = h
-        .so_far(turn)
-        .iter()
-        .find_map(|e| match &e.kind {
-            EventKind::ApprovalNeeded { call, .. } => Some(call.clone()),
-            _ => None,
-        })
-        .unwrap();
-    h.command(
-        "cc",
-        AgentCommand::Approve {
-            call,
-            decision: Approval::Deny,
-        },
-    );
+    let asked = h.asked(turn).await;
+    h.answer("cc", &asked.call, Approval::Deny);
     let events = h.until_finished(turn).await;
     assert!(!h.dir().join("made.txt").exists());
-    let finished = events
-        .iter()
-        .find_map(|e| match &e.kind {
-            EventKind::ToolCallFinished {
-                tool, ok, output, ..
-            } => Some((tool.clone(), *ok, output.clone())),
-            _ => None,
-        })
-        .unwrap();
     assert_eq!(
-        finished,
-        (
-            "Bash".to_owned(),
-            false,
-            "refused: the user denied this call".to_owned()
-        )
+        done_in(&events),
+        [Done {
+            tool: "Bash".to_owned(),
+            ok: false,
+            output: "refused: the user denied this call".to_owned()
+        }]
     );
     assert!(h.outcome(&events).is_done(), "{events:?}");
     h.shutdown().await;
@@ -439,50 +397,22 @@ async fn the_agents_mcp_servers_reach_the_cli_through_the_bridge_and_ask_once() 
         "cc",
         r#"[[tool:mcp__tzzr__everything__echo {"message":"through two bridges"}]]"#,
     );
-    h.wait_for(turn, |k| matches!(k, EventKind::ApprovalNeeded { .. }))
-        .await;
-    let asked: Vec<(tzzr::engine::protocol::CallId, String)> = h
-        .so_far(turn)
-        .iter()
-        .filter_map(|e| match &e.kind {
-            EventKind::ApprovalNeeded { call, tool, .. } => Some((call.clone(), tool.clone())),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(asked.len(), 1);
-    assert_eq!(asked[0].1, "mcp__everything__echo");
-    h.command(
-        "cc",
-        AgentCommand::Approve {
-            call: asked[0].0.clone(),
-            decision: Approval::Allow,
-        },
-    );
+    let asked = h.asked(turn).await;
+    assert_eq!(asked.tool, "mcp__everything__echo");
+    h.answer("cc", &asked.call, Approval::Allow);
     let events = h.until_finished(turn).await;
-    let approvals = events
-        .iter()
-        .filter(|e| matches!(e.kind, EventKind::ApprovalNeeded { .. }))
-        .count();
     assert_eq!(
-        approvals, 1,
+        asked_in(&events).len(),
+        1,
         "asked once, not at the prompt and again at the call"
     );
-    let finished: Vec<(String, bool, String)> = events
-        .iter()
-        .filter_map(|e| match &e.kind {
-            EventKind::ToolCallFinished {
-                tool, ok, output, ..
-            } => Some((tool.clone(), *ok, output.clone())),
-            _ => None,
-        })
-        .collect();
     assert_eq!(
-        finished,
-        [(
-            "mcp__everything__echo".to_owned(),
-            true,
-            "Echo: through two bridges".to_owned()
-        )]
+        done_in(&events),
+        [Done {
+            tool: "mcp__everything__echo".to_owned(),
+            ok: true,
+            output: "Echo: through two bridges".to_owned()
+        }]
     );
     let Outcome::Done { text } = h.outcome(&events) else {
         panic!("{events:?}")

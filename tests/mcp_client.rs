@@ -10,10 +10,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use pretty_assertions::assert_eq;
-use support::harness::Harness;
+use support::harness::{Done, Harness, asked_in, done_in};
 use support::mock_llm::MockLlm;
 use support::peers::mcp_everything;
-use tzzr::engine::protocol::{AgentCommand, AgentEvent, Approval, CallId, EventKind, Outcome};
+use tzzr::engine::protocol::{AgentEvent, Approval, EventKind, Outcome};
 
 /// An OpenAI-dialect agent on the mock with the everything server, started by `command`.
 fn config(mock: &MockLlm, command: &str, args: &[String], agent_extra: &str) -> String {
@@ -26,28 +26,6 @@ fn config(mock: &MockLlm, command: &str, args: &[String], agent_extra: &str) -> 
 
 fn node_args(everything: &Path) -> Vec<String> {
     vec![everything.display().to_string(), "stdio".into()]
-}
-
-fn finished(events: &[AgentEvent]) -> Vec<(String, bool, String)> {
-    events
-        .iter()
-        .filter_map(|e| match &e.kind {
-            EventKind::ToolCallFinished {
-                tool, ok, output, ..
-            } => Some((tool.clone(), *ok, output.clone())),
-            _ => None,
-        })
-        .collect()
-}
-
-fn approvals(events: &[AgentEvent]) -> Vec<(CallId, String)> {
-    events
-        .iter()
-        .filter_map(|e| match &e.kind {
-            EventKind::ApprovalNeeded { call, tool, .. } => Some((call.clone(), tool.clone())),
-            _ => None,
-        })
-        .collect()
 }
 
 fn notices(events: &[AgentEvent]) -> Vec<String> {
@@ -68,26 +46,18 @@ async fn an_mcp_tool_is_offered_asks_first_and_runs_after_approve() {
     let mock = MockLlm::start().await;
     let mut h = Harness::start(&config(&mock, "node", &node_args(&everything), "")).await;
     let turn = h.prompt("bot", r#"[[tool:mcp__everything__echo {"message":"hi"}]]"#);
-    h.wait_for(turn, |k| matches!(k, EventKind::ApprovalNeeded { .. }))
-        .await;
-    let asked = approvals(&h.so_far(turn));
-    assert_eq!(asked.len(), 1);
-    assert_eq!(asked[0].1, "mcp__everything__echo");
-    h.command(
-        "bot",
-        AgentCommand::Approve {
-            call: asked[0].0.clone(),
-            decision: Approval::Allow,
-        },
-    );
+    let asked = h.asked(turn).await;
+    assert_eq!(asked.tool, "mcp__everything__echo");
+    assert_eq!(asked_in(&h.so_far(turn)).len(), 1);
+    h.answer("bot", &asked.call, Approval::Allow);
     let events = h.until_finished(turn).await;
     assert_eq!(
-        finished(&events),
-        [(
-            "mcp__everything__echo".to_owned(),
-            true,
-            "Echo: hi".to_owned()
-        )]
+        done_in(&events),
+        [Done {
+            tool: "mcp__everything__echo".to_owned(),
+            ok: true,
+            output: "Echo: hi".to_owned()
+        }]
     );
     let Outcome::Done { text } = h.outcome(&events) else {
         panic!("{events:?}")
@@ -139,14 +109,14 @@ async fn approval_auto_for_the_tool_runs_it_unasked() {
         r#"[[tool:mcp__everything__echo {"message":"unasked"}]]"#,
     );
     let events = h.until_finished(turn).await;
-    assert_eq!(approvals(&events), []);
+    assert_eq!(asked_in(&events), []);
     assert_eq!(
-        finished(&events),
-        [(
-            "mcp__everything__echo".to_owned(),
-            true,
-            "Echo: unasked".to_owned()
-        )]
+        done_in(&events),
+        [Done {
+            tool: "mcp__everything__echo".to_owned(),
+            ok: true,
+            output: "Echo: unasked".to_owned()
+        }]
     );
     h.shutdown().await;
 }
@@ -164,13 +134,13 @@ async fn a_tool_the_agent_was_not_given_is_refused_before_anyone_is_asked() {
     );
     let events = h.until_finished(turn).await;
     assert_eq!(
-        approvals(&events),
+        asked_in(&events),
         [],
         "nobody is asked about a tool the agent lacks"
     );
-    let results = finished(&events);
+    let results = done_in(&events);
     assert_eq!(results.len(), 2);
-    for (tool, ok, output) in &results {
+    for Done { tool, ok, output } in &results {
         assert!(!ok);
         assert!(
             output.starts_with(&format!(
@@ -231,9 +201,9 @@ async fn a_server_killed_mid_call_fails_that_call_and_the_next_turn_works() {
     assert!(killed.success());
 
     let events = h.until_finished(turn).await;
-    let results = finished(&events);
+    let results = done_in(&events);
     assert_eq!(results.len(), 1);
-    let (_, ok, output) = &results[0];
+    let Done { ok, output, .. } = &results[0];
     assert!(!ok);
     assert!(
         output.starts_with("MCP server `everything` stopped answering")
@@ -258,12 +228,12 @@ async fn a_server_killed_mid_call_fails_that_call_and_the_next_turn_works() {
     );
     let events = h.until_finished(turn).await;
     assert_eq!(
-        finished(&events),
-        [(
-            "mcp__everything__echo".to_owned(),
-            true,
-            "Echo: back".to_owned()
-        )]
+        done_in(&events),
+        [Done {
+            tool: "mcp__everything__echo".to_owned(),
+            ok: true,
+            output: "Echo: back".to_owned()
+        }]
     );
     h.shutdown().await;
 }
@@ -282,9 +252,9 @@ async fn a_server_that_cannot_start_is_a_notice_and_the_agent_still_answers() {
             && n.ends_with("its tools are not offered to the model")),
         "{heard:?}"
     );
-    let results = finished(&events);
+    let results = done_in(&events);
     assert!(
-        results.len() == 1 && !results[0].1,
+        results.len() == 1 && !results[0].ok,
         "the tool is not offered, so the call is refused: {results:?}"
     );
     assert!(h.outcome(&events).is_done(), "{events:?}");
@@ -318,7 +288,7 @@ async fn shutdown_kills_the_server() {
     let mut h = Harness::start(&yaml).await;
     let turn = h.prompt("bot", r#"[[tool:mcp__everything__echo {"message":"up"}]]"#);
     let events = h.until_finished(turn).await;
-    assert!(finished(&events)[0].1, "{events:?}");
+    assert!(done_in(&events)[0].ok, "{events:?}");
     let pid = std::fs::read_to_string(&pid_file)
         .unwrap()
         .trim()
@@ -406,10 +376,10 @@ async fn a_streamable_http_server_works_like_a_stdio_one() {
     let mut h = Harness::start(&yaml).await;
     let turn = h.prompt("bot", r#"[[tool:mcp__everything__get-sum {"a":2,"b":3}]]"#);
     let events = h.until_finished(turn).await;
-    let results = finished(&events);
+    let results = done_in(&events);
     assert_eq!(results.len(), 1, "{events:?}");
-    assert!(results[0].1, "{results:?}");
-    assert!(results[0].2.contains('5'), "{results:?}");
+    assert!(results[0].ok, "{results:?}");
+    assert!(results[0].output.contains('5'), "{results:?}");
     h.shutdown().await;
 }
 

@@ -9,7 +9,9 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use tzzr::engine::config;
 use tzzr::engine::env::Environment;
 use tzzr::engine::orchestrator::Orchestrator;
-use tzzr::engine::protocol::{AgentCommand, AgentEvent, EventKind, Outcome, TurnId};
+use tzzr::engine::protocol::{
+    AgentCommand, AgentEvent, Approval, CallId, EventKind, Outcome, TurnId,
+};
 use tzzr::engine::tools::approval::Asker;
 
 /// Longest wait for an event before a test fails (instead of hanging).
@@ -107,6 +109,28 @@ impl Harness {
         }
     }
 
+    /// Waits until `turn` asks for an approval and returns the request (the oldest not yet
+    /// answered).
+    pub async fn asked(&mut self, turn: TurnId) -> Asked {
+        self.wait_for(turn, |k| matches!(k, EventKind::ApprovalNeeded { .. }))
+            .await;
+        asked_in(&self.so_far(turn))
+            .into_iter()
+            .next()
+            .expect("an approval request")
+    }
+
+    /// Answers the approval request `call` of `agent`.
+    pub fn answer(&mut self, agent: &str, call: &CallId, decision: Approval) {
+        self.command(
+            agent,
+            AgentCommand::Approve {
+                call: call.clone(),
+                decision,
+            },
+        );
+    }
+
     async fn receive(&mut self) {
         let event = tokio::time::timeout(PATIENCE, self.events.recv())
             .await
@@ -153,6 +177,56 @@ impl Harness {
 /// binary cargo built (the test binary is not tzzr).
 pub fn use_built_tzzr() {
     tzzr::engine::own_program::register(PathBuf::from(env!("CARGO_BIN_EXE_tzzr")));
+}
+
+/// A tool call waiting for the user's answer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Asked {
+    pub call: CallId,
+    pub tool: String,
+    pub args: serde_json::Value,
+}
+
+/// Every approval request among `events`, in order.
+pub fn asked_in(events: &[AgentEvent]) -> Vec<Asked> {
+    events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::ApprovalNeeded {
+                call, tool, args, ..
+            } => Some(Asked {
+                call: call.clone(),
+                tool: tool.clone(),
+                args: args.clone(),
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// What one finished tool call showed: its tool, whether it succeeded, what the model read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Done {
+    pub tool: String,
+    pub ok: bool,
+    pub output: String,
+}
+
+/// Every finished tool call among `events`, in order.
+pub fn done_in(events: &[AgentEvent]) -> Vec<Done> {
+    events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::ToolCallFinished {
+                tool, ok, output, ..
+            } => Some(Done {
+                tool: tool.clone(),
+                ok: *ok,
+                output: output.clone(),
+            }),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The `event` tag of each event (`turn_started`, `text_delta`, …).
