@@ -64,7 +64,8 @@ pub fn open(resolved: &Path, access: Access, protected: &Protected) -> Result<Fi
     .map_err(io::Error::from)?;
     for name in parents {
         dir = open_dir(&dir, name, access)?;
-        if protected.covers_identity(&File::from(dir.try_clone()?).metadata()?) {
+        let stat = rustix::fs::fstat(&dir).map_err(io::Error::from)?;
+        if protected.covers(stat.st_dev, stat.st_ino) {
             return Err(BeneathError::Protected);
         }
     }

@@ -68,7 +68,12 @@ impl Protected {
     /// Whether the file or directory `meta` describes is itself protected (checked on an open
     /// handle, where paths no longer matter).
     pub fn covers_identity(&self, meta: &fs::Metadata) -> bool {
-        let identity = Some((meta.dev(), meta.ino()));
+        self.covers(meta.dev(), meta.ino())
+    }
+
+    /// Whether the file or directory with this device and inode is itself protected.
+    pub fn covers(&self, dev: u64, ino: u64) -> bool {
+        let identity = Some((dev, ino));
         self.entries.iter().any(|entry| entry.identity == identity)
     }
 
