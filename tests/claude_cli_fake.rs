@@ -118,6 +118,7 @@ fn hello_reply() -> ModelReply {
         text: HELLO.into(),
         tool_calls: vec![],
         stop: StopReason::EndTurn,
+        cut_calls: Vec::new(),
     }
 }
 

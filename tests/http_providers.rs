@@ -233,6 +233,7 @@ async fn openai_returns_two_tool_calls_of_one_step_with_ids_names_and_args() {
             text: String::new(),
             tool_calls: expected_two_calls(),
             stop: StopReason::ToolUse,
+            cut_calls: Vec::new(),
         }
     );
     let sent = mock.chat_requests()[0].json().clone();
@@ -413,6 +414,7 @@ async fn openai_empty_stream_is_asked_again_without_streaming() {
                 args: json!({"city": "Paris"}),
             }],
             stop: StopReason::ToolUse,
+            cut_calls: Vec::new(),
         }
     );
     assert_eq!(
@@ -567,6 +569,7 @@ async fn anthropic_streams_text_in_several_deltas_and_returns_the_whole_text() {
             text: "Hello, world".into(),
             tool_calls: vec![],
             stop: StopReason::EndTurn,
+            cut_calls: Vec::new(),
         }
     );
     assert_eq!(text_deltas(&items), ["Hel", "lo, ", "world"]);
@@ -622,6 +625,7 @@ async fn anthropic_returns_two_tool_calls_of_one_step_with_ids_names_and_args() 
             text: String::new(),
             tool_calls: expected_two_calls(),
             stop: StopReason::ToolUse,
+            cut_calls: Vec::new(),
         }
     );
     let sent = mock.chat_requests()[0].json().clone();

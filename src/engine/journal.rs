@@ -373,6 +373,7 @@ mod tests {
                 usage: TokenUsage::default(),
                 cost_usd: 0.0,
                 priced: true,
+                estimated: false,
             },
             EventKind::Notice {
                 text: "fell back to gpt-4o-mini".to_owned(),

@@ -206,6 +206,9 @@ pub enum EventKind {
         cost_usd: f64,
         /// False when the model has no price in the table (its cost is counted as 0).
         priced: bool,
+        /// The server reported no usage: these counts are tzzr's estimate.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        estimated: bool,
     },
     Endpoint {
         endpoint: String,

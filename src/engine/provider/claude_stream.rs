@@ -226,6 +226,7 @@ impl StreamParser {
                 cache_write: usage.cache_creation_input_tokens,
             },
             reported_cost_usd: result.total_cost_usd,
+            estimated: false,
         });
 
         let text = result.result.unwrap_or_default();
@@ -234,6 +235,7 @@ impl StreamParser {
                 text,
                 tool_calls: Vec::new(),
                 stop: StopReason::EndTurn,
+                cut_calls: Vec::new(),
             });
         }
         let message = if !text.trim().is_empty() {
@@ -512,6 +514,7 @@ mod tests {
             text: text.to_owned(),
             tool_calls: Vec::new(),
             stop: StopReason::EndTurn,
+            cut_calls: Vec::new(),
         }))
     }
 
@@ -526,6 +529,7 @@ mod tests {
                 cache_write,
             },
             reported_cost_usd: Some(cost),
+            estimated: false,
         }
     }
 

@@ -51,6 +51,8 @@ pub enum StreamItem {
         model: String,
         usage: TokenUsage,
         reported_cost_usd: Option<f64>,
+        /// The server sent no usage (or the stream broke first): tzzr counted the tokens itself.
+        estimated: bool,
     },
     /// The endpoint's rate limiter holds the call back for about `eta`.
     Waiting {
@@ -71,7 +73,12 @@ pub enum StreamItem {
 pub enum StopReason {
     EndTurn,
     ToolUse,
+    /// Cut by `max_tokens`: the text is incomplete.
     MaxTokens,
+    /// Cut or withheld by the provider's content filter.
+    ContentFilter,
+    /// The model declined to answer (Anthropic's `refusal`).
+    Refusal,
     Other(String),
 }
 
@@ -82,6 +89,8 @@ pub struct ModelReply {
     /// Calls for tzzr to run. Empty for the Claude CLI, which runs its own.
     pub tool_calls: Vec<ToolCall>,
     pub stop: StopReason,
+    /// Tool calls whose arguments the stream cut off (`max_tokens`): never run, the model is told.
+    pub cut_calls: Vec<ToolCall>,
 }
 
 /// Where a provider reports [`StreamItem`]s.

@@ -99,6 +99,7 @@ fn report_completion(
             model: req.model.to_owned(),
             usage,
             reported_cost_usd: None,
+            estimated: false,
         });
     }
     Ok(reply)

@@ -83,6 +83,7 @@ impl Scripted {
                 ..TokenUsage::default()
             },
             reported_cost_usd: None,
+            estimated: false,
         });
         let stop = if tool_calls.is_empty() {
             StopReason::EndTurn
@@ -93,6 +94,7 @@ impl Scripted {
             text: reply.text,
             tool_calls,
             stop,
+            cut_calls: Vec::new(),
         })
     }
 }

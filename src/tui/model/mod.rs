@@ -73,6 +73,7 @@ impl Model {
                 usage,
                 cost_usd,
                 priced,
+                estimated: _,
             } => {
                 self.costs
                     .record(&event.agent, model, *usage, *cost_usd, *priced);

@@ -278,6 +278,7 @@ mod tests {
             },
             cost_usd,
             priced: true,
+            estimated: false,
         }
     }
 
@@ -376,6 +377,7 @@ mod tests {
                     },
                     cost_usd: 0.0,
                     priced: false,
+                    estimated: false,
                 },
             );
         let buf = costs_pane(&scene, 36, 14);

@@ -124,6 +124,7 @@ fn busy_app() -> App {
             },
             cost_usd: 0.0038,
             priced: true,
+            estimated: false,
         },
     );
     send(&mut app, "coder", 4, EventKind::TextDelta {

@@ -212,6 +212,7 @@ impl MessageStream {
                 model: self.model,
                 usage: self.usage,
                 reported_cost_usd: None,
+                estimated: false,
             });
         }
         let stop = match self.stop_reason.as_deref() {
@@ -226,6 +227,7 @@ impl MessageStream {
             text: self.text,
             tool_calls,
             stop,
+            cut_calls: Vec::new(),
         })
     }
 }
@@ -324,7 +326,8 @@ data: {"type":"message_stop"}
             Ok(ModelReply {
                 text: "Hello".into(),
                 tool_calls: vec![],
-                stop: StopReason::EndTurn
+                stop: StopReason::EndTurn,
+                cut_calls: Vec::new(),
             })
         );
         assert_eq!(
@@ -342,6 +345,7 @@ data: {"type":"message_stop"}
                         cache_write: 300
                     },
                     reported_cost_usd: None,
+                    estimated: false,
                 },
             ]
         );
@@ -385,6 +389,7 @@ data: {"type":"message_stop"}
                     },
                 ],
                 stop: StopReason::ToolUse,
+                cut_calls: Vec::new(),
             })
         );
     }

@@ -159,6 +159,7 @@ impl ChatStream {
                 model: self.model,
                 usage,
                 reported_cost_usd: None,
+                estimated: false,
             });
         }
         let stop = stop_reason(self.finish_reason.as_deref(), !tool_calls.is_empty());
@@ -166,6 +167,7 @@ impl ChatStream {
             text: self.text,
             tool_calls,
             stop,
+            cut_calls: Vec::new(),
         })
     }
 }
@@ -227,6 +229,7 @@ pub fn parse_completion(
             text,
             tool_calls,
             stop,
+            cut_calls: Vec::new(),
         },
         reasoning,
         usage,
@@ -328,7 +331,8 @@ data: [DONE]
             Ok(ModelReply {
                 text: "Hello".into(),
                 tool_calls: vec![],
-                stop: StopReason::EndTurn
+                stop: StopReason::EndTurn,
+                cut_calls: Vec::new(),
             })
         );
         assert_eq!(
@@ -346,6 +350,7 @@ data: [DONE]
                         cache_write: 0
                     },
                     reported_cost_usd: None,
+                    estimated: false,
                 },
             ]
         );
@@ -378,6 +383,7 @@ data: [DONE]
                     },
                 ],
                 stop: StopReason::ToolUse,
+                cut_calls: Vec::new(),
             })
         );
     }
@@ -473,6 +479,7 @@ data: {"error":{"message":"context too long","type":"invalid_request_error"}}
                     args: json!({"city": "Paris"}),
                 }],
                 stop: StopReason::ToolUse,
+                cut_calls: Vec::new(),
             }
         );
         assert_eq!(reasoning, None);

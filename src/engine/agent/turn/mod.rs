@@ -2,21 +2,25 @@
 //! `max_turns` model calls are made, the budget says no, or the user cancels. Whatever happens,
 //! the conversation is left in a state every provider accepts.
 
+mod booking;
+mod forward;
+mod tools;
+
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::{AgentRuntime, Emitter, host};
 use crate::engine::config::ToolProtocol;
-use crate::engine::conversation::{Message, ToolCall, ToolResult};
-use crate::engine::cost::{CostMeter, PriceTable};
-use crate::engine::protocol::Approval;
-use crate::engine::protocol::{CallId, EventKind, Outcome, TokenUsage};
+use crate::engine::conversation::Message;
+use crate::engine::protocol::{EventKind, Outcome};
 use crate::engine::provider::{ModelRequest, ProviderError, StreamItem};
-use crate::engine::tools::approval::{Gate, GateDecision};
-use crate::engine::tools::{ToolOutput, ToolSpec, Toolbox, text_protocol};
+use crate::engine::tools::{ToolSpec, text_protocol};
+use booking::UsageContext;
+use forward::forward;
+pub(super) use tools::{Emit, pass_gate, run_one};
+use tools::{not_run, push_results, run_tools};
 
 /// Runs one turn to its end and says how it ended. Emits `TurnStarted` but not `TurnFinished`.
 pub(super) async fn run_turn(
@@ -70,16 +74,7 @@ pub(super) async fn run_turn(
         };
         let tools: &[ToolSpec] = if uses_text { &[] } else { toolbox.specs() };
         let est_tokens = estimate_tokens(&system, conversation, tools);
-        let est_cost = prices
-            .cost(
-                price_model,
-                &TokenUsage {
-                    input: est_tokens,
-                    ..TokenUsage::default()
-                },
-            )
-            .unwrap_or(0.0);
-        if let Err(refused) = lock(meter).check(name, est_cost) {
+        if let Err(refused) = booking::admit(meter, prices, name, price_model, est_tokens) {
             break Outcome::Failed {
                 error: refused.to_string(),
             };
@@ -199,210 +194,6 @@ pub(super) async fn run_turn(
         conversation.truncate(start_len);
     }
     outcome
-}
-
-/// What the usage of a call is booked against.
-struct UsageContext<'a> {
-    agent: &'a str,
-    upstream_model: &'a str,
-    price_model: &'a str,
-    prices: &'a PriceTable,
-    meter: &'a Mutex<CostMeter>,
-}
-
-/// Turns a provider's item into events (and books usage on the meter).
-fn forward(
-    item: StreamItem,
-    out: &mut Emitter,
-    streamed: &mut String,
-    usage_ctx: &mut UsageContext<'_>,
-    provider_calls: &mut HashMap<CallId, (String, Instant)>,
-) {
-    let kind = match item {
-        StreamItem::TextDelta(text) => {
-            streamed.push_str(&text);
-            EventKind::TextDelta { text }
-        }
-        StreamItem::Reasoning(text) => EventKind::Reasoning { text },
-        StreamItem::ProviderToolCall(call) => {
-            provider_calls.insert(call.id.clone(), (call.tool.clone(), Instant::now()));
-            EventKind::ToolCallRequested {
-                call: call.id,
-                tool: call.tool,
-                args: call.args,
-                runs_in_provider: true,
-            }
-        }
-        StreamItem::ProviderToolResult { call, ok, output } => {
-            let (tool, started) = provider_calls
-                .remove(&call)
-                .unwrap_or_else(|| (String::from("?"), Instant::now()));
-            EventKind::ToolCallFinished {
-                call,
-                tool,
-                ok,
-                output,
-                duration: started.elapsed(),
-                full_output: None,
-            }
-        }
-        StreamItem::Usage {
-            model,
-            usage,
-            reported_cost_usd,
-        } => {
-            let label = if model == usage_ctx.upstream_model {
-                usage_ctx.price_model.to_owned()
-            } else {
-                model
-            };
-            let priced = usage_ctx.prices.cost(&label, &usage);
-            let cost_usd = reported_cost_usd.or(priced).unwrap_or(0.0);
-            lock(usage_ctx.meter).record(usage_ctx.agent, &label, usage, cost_usd);
-            EventKind::Usage {
-                model: label,
-                usage,
-                cost_usd,
-                priced: reported_cost_usd.is_some() || priced.is_some(),
-            }
-        }
-        StreamItem::Waiting { limiter, eta } => EventKind::Waiting { limiter, eta },
-        StreamItem::Retry {
-            attempt,
-            wait,
-            reason,
-        } => EventKind::Retry {
-            attempt,
-            wait,
-            reason,
-        },
-        StreamItem::Notice(text) => EventKind::Notice { text },
-    };
-    out.emit(kind);
-}
-
-async fn run_tools(
-    toolbox: &Toolbox,
-    gate: &mut Gate,
-    out: &mut Emitter,
-    calls: &[ToolCall],
-    cancel: &CancellationToken,
-) -> Vec<ToolResult> {
-    let mut results = Vec::with_capacity(calls.len());
-    let mut emit = |kind| out.emit(kind);
-    for call in calls {
-        if cancel.is_cancelled() {
-            results.extend(not_run(
-                std::slice::from_ref(call),
-                "not run: the turn was cancelled",
-            ));
-            continue;
-        }
-        let output = run_one(toolbox, gate, &mut emit, call, None, cancel).await;
-        results.push(ToolResult {
-            call: call.id.clone(),
-            tool: call.tool.clone(),
-            ok: output.ok,
-            output: output.output,
-        });
-    }
-    results
-}
-
-/// Where events go while a provider call may be emitting too (see `host`).
-pub(super) type Emit<'a> = dyn FnMut(EventKind) + Send + 'a;
-
-/// One tool call from request to result, in the trace: refused (`refused`, or a tool the agent
-/// does not have, before anyone is asked), or past the gate and run.
-pub(super) async fn run_one(
-    toolbox: &Toolbox,
-    gate: &mut Gate,
-    emit: &mut Emit<'_>,
-    call: &ToolCall,
-    refused: Option<ToolOutput>,
-    cancel: &CancellationToken,
-) -> ToolOutput {
-    emit(EventKind::ToolCallRequested {
-        call: call.id.clone(),
-        tool: call.tool.clone(),
-        args: call.args.clone(),
-        runs_in_provider: false,
-    });
-    let started = Instant::now();
-    let output = match refused.or_else(|| toolbox.refuse_unoffered(&call.tool)) {
-        Some(refusal) => refusal,
-        None => match pass_gate(gate, emit, call, cancel).await {
-            Ok(()) => toolbox.run(call, cancel).await,
-            Err(refusal) => ToolOutput::failed(refusal),
-        },
-    };
-    emit(EventKind::ToolCallFinished {
-        call: call.id.clone(),
-        tool: call.tool.clone(),
-        ok: output.ok,
-        output: output.output.clone(),
-        duration: started.elapsed(),
-        full_output: output.full_output.clone(),
-    });
-    if !output.ok
-        && let Some(why) = toolbox.mcp_down(&call.tool)
-    {
-        emit(EventKind::Notice {
-            text: format!("{why}; the agent goes on, and the next call starts it again"),
-        });
-    }
-    output
-}
-
-/// Whether `call` may run: by policy, or by the user's answer. `Err` carries the refusal the
-/// model will read.
-pub(super) async fn pass_gate(
-    gate: &mut Gate,
-    emit: &mut Emit<'_>,
-    call: &ToolCall,
-    cancel: &CancellationToken,
-) -> Result<(), String> {
-    match gate.decide(&call.tool) {
-        GateDecision::Run => Ok(()),
-        GateDecision::Refuse(reason) => Err(reason),
-        GateDecision::Ask(why) => {
-            emit(EventKind::ApprovalNeeded {
-                call: call.id.clone(),
-                tool: call.tool.clone(),
-                args: call.args.clone(),
-                why,
-            });
-            match gate.wait(&call.id, cancel).await {
-                Some(Approval::Allow) => Ok(()),
-                Some(Approval::AlwaysAllow) => {
-                    gate.always_allow(&call.tool);
-                    Ok(())
-                }
-                Some(Approval::Deny) => Err("refused: the user denied this call".to_owned()),
-                None => Err("not run: the turn was cancelled".to_owned()),
-            }
-        }
-    }
-}
-
-fn not_run(calls: &[ToolCall], why: &str) -> Vec<ToolResult> {
-    calls
-        .iter()
-        .map(|call| ToolResult {
-            call: call.id.clone(),
-            tool: call.tool.clone(),
-            ok: false,
-            output: why.to_owned(),
-        })
-        .collect()
-}
-
-fn push_results(conversation: &mut Vec<Message>, uses_text: bool, results: Vec<ToolResult>) {
-    if uses_text {
-        conversation.push(Message::user(text_protocol::results_message(&results)));
-    } else {
-        conversation.push(Message::ToolResults { results });
-    }
 }
 
 /// Keeps what the model said before a failure or a cancel, so the next turn knows it.
