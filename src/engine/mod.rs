@@ -18,4 +18,5 @@ pub mod protocol;
 pub mod provider;
 pub mod redact;
 pub mod resilience;
+pub mod tokens;
 pub mod tools;

@@ -16,6 +16,7 @@ use crate::engine::config::ToolProtocol;
 use crate::engine::conversation::Message;
 use crate::engine::protocol::{EventKind, Outcome};
 use crate::engine::provider::{ModelRequest, ProviderError, StreamItem};
+use crate::engine::tokens;
 use crate::engine::tools::{ToolSpec, text_protocol};
 use booking::UsageContext;
 use forward::forward;
@@ -73,7 +74,7 @@ pub(super) async fn run_turn(
             system_prompt.clone()
         };
         let tools: &[ToolSpec] = if uses_text { &[] } else { toolbox.specs() };
-        let est_tokens = estimate_tokens(&system, conversation, tools);
+        let est_tokens = tokens::estimate_request(&system, conversation, tools);
         if let Err(refused) = booking::admit(meter, prices, name, price_model, est_tokens) {
             break Outcome::Failed {
                 error: refused.to_string(),
@@ -214,17 +215,6 @@ fn should_fall_back_to_text(
     protocol == ToolProtocol::Auto
         && !tools.is_empty()
         && matches!(error, ProviderError::Http { status: 400 | 404 | 422 | 500, message, .. } if mentions_tools(message))
-}
-
-/// About four characters a token: enough for a budget check and the token limiter.
-fn estimate_tokens(system: &str, messages: &[Message], tools: &[ToolSpec]) -> u64 {
-    let tool_chars: usize = tools
-        .iter()
-        .map(|t| t.name.len() + t.description.len() + t.parameters.to_string().len())
-        .sum();
-    let chars =
-        system.len() + tool_chars + messages.iter().map(Message::approx_chars).sum::<usize>();
-    (chars as u64).div_ceil(4)
 }
 
 fn lock<T>(shared: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
