@@ -8,12 +8,36 @@ use std::time::Duration;
 use futures::future::join_all;
 use serde::Serialize;
 
-use crate::engine::orchestrator::{Orchestrator, Probe};
+use crate::engine::orchestrator::Orchestrator;
+use crate::engine::provider::backend::Backend;
 use crate::engine::provider::{ProviderError, anthropic, claude_cli, openai};
 use crate::engine::redact::Redactor;
 use crate::engine::resilience::Endpoint;
 use crate::engine::resilience::endpoint::Dialect;
 use crate::engine::tools::exec::SandboxSupport;
+
+/// How a health check reaches an agent's provider without spending tokens: the part of its
+/// [`Backend`] that can be cloned and checked away from the agent's task.
+#[derive(Clone, Debug)]
+pub enum Probe {
+    Endpoint(Arc<Endpoint>),
+    ClaudeCli { program: String },
+    Scripted,
+    Unavailable(String),
+}
+
+impl Probe {
+    pub fn of(backend: &Backend) -> Self {
+        match backend {
+            Backend::Http(endpoint) => Self::Endpoint(endpoint.clone()),
+            Backend::ClaudeCli(cli) => Self::ClaudeCli {
+                program: cli.program().to_owned(),
+            },
+            Backend::Scripted(_) => Self::Scripted,
+            Backend::Unavailable(error) => Self::Unavailable(error.to_string()),
+        }
+    }
+}
 
 /// The health of one agent.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -65,6 +65,11 @@ impl ClaudeCli {
         Self { cfg, session: None }
     }
 
+    /// The program this session runs, as the config names it.
+    pub fn program(&self) -> &str {
+        &self.cfg.program
+    }
+
     /// Runs one turn. On cancel the child is killed (its process group) and `Cancelled` returned.
     ///
     /// A run killed right after `system/init` leaves a session the CLI never stored; when

@@ -1,0 +1,102 @@
+//! The shared endpoints: one per (dialect, base URL, key), each with its own limiter, breaker
+//! and retry policy, shared by every agent that uses it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::StartError;
+use crate::engine::config::Config;
+use crate::engine::provider::route::HttpRoute;
+use crate::engine::resilience::endpoint::Dialect;
+use crate::engine::resilience::{Breaker, Endpoint, Limiter, RetryPolicy};
+
+/// Redirects are followed only within the endpoint's own origin: a key sent as a custom header
+/// (`x-api-key`) would otherwise follow a redirect to any host, over any scheme.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let first = attempt.previous().first().map(reqwest::Url::origin);
+        if attempt.previous().len() > 5 {
+            attempt.error("too many redirects")
+        } else if first.is_some_and(|origin| origin == attempt.url().origin()) {
+            attempt.follow()
+        } else {
+            attempt.stop()
+        }
+    })
+}
+
+/// One endpoint per (dialect, base URL, key), shared by the agents that use it.
+pub(super) struct EndpointPool {
+    http: reqwest::Client,
+    by_key: HashMap<(Dialect, String, Option<String>), Arc<Endpoint>>,
+    /// In the order agents first used them.
+    pub(super) order: Vec<Arc<Endpoint>>,
+}
+
+impl EndpointPool {
+    pub(super) fn new(config: &Config) -> Result<Self, StartError> {
+        // reqwest is built without a default TLS provider (ring instead of aws-lc, half the build):
+        // install it once. A second install fails harmlessly.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .connect_timeout(
+                config
+                    .settings
+                    .timeout
+                    .min(std::time::Duration::from_secs(30)),
+            )
+            .user_agent(concat!("tzzr/", env!("CARGO_PKG_VERSION")))
+            .redirect(same_origin_redirects())
+            .build()
+            .map_err(|e| StartError::Http(e.to_string()))?;
+        Ok(Self {
+            http,
+            by_key: HashMap::new(),
+            order: Vec::new(),
+        })
+    }
+
+    pub(super) fn get(&mut self, route: &HttpRoute, config: &Config) -> Arc<Endpoint> {
+        let key = (
+            route.dialect,
+            route.base_url.clone(),
+            route.key.key().map(|k| k.expose().to_owned()),
+        );
+        if let Some(existing) = self.by_key.get(&key) {
+            return existing.clone();
+        }
+        let s = &config.settings;
+        let endpoint = Arc::new(Endpoint {
+            label: self.unique_label(route.label()),
+            dialect: route.dialect,
+            base_url: route.base_url.clone(),
+            key: route.key.key().cloned(),
+            http: self.http.clone(),
+            timeout: s.timeout,
+            limiter: Limiter::new(route.rpm, route.tpm, route.concurrency),
+            breaker: s
+                .enable_circuit_breaker
+                .then(|| Breaker::new(s.circuit_breaker_threshold, s.circuit_breaker_timeout)),
+            retry: RetryPolicy {
+                max_retries: s.max_retries,
+                base_delay: s.retry_delay,
+                max_delay: std::time::Duration::from_secs(60),
+            },
+        });
+        self.by_key.insert(key, endpoint.clone());
+        self.order.push(endpoint.clone());
+        endpoint
+    }
+
+    /// Two keys on one base URL are two endpoints; their labels must differ.
+    fn unique_label(&self, label: String) -> String {
+        let taken = |l: &str| self.order.iter().any(|e| e.label == l);
+        if !taken(&label) {
+            return label;
+        }
+        (2..)
+            .map(|n| format!("{label} #{n}"))
+            .find(|l| !taken(l))
+            .unwrap_or(label)
+    }
+}

@@ -1,0 +1,370 @@
+//! The orchestrator: builds every agent from the config (route, endpoint, tools, journal), starts
+//! one task per agent, and is the front ends' only handle on them. Endpoints are shared by every
+//! agent that uses the same base URL and key.
+
+mod backend;
+mod describe;
+mod endpoints;
+mod reload;
+mod status;
+mod tool_context;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use indexmap::IndexMap;
+use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
+
+use self::backend::{AgentBackend, BackendSite};
+use self::describe::describe_agent;
+use self::endpoints::EndpointPool;
+use self::tool_context::tool_context;
+use crate::engine::agent::{self, AgentHandle, AgentRuntime, BridgeLink, Emitter};
+use crate::engine::config::{AgentSpec, Config, diagnose};
+use crate::engine::cost::{Budgets, CostMeter, CostSummary, PriceTable};
+use crate::engine::env::Environment;
+use crate::engine::health::Probe;
+use crate::engine::journal::{Journal, JournalHeader};
+use crate::engine::mcp::McpHub;
+use crate::engine::mcp::bridge::{Bridge, RuntimeDir};
+use crate::engine::protocol::{AgentCommand, AgentEvent, TurnId};
+use crate::engine::provider::route::{self, Route};
+use crate::engine::redact::Redactor;
+use crate::engine::tools::Toolbox;
+use crate::engine::tools::approval::{Asker, Gate};
+
+pub use self::backend::system_prompt;
+pub use self::describe::{AgentInfo, describe};
+pub use self::reload::ReloadSummary;
+pub use self::status::{AgentStatus, EndpointStatus, Status, StatusSettings};
+
+/// Why the orchestrator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("settings.working_dir: {} does not exist or is not a directory; create it or fix the path", .0.display())]
+    WorkingDir(PathBuf),
+    // `error` is not a `source`: its text is part of this one line already.
+    #[error("cannot write the log of agent `{agent}` in {}: {error}{}", .dir.display(), log_dir_hint(.error))]
+    Journal {
+        agent: String,
+        dir: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("cannot set up HTTP: {0}")]
+    Http(String),
+}
+
+/// A link names its own fix; any other failure is the directory's.
+fn log_dir_hint(error: &std::io::Error) -> &'static str {
+    if crate::engine::log_dir::is_link_error(error) {
+        ""
+    } else {
+        "; fix settings.log_dir"
+    }
+}
+
+/// A command for an agent that does not exist.
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error("unknown agent `{name}`{}; agents: {}", suggestion(.nearest), .known.join(", "))]
+pub struct UnknownAgent {
+    pub name: String,
+    pub nearest: Option<String>,
+    pub known: Vec<String>,
+}
+
+fn suggestion(nearest: &Option<String>) -> String {
+    nearest
+        .as_ref()
+        .map(|n| format!("; did you mean `{n}`?"))
+        .unwrap_or_default()
+}
+
+struct Slot {
+    spec: AgentSpec,
+    info: AgentInfo,
+    probe: Probe,
+    handle: AgentHandle,
+}
+
+/// The running agents of one config.
+pub struct Orchestrator {
+    config: Config,
+    env: Environment,
+    asker: Asker,
+    events: UnboundedSender<AgentEvent>,
+    working_dir: PathBuf,
+    prices: Arc<PriceTable>,
+    meter: Arc<Mutex<CostMeter>>,
+    endpoints: EndpointPool,
+    /// The MCP servers the agents use, shared by every agent that lists one.
+    mcp: McpHub,
+    /// Where Claude agents' bridges live (made with the first one); removed when dropped.
+    runtime_dir: Option<RuntimeDir>,
+    /// Numbers bridges within the runtime dir.
+    bridges_opened: usize,
+    slots: IndexMap<String, Slot>,
+    next_turn: u64,
+}
+
+impl std::fmt::Debug for Orchestrator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Orchestrator")
+            .field("agents", &self.slots.keys().collect::<Vec<_>>())
+            .field("endpoints", &self.endpoints.order.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn budgets(config: &Config) -> Budgets {
+    Budgets {
+        total: config.settings.budget_usd,
+        per_agent: config
+            .agents
+            .values()
+            .filter_map(|a| a.budget_usd.map(|b| (a.name.clone(), b)))
+            .collect(),
+    }
+}
+
+fn working_dir(config: &Config) -> Result<PathBuf, StartError> {
+    config
+        .settings
+        .working_dir
+        .canonicalize()
+        .ok()
+        .filter(|p| p.is_dir())
+        .ok_or_else(|| StartError::WorkingDir(config.settings.working_dir.clone()))
+}
+
+impl Orchestrator {
+    /// Starts every agent of `config`. Must run inside a tokio runtime. The receiver gets every
+    /// event of every agent; `asker` says who answers the tool calls that ask for approval.
+    pub fn start(
+        config: Config,
+        env: &Environment,
+        asker: Asker,
+    ) -> Result<(Self, UnboundedReceiver<AgentEvent>), StartError> {
+        let (events, receiver) = mpsc::unbounded_channel();
+        let mut env = env.clone();
+        env.learn_secrets_of(&config);
+        let mut orchestrator = Self {
+            working_dir: working_dir(&config)?,
+            prices: Arc::new(PriceTable::with_overrides(&config.models)),
+            meter: Arc::new(Mutex::new(CostMeter::new(budgets(&config)))),
+            endpoints: EndpointPool::new(&config)?,
+            mcp: McpHub::start(&config),
+            // Made before any agent, so that every shell is started with it hidden.
+            runtime_dir: RuntimeDir::create()
+                .inspect_err(|e| tracing::warn!("no private runtime directory: {e}"))
+                .ok(),
+            bridges_opened: 0,
+            env,
+            asker,
+            events,
+            slots: IndexMap::new(),
+            next_turn: 1,
+            config,
+        };
+        let specs: Vec<AgentSpec> = orchestrator.config.agents.values().cloned().collect();
+        for spec in specs {
+            let slot = orchestrator.spawn_agent(spec)?;
+            orchestrator.slots.insert(slot.spec.name.clone(), slot);
+        }
+        Ok((orchestrator, receiver))
+    }
+
+    /// Builds one agent (route, endpoint, tools, journal) and starts its task.
+    fn spawn_agent(&mut self, spec: AgentSpec) -> Result<Slot, StartError> {
+        let route = route::resolve(&spec, &self.config, &self.env);
+        let mut info = describe_agent(&spec, &route, &self.config);
+        let bridge = match route {
+            Route::ClaudeCli { .. } => match self.open_bridge() {
+                Ok(link) => Some(link),
+                Err(why) => {
+                    info.notes.push(format!(
+                        "tzzr's MCP bridge is off ({why}): the claude CLI gets no tools from tzzr and its own tools are pre-approved"
+                    ));
+                    None
+                }
+            },
+            Route::Http(_) | Route::Scripted { .. } => None,
+        };
+        let config = &self.config;
+        let AgentBackend {
+            backend,
+            model,
+            price_model,
+            tool_protocol,
+        } = AgentBackend::build(
+            &spec,
+            &route,
+            &BackendSite {
+                config,
+                env: &self.env,
+                working_dir: &self.working_dir,
+            },
+            &mut self.endpoints,
+            bridge
+                .as_ref()
+                .map(|link| link.bridge.mcp_config().to_path_buf()),
+        );
+        let probe = Probe::of(&backend);
+        info.endpoint = backend.endpoint().map(|e| e.label.clone());
+        let journal = Journal::open(
+            &config.settings.log_dir,
+            &JournalHeader {
+                agent: &spec.name,
+                provider: &spec.provider,
+                model: &spec.model,
+                tools: &spec.tools,
+            },
+        )
+        .map_err(|error| StartError::Journal {
+            agent: spec.name.clone(),
+            dir: config.settings.log_dir.clone(),
+            error,
+        })?;
+        let name: Arc<str> = spec.name.as_str().into();
+        let runtime = AgentRuntime {
+            name: name.clone(),
+            system_prompt: system_prompt(&spec, config),
+            model,
+            price_model,
+            backend,
+            toolbox: Toolbox::new(
+                &spec.tools,
+                tool_context(
+                    config,
+                    &self.env,
+                    &self.working_dir,
+                    &spec,
+                    self.runtime_dir.as_ref(),
+                ),
+            )
+            .with_mcp(self.mcp.for_agent(&spec.mcp)),
+            gate: Gate::new(&spec.name, spec.approval.clone(), self.asker),
+            tool_protocol,
+            max_turns: spec.max_turns.max(1),
+            temperature: spec.temperature,
+            max_tokens: spec.max_tokens,
+            prices: self.prices.clone(),
+            meter: self.meter.clone(),
+            startup_notes: info.notes.clone(),
+            conversation: Vec::new(),
+            bridge,
+        };
+        let handle = agent::spawn(
+            runtime,
+            Emitter::new(
+                name,
+                self.events.clone(),
+                Some(journal),
+                self.env.secrets().clone(),
+            ),
+        );
+        Ok(Slot {
+            spec,
+            info,
+            probe,
+            handle,
+        })
+    }
+
+    /// A bridge for a Claude agent, in the runtime dir (made on first use).
+    fn open_bridge(&mut self) -> Result<BridgeLink, String> {
+        let program = crate::engine::own_program::for_others()
+            .ok_or_else(|| "no tzzr executable is registered to serve it".to_owned())?;
+        if self.runtime_dir.is_none() {
+            let dir = RuntimeDir::create()
+                .map_err(|e| format!("cannot make a private runtime directory: {e}"))?;
+            self.runtime_dir = Some(dir);
+        }
+        let Some(dir) = &self.runtime_dir else {
+            return Err("no runtime directory".to_owned());
+        };
+        let slot = self.bridges_opened;
+        self.bridges_opened += 1;
+        let (bridge, requests) = Bridge::open(dir, slot, &program)
+            .map_err(|e| format!("cannot open its socket in {}: {e}", dir.path().display()))?;
+        Ok(BridgeLink { bridge, requests })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Every secret this run knows, for masking what the front ends show.
+    pub fn secrets(&self) -> &Arc<Redactor> {
+        self.env.secrets()
+    }
+
+    /// The agents in config order.
+    pub fn agents(&self) -> impl Iterator<Item = &AgentInfo> {
+        self.slots.values().map(|s| &s.info)
+    }
+
+    pub fn agent(&self, name: &str) -> Result<&AgentInfo, UnknownAgent> {
+        self.slot(name).map(|s| &s.info)
+    }
+
+    /// Each agent's health probe, in config order.
+    pub fn probes(&self) -> impl Iterator<Item = (&AgentInfo, &Probe)> {
+        self.slots.values().map(|s| (&s.info, &s.probe))
+    }
+
+    /// Sends a prompt to an agent (queued if it is busy) and returns the new turn's id.
+    pub fn prompt(&mut self, agent: &str, text: impl Into<String>) -> Result<TurnId, UnknownAgent> {
+        let turn = TurnId(self.next_turn);
+        let slot = self.slot(agent)?;
+        slot.handle.send(AgentCommand::Prompt {
+            turn,
+            text: text.into(),
+        });
+        self.next_turn += 1;
+        Ok(turn)
+    }
+
+    /// Sends any other command to an agent.
+    pub fn command(&self, agent: &str, command: AgentCommand) -> Result<(), UnknownAgent> {
+        self.slot(agent)?.handle.send(command);
+        Ok(())
+    }
+
+    /// Cancels every running turn.
+    pub fn cancel_all(&self) {
+        for slot in self.slots.values() {
+            slot.handle.send(AgentCommand::Cancel);
+        }
+    }
+
+    pub fn costs(&self) -> CostSummary {
+        self.meter
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .summary()
+    }
+
+    /// Cancels what runs, closes every agent's inbox and waits for the tasks to end, then stops
+    /// (kills) the MCP servers.
+    pub async fn shutdown(self) {
+        for slot in self.slots.into_values() {
+            slot.handle.shutdown().await;
+        }
+        self.mcp.shutdown().await;
+    }
+
+    /// Waits until no MCP server is still starting (at most their start limit), so that
+    /// `status` can say how each one ended up.
+    pub async fn settle_mcp(&self) {
+        self.mcp.settle().await;
+    }
+
+    fn slot(&self, name: &str) -> Result<&Slot, UnknownAgent> {
+        self.slots.get(name).ok_or_else(|| UnknownAgent {
+            name: name.to_owned(),
+            nearest: diagnose::nearest(name, self.slots.keys().map(String::as_str))
+                .map(str::to_owned),
+            known: self.slots.keys().cloned().collect(),
+        })
+    }
+}

@@ -1,0 +1,164 @@
+//! `--status` and the Endpoints pane: what the running agents and their shared endpoints look
+//! like now.
+
+use std::path::PathBuf;
+
+use indexmap::IndexMap;
+use serde::Serialize;
+
+use super::Orchestrator;
+use crate::engine::config::AgentSpec;
+use crate::engine::cost::CostSummary;
+use crate::engine::mcp::Phase;
+use crate::engine::protocol::{BreakerState, LimiterSnapshot};
+use crate::engine::resilience::endpoint::Dialect;
+use crate::engine::tools::exec::{SandboxReport, SandboxSupport};
+
+/// The state of one shared endpoint.
+#[derive(Clone, Debug, Serialize)]
+pub struct EndpointStatus {
+    pub label: String,
+    pub dialect: &'static str,
+    pub base_url: String,
+    pub agents: Vec<String>,
+    pub breaker: BreakerState,
+    pub limiter: LimiterSnapshot,
+}
+
+/// `--status`: v6's fields, plus endpoints and why an agent cannot run.
+#[derive(Clone, Debug, Serialize)]
+pub struct Status {
+    pub config_path: PathBuf,
+    pub settings: StatusSettings,
+    pub agents: IndexMap<String, AgentStatus>,
+    pub servers: Vec<String>,
+    pub costs: CostSummary,
+    pub endpoints: Vec<EndpointStatus>,
+    /// What confines bash on this machine (probed only when an agent has bash).
+    pub sandbox: Option<SandboxReport>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct StatusSettings {
+    pub timeout: f64,
+    pub rate_limit: u32,
+    pub max_retries: u32,
+    pub sandbox_paths: bool,
+    pub circuit_breaker: bool,
+    pub budget_usd: Option<f64>,
+    pub working_dir: PathBuf,
+    pub log_dir: PathBuf,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct AgentStatus {
+    pub provider: String,
+    pub model: String,
+    pub tools: Vec<String>,
+    pub target: String,
+    pub ready: bool,
+    pub problem: Option<String>,
+    pub notes: Vec<String>,
+    pub log: PathBuf,
+}
+
+impl Orchestrator {
+    pub fn endpoints(&self) -> Vec<EndpointStatus> {
+        self.endpoints
+            .order
+            .iter()
+            .map(|ep| {
+                let (breaker, limiter) = ep.snapshot();
+                EndpointStatus {
+                    label: ep.label.clone(),
+                    dialect: match ep.dialect {
+                        Dialect::OpenAi => "openai",
+                        Dialect::Anthropic => "anthropic",
+                    },
+                    base_url: ep.base_url.clone(),
+                    agents: self
+                        .slots
+                        .values()
+                        .filter(|s| s.info.endpoint.as_deref() == Some(ep.label.as_str()))
+                        .map(|s| s.info.name.clone())
+                        .collect(),
+                    breaker,
+                    limiter,
+                }
+            })
+            .collect()
+    }
+
+    pub fn status(&self) -> Status {
+        let s = &self.config.settings;
+        Status {
+            config_path: self.config.source.clone(),
+            settings: StatusSettings {
+                timeout: s.timeout.as_secs_f64(),
+                rate_limit: s.rate_limit_per_minute,
+                max_retries: s.max_retries,
+                sandbox_paths: s.sandbox_paths,
+                circuit_breaker: s.enable_circuit_breaker,
+                budget_usd: s.budget_usd,
+                working_dir: s.working_dir.clone(),
+                log_dir: s.log_dir.clone(),
+            },
+            agents: self
+                .slots
+                .values()
+                .map(|slot| {
+                    let a = &slot.info;
+                    let mut notes = a.notes.clone();
+                    notes.extend(self.mcp_notes(&slot.spec));
+                    (
+                        a.name.clone(),
+                        AgentStatus {
+                            provider: a.provider.clone(),
+                            model: a.model.clone(),
+                            tools: a.tools.clone(),
+                            target: a.target.clone(),
+                            ready: a.problem.is_none(),
+                            problem: a.problem.clone(),
+                            notes,
+                            log: a.log.clone(),
+                        },
+                    )
+                })
+                .collect(),
+            servers: self.config.servers.keys().cloned().collect(),
+            costs: self.costs(),
+            endpoints: self.endpoints(),
+            sandbox: self
+                .slots
+                .values()
+                .any(|slot| slot.info.tools.iter().any(|tool| tool == "bash"))
+                .then(|| SandboxSupport::detected().report()),
+        }
+    }
+
+    /// What each MCP server of `agent` looks like now, one line each.
+    fn mcp_notes(&self, spec: &AgentSpec) -> Vec<String> {
+        self.mcp
+            .for_agent(&spec.mcp)
+            .iter()
+            .map(|server| {
+                let name = server.name();
+                let snapshot = server.snapshot();
+                match snapshot.phase {
+                    Phase::Ready => format!(
+                        "MCP server `{name}`: {} tools ({})",
+                        snapshot.tools.len(),
+                        snapshot
+                            .tools
+                            .iter()
+                            .map(|t| t.spec.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    Phase::Connecting => format!("MCP server `{name}`: still starting"),
+                    Phase::Down(why) => format!("not available: {why}"),
+                }
+            })
+            .collect()
+    }
+}
