@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::anthropic::event::{Delta, Event};
 use super::{ModelReply, Sink, StopReason, StreamItem};
 use crate::engine::conversation::ToolCall;
 use crate::engine::mcp::bridge::CLI_PREFIX;
@@ -141,23 +142,29 @@ impl StreamParser {
     fn stream_event(&mut self, event: Event, api_message_id: Option<String>, sink: Sink<'_>) {
         match event {
             Event::MessageStart { message } => self.streaming_message = message.id,
-            Event::ContentBlockDelta { delta } => {
+            Event::ContentBlockDelta { delta, .. } => {
                 let message = api_message_id
                     .or_else(|| self.streaming_message.clone())
                     .unwrap_or_default();
                 match delta {
-                    Delta::Text { text } => {
+                    Delta::TextDelta { text } => {
                         self.streamed_text.insert(message);
                         sink(StreamItem::TextDelta(text));
                     }
-                    Delta::Thinking { thinking } => {
+                    Delta::ThinkingDelta { thinking } => {
                         self.streamed_thinking.insert(message);
                         sink(StreamItem::Reasoning(thinking));
                     }
-                    Delta::Other => {}
+                    Delta::InputJsonDelta { .. } | Delta::Other => {}
                 }
             }
-            Event::Other => {}
+            // The CLI's `assistant` lines carry the whole blocks, tool uses and the end.
+            Event::ContentBlockStart { .. }
+            | Event::ContentBlockStop { .. }
+            | Event::MessageDelta { .. }
+            | Event::MessageStop
+            | Event::Error { .. }
+            | Event::Other => {}
         }
     }
 
@@ -319,36 +326,6 @@ enum SystemLine {
         #[serde(default)]
         message: Option<String>,
     },
-    #[serde(other)]
-    Other,
-}
-
-#[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum Event {
-    MessageStart {
-        message: MessageStart,
-    },
-    ContentBlockDelta {
-        delta: Delta,
-    },
-    #[serde(other)]
-    Other,
-}
-
-#[derive(Deserialize)]
-struct MessageStart {
-    #[serde(default)]
-    id: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum Delta {
-    #[serde(rename = "text_delta")]
-    Text { text: String },
-    #[serde(rename = "thinking_delta")]
-    Thinking { thinking: String },
     #[serde(other)]
     Other,
 }
