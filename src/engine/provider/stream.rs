@@ -23,6 +23,11 @@ pub trait Decoder {
     /// ends before this is cut, not finished.
     fn has_finished(&self) -> bool;
 
+    /// For a stream that ended cleanly without finishing: if it ended inside a tool call's
+    /// arguments, marks the reply cut (as `max_tokens` would) and says so. Such a reply is
+    /// returned, its cut calls apart, rather than failed.
+    fn cut_inside_tool_call(&mut self) -> bool;
+
     /// The whole reply once the stream ended; reports the usage if the server sent it.
     fn finish(self, sink: Sink<'_>) -> Result<ModelReply, ProviderError>;
 }
@@ -60,13 +65,13 @@ pub async fn read<D: Decoder>(
 fn conclude<D: Decoder>(
     url: &str,
     saw_data: bool,
-    decoder: D,
+    mut decoder: D,
     sink: Sink<'_>,
 ) -> Result<Streamed, ProviderError> {
     if !saw_data {
         return Ok(Streamed::Empty);
     }
-    if !decoder.has_finished() {
+    if !decoder.has_finished() && !decoder.cut_inside_tool_call() {
         return Err(ended_early(url));
     }
     decoder.finish(sink).map(Streamed::Reply)

@@ -4,6 +4,20 @@
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
+use crate::engine::provider::StopReason;
+
+/// What a `stop_reason` says (Messages API and the Claude CLI's result line alike).
+pub fn stop_reason(name: &str) -> StopReason {
+    match name {
+        "end_turn" | "stop_sequence" => StopReason::EndTurn,
+        "tool_use" => StopReason::ToolUse,
+        // Either way the answer is incomplete.
+        "max_tokens" | "model_context_window_exceeded" => StopReason::MaxTokens,
+        "refusal" => StopReason::Refusal,
+        other => StopReason::Other(other.to_owned()),
+    }
+}
+
 /// One event of a streamed Messages reply.
 #[derive(Debug, Deserialize, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::event::{Block, Delta, ErrorBody, Event, Usage};
+use super::event::{self, Block, Delta, ErrorBody, Event, Usage};
 use crate::engine::conversation::ToolCall;
 use crate::engine::protocol::{CallId, TokenUsage};
 use crate::engine::provider::sse::{self, SseEvent};
@@ -20,6 +20,8 @@ struct PartialToolUse {
     /// The `input` of `content_block_start`, used when no JSON pieces follow.
     start_input: Value,
     json: String,
+    /// `content_block_stop` arrived: the input is whole.
+    is_closed: bool,
 }
 
 /// The state of one streamed reply, fed one event at a time.
@@ -88,6 +90,7 @@ impl MessageStream {
                         name,
                         start_input: input,
                         json: String::new(),
+                        is_closed: false,
                     },
                 );
             }
@@ -150,8 +153,13 @@ impl Decoder for MessageStream {
                 return Ok(Progress::Done);
             }
             Event::Error { error } => return Err(stream_error(&self.url, error)),
-            // Tool input is parsed at the end; ping and anything new say nothing.
-            Event::ContentBlockStop { .. } | Event::Other => {}
+            Event::ContentBlockStop { index } => {
+                if let Some(tool_use) = self.tool_uses.get_mut(&index) {
+                    tool_use.is_closed = true;
+                }
+            }
+            // ping and anything new.
+            Event::Other => {}
         }
         Ok(Progress::More)
     }
@@ -160,13 +168,21 @@ impl Decoder for MessageStream {
         self.saw_stop || self.stop_reason.is_some()
     }
 
-    /// Reports the usage once.
+    fn cut_inside_tool_call(&mut self) -> bool {
+        let is_inside = self.tool_uses.values().any(|t| !t.is_closed);
+        if is_inside {
+            self.stop_reason = Some("max_tokens".to_owned());
+        }
+        is_inside
+    }
+
+    /// Reports the usage once. A tool use whose block never closed was cut.
     fn finish(self, sink: Sink<'_>) -> Result<ModelReply, ProviderError> {
-        let tool_calls: Vec<ToolCall> = self
-            .tool_uses
-            .into_values()
-            .enumerate()
-            .map(|(n, tool_use)| ToolCall {
+        let mut tool_calls = Vec::new();
+        let mut cut_calls = Vec::new();
+        for (n, tool_use) in self.tool_uses.into_values().enumerate() {
+            let is_cut = !tool_use.is_closed;
+            let call = ToolCall {
                 id: CallId(if tool_use.id.is_empty() {
                     format!("toolu_{n}")
                 } else {
@@ -178,8 +194,14 @@ impl Decoder for MessageStream {
                 } else {
                     sse::parse_tool_args(&tool_use.json)
                 },
-            })
-            .collect();
+            };
+            if is_cut {
+                &mut cut_calls
+            } else {
+                &mut tool_calls
+            }
+            .push(call);
+        }
         if self.saw_usage {
             sink(StreamItem::Usage {
                 model: self.model,
@@ -189,18 +211,15 @@ impl Decoder for MessageStream {
             });
         }
         let stop = match self.stop_reason.as_deref() {
-            Some("tool_use") => StopReason::ToolUse,
-            Some("max_tokens") => StopReason::MaxTokens,
-            Some("end_turn" | "stop_sequence") => StopReason::EndTurn,
+            Some(name) => event::stop_reason(name),
             None if !tool_calls.is_empty() => StopReason::ToolUse,
             None => StopReason::EndTurn,
-            Some(other) => StopReason::Other(other.to_owned()),
         };
         Ok(ModelReply {
             text: self.text,
             tool_calls,
             stop,
-            cut_calls: Vec::new(),
+            cut_calls,
         })
     }
 }
@@ -359,6 +378,60 @@ data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text
 data: {"type":"message_delta","delta":{"stop_reason":"max_tokens"},"usage":{"output_tokens":4}}
 "#);
         assert_eq!(reply.map(|r| r.stop), Ok(StopReason::MaxTokens));
+    }
+
+    #[test]
+    fn a_tool_use_whose_block_never_closed_is_cut() {
+        let (reply, _) = run(r#"
+data: {"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_a","name":"read","input":{}}}
+data: {"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"path\": \"a.txt\"}"}}
+data: {"type":"content_block_stop","index":0}
+data: {"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_b","name":"bash","input":{}}}
+data: {"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"comm"}}
+data: {"type":"message_delta","delta":{"stop_reason":"max_tokens"},"usage":{"output_tokens":30}}
+data: {"type":"message_stop"}
+"#);
+        assert_eq!(
+            reply,
+            Ok(ModelReply {
+                text: String::new(),
+                tool_calls: vec![ToolCall {
+                    id: CallId("toolu_a".into()),
+                    tool: "read".into(),
+                    args: json!({"path": "a.txt"})
+                }],
+                stop: StopReason::MaxTokens,
+                cut_calls: vec![ToolCall {
+                    id: CallId("toolu_b".into()),
+                    tool: "bash".into(),
+                    args: json!({"_raw": "{\"comm"})
+                }],
+            })
+        );
+    }
+
+    #[test]
+    fn a_stream_that_ends_inside_a_tool_use_is_cut_not_failed() {
+        let (reply, _) = run(r#"
+data: {"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_b","name":"bash","input":{}}}
+data: {"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"comm"}}
+"#);
+        let Ok(reply) = reply else {
+            panic!("{reply:?}")
+        };
+        assert_eq!(reply.stop, StopReason::MaxTokens);
+        assert_eq!(reply.tool_calls, vec![]);
+        assert_eq!(reply.cut_calls.len(), 1);
+    }
+
+    #[test]
+    fn a_refusal_is_reported_as_such() {
+        let (reply, _) = run(r#"
+data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"No"}}
+data: {"type":"message_delta","delta":{"stop_reason":"refusal"}}
+data: {"type":"message_stop"}
+"#);
+        assert_eq!(reply.map(|r| r.stop), Ok(StopReason::Refusal));
     }
 
     #[test]

@@ -65,12 +65,24 @@ impl CallAssembly {
         }
     }
 
-    /// The calls in index order; a call without an id gets `call_<index>`.
-    pub fn into_calls(self) -> Vec<ToolCall> {
+    /// Whether some call's arguments are not yet complete JSON (the stream is inside them).
+    pub fn has_open_call(&self) -> bool {
         self.calls
-            .into_iter()
-            .filter(|(_, call)| !call.is_empty())
-            .map(|(index, call)| ToolCall {
+            .values()
+            .any(|call| !call.is_empty() && !is_complete_json(&call.arguments))
+    }
+
+    /// The calls in index order, a call without an id named `call_<index>`: those to run, and
+    /// those cut off (when the reply `was_cut`, a call whose arguments are not complete JSON).
+    pub fn into_calls(self, was_cut: bool) -> (Vec<ToolCall>, Vec<ToolCall>) {
+        let mut whole = Vec::new();
+        let mut cut = Vec::new();
+        for (index, call) in self.calls {
+            if call.is_empty() {
+                continue;
+            }
+            let is_cut = was_cut && !is_complete_json(&call.arguments);
+            let call = ToolCall {
                 id: CallId(if call.id.is_empty() {
                     format!("call_{index}")
                 } else {
@@ -78,7 +90,14 @@ impl CallAssembly {
                 }),
                 tool: call.name,
                 args: sse::parse_tool_args(&call.arguments),
-            })
-            .collect()
+            };
+            if is_cut { &mut cut } else { &mut whole }.push(call);
+        }
+        (whole, cut)
     }
+}
+
+/// Whether argument text is one whole JSON value (empty text is not: the model never wrote it).
+fn is_complete_json(text: &str) -> bool {
+    serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
 }

@@ -86,9 +86,18 @@ impl Decoder for ChatStream {
         self.saw_done || self.finish_reason.is_some()
     }
 
+    fn cut_inside_tool_call(&mut self) -> bool {
+        let is_inside = self.calls.has_open_call();
+        if is_inside {
+            self.finish_reason = Some("length".to_owned());
+        }
+        is_inside
+    }
+
     /// Reports the usage, if the server sent it.
     fn finish(self, sink: Sink<'_>) -> Result<ModelReply, ProviderError> {
-        let tool_calls = self.calls.into_calls();
+        let was_cut = self.finish_reason.as_deref() == Some("length");
+        let (tool_calls, cut_calls) = self.calls.into_calls(was_cut);
         if let Some(usage) = self.usage {
             sink(StreamItem::Usage {
                 model: self.model,
@@ -102,7 +111,7 @@ impl Decoder for ChatStream {
             text: self.text,
             tool_calls,
             stop,
-            cut_calls: Vec::new(),
+            cut_calls,
         })
     }
 }
@@ -132,8 +141,8 @@ pub fn parse_completion(
     if let Some(entries) = message.get("tool_calls").and_then(Value::as_array) {
         calls.take(entries);
     }
-    let tool_calls = calls.into_calls();
     let finish = choice.get("finish_reason").and_then(Value::as_str);
+    let (tool_calls, cut_calls) = calls.into_calls(finish == Some("length"));
     let stop = stop_reason(finish, !tool_calls.is_empty());
     let usage = body.get("usage").filter(|u| u.is_object()).map(usage_from);
     Ok((
@@ -141,7 +150,7 @@ pub fn parse_completion(
             text,
             tool_calls,
             stop,
-            cut_calls: Vec::new(),
+            cut_calls,
         },
         reasoning,
         usage,
@@ -173,6 +182,7 @@ fn stop_reason(finish_reason: Option<&str>, has_tool_calls: bool) -> StopReason 
     match finish_reason {
         Some("tool_calls" | "function_call") => StopReason::ToolUse,
         Some("length") => StopReason::MaxTokens,
+        Some("content_filter") => StopReason::ContentFilter,
         Some("stop") | None if has_tool_calls => StopReason::ToolUse,
         Some("stop") | None => StopReason::EndTurn,
         Some(other) => StopReason::Other(other.to_owned()),
@@ -319,6 +329,63 @@ data: {"choices":[{"index":0,"delta":{"content":"Hel"},"finish_reason":null}]}
 data: {"choices":[{"index":0,"delta":{"content":"long"},"finish_reason":"length"}]}
 "#);
         assert_eq!(reply.map(|r| r.stop), Ok(StopReason::MaxTokens));
+    }
+
+    #[test]
+    fn a_call_cut_by_length_is_set_apart_and_the_whole_one_kept() {
+        let (reply, _) = run(r#"
+data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"a","function":{"name":"read","arguments":"{\"path\":\"a\"}"}}]}}]}
+data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"b","function":{"name":"bash","arguments":"{\"comm"}}]}}]}
+data: {"choices":[{"index":0,"delta":{},"finish_reason":"length"}]}
+"#);
+        assert_eq!(
+            reply,
+            Ok(ModelReply {
+                text: String::new(),
+                tool_calls: vec![ToolCall {
+                    id: CallId("a".into()),
+                    tool: "read".into(),
+                    args: json!({"path": "a"}),
+                }],
+                stop: StopReason::MaxTokens,
+                cut_calls: vec![ToolCall {
+                    id: CallId("b".into()),
+                    tool: "bash".into(),
+                    args: json!({"_raw": "{\"comm"}),
+                }],
+            })
+        );
+    }
+
+    #[test]
+    fn a_stream_that_ends_inside_a_calls_arguments_is_cut_not_failed() {
+        let (reply, _) = run(r#"
+data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"b","function":{"name":"bash","arguments":"{\"comm"}}]}}]}
+"#);
+        let Ok(reply) = reply else {
+            panic!("{reply:?}")
+        };
+        assert_eq!(reply.stop, StopReason::MaxTokens);
+        assert_eq!(reply.tool_calls, vec![]);
+        assert_eq!(reply.cut_calls.len(), 1);
+    }
+
+    #[test]
+    fn a_content_filter_stop_is_reported_as_such() {
+        let (reply, _) = run(r#"
+data: {"choices":[{"index":0,"delta":{"content":"I"},"finish_reason":"content_filter"}]}
+"#);
+        assert_eq!(reply.map(|r| r.stop), Ok(StopReason::ContentFilter));
+    }
+
+    #[test]
+    fn a_completion_cut_by_length_sets_its_broken_call_apart() {
+        let body = json!({"choices": [{"finish_reason": "length", "message": {"content": null,
+            "tool_calls": [{"id": "c", "function": {"name": "bash", "arguments": "{\"command\": \"l"}}]}}]});
+        let (reply, _, _) = parse_completion("u", &body).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(reply.stop, StopReason::MaxTokens);
+        assert_eq!(reply.tool_calls, vec![]);
+        assert_eq!(reply.cut_calls[0].id, CallId("c".into()));
     }
 
     #[test]
