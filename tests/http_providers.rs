@@ -963,3 +963,63 @@ fn mock_directives_combine_status_delay_and_endings() {
     assert_eq!(found.rest, "hi");
     assert_eq!(found.reply().unwrap().retry_after.as_deref(), Some("1"));
 }
+
+/// A step whose first call is whole and whose second `max_tokens` cut in half.
+fn a_whole_and_a_cut_call() -> MockReply {
+    MockReply {
+        cuts_last_call: true,
+        ..two_tool_calls().stop(MockStop::MaxTokens)
+    }
+}
+
+#[tokio::test]
+async fn a_tool_call_cut_by_max_tokens_is_set_apart_in_both_dialects() {
+    let mock = MockLlm::start().await;
+    let tools = tools();
+    let messages = [Message::user("look around")];
+    for ep in [openai_endpoint(&mock), anthropic_endpoint(&mock)] {
+        mock.push(a_whole_and_a_cut_call());
+        let (reply, _) = call(&ep, &ask(&messages, &tools), &CancellationToken::new()).await;
+        let reply = reply.unwrap();
+        assert_eq!(reply.stop, StopReason::MaxTokens, "{:?}", ep.dialect);
+        assert_eq!(
+            reply.tool_calls,
+            expected_two_calls()[..1],
+            "{:?}",
+            ep.dialect
+        );
+        assert_eq!(reply.cut_calls.len(), 1, "{:?}", ep.dialect);
+        assert_eq!(reply.cut_calls[0].id, CallId("call_bash".into()));
+    }
+}
+
+#[tokio::test]
+async fn a_lone_cut_tool_call_is_never_offered_to_run() {
+    let mock = MockLlm::start().await;
+    let tools = tools();
+    let messages = [Message::user("look around")];
+    let cut = || {
+        MockReply::cut_tool_call(MockToolCall::new(
+            "bash",
+            json!({"command": "rm -rf build"}),
+        ))
+    };
+    for ep in [openai_endpoint(&mock), anthropic_endpoint(&mock)] {
+        mock.push(cut());
+        let (reply, _) = call(&ep, &ask(&messages, &tools), &CancellationToken::new()).await;
+        let reply = reply.unwrap();
+        assert_eq!(reply.tool_calls, vec![], "{:?}", ep.dialect);
+        assert_eq!(reply.cut_calls[0].tool, "bash");
+    }
+}
+
+#[tokio::test]
+async fn a_refused_answer_is_a_content_filter_or_a_refusal_not_done() {
+    let mock = MockLlm::start().await;
+    mock.push(MockReply::text(["I can't"]).stop(MockStop::Refused));
+    let (reply, _) = call_once(&openai_endpoint(&mock), &[Message::user("hi")]).await;
+    assert_eq!(reply.unwrap().stop, StopReason::ContentFilter);
+    mock.push(MockReply::text(["I can't"]).stop(MockStop::Refused));
+    let (reply, _) = call_once(&anthropic_endpoint(&mock), &[Message::user("hi")]).await;
+    assert_eq!(reply.unwrap().stop, StopReason::Refusal);
+}

@@ -1,14 +1,16 @@
 //! The Anthropic Messages dialect: streaming events, tool_use / tool_result, cache usage.
 
+pub mod event;
 mod reply;
 mod request;
 
 use tokio_util::sync::CancellationToken;
 
 use super::sse::{self, SseEvents};
+use super::stream::{self, Streamed};
 use super::{ModelReply, ModelRequest, ProviderError, Sink};
 use crate::engine::resilience::Endpoint;
-use reply::{MessageStream, Progress};
+use reply::MessageStream;
 
 /// The API version every request names.
 const API_VERSION: &str = "2023-06-01";
@@ -29,15 +31,12 @@ pub async fn stream_messages(
         cancel,
     )
     .await?;
-    let mut events = SseEvents::new(&url, ep.timeout, response);
-    let mut stream = MessageStream::new(&url, req.model);
-    while let Some(event) = events.next(cancel).await? {
-        if stream.feed(&event.event, &event.data, &mut *sink)? == Progress::Done {
-            break;
-        }
+    let events = SseEvents::new(&url, ep.timeout, response);
+    let decoder = MessageStream::new(&url, req.model);
+    match stream::read(&url, events, decoder, cancel, sink).await? {
+        Streamed::Reply(reply) => Ok(reply),
+        Streamed::Empty => Err(sse::ended_early(&url)),
     }
-    drop(events);
-    stream.finish(sink)
 }
 
 /// `GET {base}/v1/models`: an auth probe that spends no tokens.

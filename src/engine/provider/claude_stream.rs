@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::anthropic::event::{self, Delta, Event};
 use super::{ModelReply, Sink, StopReason, StreamItem};
 use crate::engine::conversation::ToolCall;
 use crate::engine::mcp::bridge::CLI_PREFIX;
@@ -141,23 +142,29 @@ impl StreamParser {
     fn stream_event(&mut self, event: Event, api_message_id: Option<String>, sink: Sink<'_>) {
         match event {
             Event::MessageStart { message } => self.streaming_message = message.id,
-            Event::ContentBlockDelta { delta } => {
+            Event::ContentBlockDelta { delta, .. } => {
                 let message = api_message_id
                     .or_else(|| self.streaming_message.clone())
                     .unwrap_or_default();
                 match delta {
-                    Delta::Text { text } => {
+                    Delta::TextDelta { text } => {
                         self.streamed_text.insert(message);
                         sink(StreamItem::TextDelta(text));
                     }
-                    Delta::Thinking { thinking } => {
+                    Delta::ThinkingDelta { thinking } => {
                         self.streamed_thinking.insert(message);
                         sink(StreamItem::Reasoning(thinking));
                     }
-                    Delta::Other => {}
+                    Delta::InputJsonDelta { .. } | Delta::Other => {}
                 }
             }
-            Event::Other => {}
+            // The CLI's `assistant` lines carry the whole blocks, tool uses and the end.
+            Event::ContentBlockStart { .. }
+            | Event::ContentBlockStop { .. }
+            | Event::MessageDelta { .. }
+            | Event::MessageStop
+            | Event::Error { .. }
+            | Event::Other => {}
         }
     }
 
@@ -231,10 +238,15 @@ impl StreamParser {
 
         let text = result.result.unwrap_or_default();
         if !result.is_error {
+            let stop = match result.stop_reason.as_deref().map(event::stop_reason) {
+                // The CLI runs its own tools: a run that ends is done with them.
+                None | Some(StopReason::ToolUse) => StopReason::EndTurn,
+                Some(stop) => stop,
+            };
             return Finish::Reply(ModelReply {
                 text,
                 tool_calls: Vec::new(),
-                stop: StopReason::EndTurn,
+                stop,
                 cut_calls: Vec::new(),
             });
         }
@@ -319,36 +331,6 @@ enum SystemLine {
         #[serde(default)]
         message: Option<String>,
     },
-    #[serde(other)]
-    Other,
-}
-
-#[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum Event {
-    MessageStart {
-        message: MessageStart,
-    },
-    ContentBlockDelta {
-        delta: Delta,
-    },
-    #[serde(other)]
-    Other,
-}
-
-#[derive(Deserialize)]
-struct MessageStart {
-    #[serde(default)]
-    id: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum Delta {
-    #[serde(rename = "text_delta")]
-    Text { text: String },
-    #[serde(rename = "thinking_delta")]
-    Thinking { thinking: String },
     #[serde(other)]
     Other,
 }
@@ -458,6 +440,9 @@ enum ResultBlock {
 struct ResultLine {
     #[serde(default)]
     subtype: String,
+    /// The last API call's `stop_reason` (`max_tokens`, `refusal`, …).
+    #[serde(default)]
+    stop_reason: Option<String>,
     #[serde(default)]
     is_error: bool,
     #[serde(default)]
@@ -792,6 +777,23 @@ mod tests {
                 StreamItem::Reasoning("unstreamed".into())
             ]
         );
+    }
+
+    #[test]
+    fn a_result_cut_by_max_tokens_or_refused_says_so() {
+        let result = |reason: &str| {
+            format!(
+                r#"{{"type":"result","subtype":"success","is_error":false,"result":"part","stop_reason":"{reason}"}}"#
+            )
+        };
+        let stop_of = |line: &str| match parse(line).1 {
+            Some(Finish::Reply(reply)) => reply.stop,
+            other => panic!("not a reply: {other:?}"),
+        };
+        assert_eq!(stop_of(&result("max_tokens")), StopReason::MaxTokens);
+        assert_eq!(stop_of(&result("refusal")), StopReason::Refusal);
+        assert_eq!(stop_of(&result("end_turn")), StopReason::EndTurn);
+        assert_eq!(stop_of(&result("tool_use")), StopReason::EndTurn);
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod provenance;
 pub mod route;
 pub mod scripted;
 pub mod sse;
+pub mod stream;
 
 use std::time::Duration;
 

@@ -1,15 +1,17 @@
 //! The OpenAI chat-completions dialect (OpenAI, Gemini's and Groq's OpenAI endpoints, Mistral,
 //! DeepSeek, Together, Ollama, llama.cpp, LiteLLM's proxy, …): streaming with native tool calls.
 
+mod calls;
 mod reply;
 mod request;
 
 use tokio_util::sync::CancellationToken;
 
 use super::sse::{self, SseEvents};
+use super::stream::{self, Streamed};
 use super::{ModelReply, ModelRequest, ProviderError, Sink, StreamItem};
 use crate::engine::resilience::Endpoint;
-use reply::{ChatStream, Progress};
+use reply::ChatStream;
 
 /// One streaming chat-completions call (`POST {base}/chat/completions`), no retries.
 pub async fn stream_chat(
@@ -32,18 +34,12 @@ pub async fn stream_chat(
         let text = sse::read_body(ep, &url, response, cancel).await?;
         return report_completion(&url, req, &text, sink);
     }
-    let mut events = SseEvents::new(&url, ep.timeout, response);
-    let mut stream = ChatStream::new(&url, req.model);
-    while let Some(event) = events.next(cancel).await? {
-        if stream.feed(&event.data, &mut *sink)? == Progress::Done {
-            break;
-        }
+    let events = SseEvents::new(&url, ep.timeout, response);
+    let decoder = ChatStream::new(&url, req.model);
+    match stream::read(&url, events, decoder, cancel, &mut *sink).await? {
+        Streamed::Reply(reply) => Ok(reply),
+        Streamed::Empty => ask_without_streaming(ep, &url, req, cancel, sink).await,
     }
-    drop(events);
-    if !stream.saw_data() {
-        return ask_without_streaming(ep, &url, req, cancel, sink).await;
-    }
-    stream.finish(sink)
 }
 
 /// llama-cpp-python answers `tool_choice: "auto"` + `stream: true` with an empty 200 stream when

@@ -28,6 +28,8 @@ pub struct Answer {
     pub tool_calls: Vec<AnswerCall>,
     pub usage: MockUsage,
     pub stop: MockStop,
+    /// Only the first half of the last call's arguments is sent.
+    pub cuts_last_call: bool,
 }
 
 impl Answer {
@@ -70,6 +72,7 @@ impl Answer {
             tool_calls,
             usage,
             stop,
+            cuts_last_call: reply.cuts_last_call,
         }
     }
 

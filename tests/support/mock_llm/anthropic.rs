@@ -17,6 +17,7 @@ fn stop_reason(stop: MockStop) -> &'static str {
         MockStop::EndTurn => "end_turn",
         MockStop::ToolUse => "tool_use",
         MockStop::MaxTokens => "max_tokens",
+        MockStop::Refused => "refusal",
     }
 }
 
@@ -61,7 +62,7 @@ pub fn stream_frames(answer: &Answer) -> Frames {
     )];
     frames.push(event("ping", &json!({"type": "ping"})));
     let mut index = 0;
-    let mut block = |frames: &mut Vec<String>, start: Value, deltas: Vec<Value>| {
+    let mut block = |frames: &mut Vec<String>, start: Value, deltas: Vec<Value>, closed: bool| {
         frames.push(event(
             "content_block_start",
             &json!({"type": "content_block_start", "index": index, "content_block": start}),
@@ -72,10 +73,12 @@ pub fn stream_frames(answer: &Answer) -> Frames {
                 &json!({"type": "content_block_delta", "index": index, "delta": delta}),
             ));
         }
-        frames.push(event(
-            "content_block_stop",
-            &json!({"type": "content_block_stop", "index": index}),
-        ));
+        if closed {
+            frames.push(event(
+                "content_block_stop",
+                &json!({"type": "content_block_stop", "index": index}),
+            ));
+        }
         index += 1;
     };
     if !answer.reasoning_chunks.is_empty() {
@@ -89,6 +92,7 @@ pub fn stream_frames(answer: &Answer) -> Frames {
             &mut frames,
             json!({"type": "thinking", "thinking": ""}),
             deltas,
+            true,
         );
     }
     if !answer.text_chunks.is_empty() {
@@ -97,11 +101,19 @@ pub fn stream_frames(answer: &Answer) -> Frames {
             .iter()
             .map(|piece| json!({"type": "text_delta", "text": piece}))
             .collect();
-        block(&mut frames, json!({"type": "text", "text": ""}), deltas);
+        block(
+            &mut frames,
+            json!({"type": "text", "text": ""}),
+            deltas,
+            true,
+        );
     }
-    for call in &answer.tool_calls {
+    for (n, call) in answer.tool_calls.iter().enumerate() {
         let input = call.args.to_string();
-        let deltas = halves(&input)
+        let is_cut = answer.cuts_last_call && n + 1 == answer.tool_calls.len();
+        let pieces = halves(&input);
+        let sent = if is_cut { &pieces[..1] } else { &pieces[..] };
+        let deltas = sent
             .iter()
             .map(|piece| json!({"type": "input_json_delta", "partial_json": piece}))
             .collect();
@@ -109,6 +121,7 @@ pub fn stream_frames(answer: &Answer) -> Frames {
             &mut frames,
             json!({"type": "tool_use", "id": call.id, "name": call.name, "input": {}}),
             deltas,
+            !is_cut,
         );
     }
     // message_start, ping, content_block_start, then the first delta of the first block.

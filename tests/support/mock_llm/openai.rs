@@ -32,6 +32,7 @@ fn finish_reason(stop: MockStop) -> &'static str {
         MockStop::EndTurn => "stop",
         MockStop::ToolUse => "tool_calls",
         MockStop::MaxTokens => "length",
+        MockStop::Refused => "content_filter",
     }
 }
 
@@ -66,6 +67,9 @@ pub fn stream_frames(answer: &Answer, include_usage: bool) -> Frames {
                 "function": {"name": call.name, "arguments": first}}]}),
             None,
         ));
+        if answer.cuts_last_call && index + 1 == answer.tool_calls.len() {
+            break;
+        }
         frames.push(chunk(
             answer,
             json!({"tool_calls": [{"index": index, "function": {"arguments": second}}]}),

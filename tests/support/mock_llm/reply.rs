@@ -45,6 +45,8 @@ pub enum MockStop {
     EndTurn,
     ToolUse,
     MaxTokens,
+    /// Withheld: OpenAI's `content_filter`, Anthropic's `refusal`.
+    Refused,
 }
 
 /// What the reply says. `Default` is the mock's own answer: `echo: <last user text>`, or
@@ -102,6 +104,9 @@ pub struct MockReply {
     pub ending: MockEnding,
     /// Answer with one JSON object even when the request asks for a stream.
     pub ignores_stream: bool,
+    /// Stream only the first half of the last tool call's arguments, as a model cut by
+    /// `max_tokens` does (Anthropic: its block is never closed).
+    pub cuts_last_call: bool,
 }
 
 impl MockReply {
@@ -133,6 +138,15 @@ impl MockReply {
                 tool_calls: calls.into_iter().collect(),
             },
             ..Self::default()
+        }
+    }
+
+    /// A tool call whose arguments `max_tokens` cut in half: the stream ends with the
+    /// dialect's "length" stop reason.
+    pub fn cut_tool_call(call: MockToolCall) -> Self {
+        Self {
+            cuts_last_call: true,
+            ..Self::tool_calls([call]).stop(MockStop::MaxTokens)
         }
     }
 

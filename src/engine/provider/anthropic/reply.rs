@@ -5,17 +5,12 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use super::event::{self, Block, Delta, ErrorBody, Event, Usage};
 use crate::engine::conversation::ToolCall;
 use crate::engine::protocol::{CallId, TokenUsage};
-use crate::engine::provider::{ModelReply, ProviderError, StopReason, StreamItem, sse};
-
-/// Whether the stream has more to say.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Progress {
-    More,
-    /// `message_stop` arrived.
-    Done,
-}
+use crate::engine::provider::sse::{self, SseEvent};
+use crate::engine::provider::stream::{Decoder, Progress};
+use crate::engine::provider::{ModelReply, ProviderError, Sink, StopReason, StreamItem};
 
 /// A tool_use block while its input arrives.
 #[derive(Debug)]
@@ -25,6 +20,8 @@ struct PartialToolUse {
     /// The `input` of `content_block_start`, used when no JSON pieces follow.
     start_input: Value,
     json: String,
+    /// `content_block_stop` arrived: the input is whole.
+    is_closed: bool,
 }
 
 /// The state of one streamed reply, fed one event at a time.
@@ -55,145 +52,137 @@ impl MessageStream {
         }
     }
 
-    /// Takes one event (`event_name` is the SSE `event:` line, used when the data has no
-    /// `type`), reporting text and thinking to `sink` as they come.
-    pub fn feed(
-        &mut self,
-        event_name: &str,
-        data: &str,
-        sink: &mut (dyn FnMut(StreamItem) + Send),
-    ) -> Result<Progress, ProviderError> {
-        let event: Value = serde_json::from_str(data).map_err(|e| ProviderError::Protocol {
-            url: self.url.clone(),
-            detail: format!("an event is not JSON ({e}): {}", sse::clip(data)),
-        })?;
-        let kind = event
-            .get("type")
-            .and_then(Value::as_str)
-            .unwrap_or(event_name);
-        match kind {
-            "message_start" => {
-                if let Some(usage) = event.pointer("/message/usage") {
-                    self.take_usage(usage);
-                }
-            }
-            "content_block_start" => self.start_block(&event, sink),
-            "content_block_delta" => self.take_delta(&event, sink),
-            "message_delta" => {
-                if let Some(reason) = event.pointer("/delta/stop_reason").and_then(Value::as_str) {
-                    self.stop_reason = Some(reason.to_owned());
-                }
-                if let Some(usage) = event.get("usage") {
-                    self.take_usage(usage);
-                }
-            }
-            "message_stop" => {
-                self.saw_stop = true;
-                return Ok(Progress::Done);
-            }
-            "error" => return Err(stream_error(&self.url, &event)),
-            // ping, content_block_stop (tool input is parsed at the end) and anything new.
-            _ => {}
-        }
-        Ok(Progress::More)
-    }
-
     /// Usage counts are cumulative: a later figure replaces an earlier one.
-    fn take_usage(&mut self, usage: &Value) {
+    fn take_usage(&mut self, usage: Usage) {
         self.saw_usage = true;
-        let count = |key: &str| usage.get(key).and_then(Value::as_u64);
-        if let Some(n) = count("input_tokens") {
+        if let Some(n) = usage.input_tokens {
             self.usage.input = n;
         }
-        if let Some(n) = count("output_tokens") {
+        if let Some(n) = usage.output_tokens {
             self.usage.output = n;
         }
-        if let Some(n) = count("cache_read_input_tokens") {
+        if let Some(n) = usage.cache_read_input_tokens {
             self.usage.cache_read = n;
         }
-        if let Some(n) = count("cache_creation_input_tokens") {
+        if let Some(n) = usage.cache_creation_input_tokens {
             self.usage.cache_write = n;
         }
     }
 
-    fn start_block(&mut self, event: &Value, sink: &mut (dyn FnMut(StreamItem) + Send)) {
-        let index = event.get("index").and_then(Value::as_u64).unwrap_or(0);
-        let block = event.get("content_block").unwrap_or(&Value::Null);
-        let text_of = |key: &str| {
-            block
-                .get(key)
-                .and_then(Value::as_str)
-                .filter(|t| !t.is_empty())
-        };
-        match block.get("type").and_then(Value::as_str) {
-            Some("text") => {
-                if let Some(text) = text_of("text") {
-                    self.text.push_str(text);
-                    sink(StreamItem::TextDelta(text.to_owned()));
+    fn start_block(&mut self, index: u64, block: Block, sink: Sink<'_>) {
+        match block {
+            Block::Text { text } => {
+                if !text.is_empty() {
+                    self.text.push_str(&text);
+                    sink(StreamItem::TextDelta(text));
                 }
             }
-            Some("thinking") => {
-                if let Some(thought) = text_of("thinking") {
-                    sink(StreamItem::Reasoning(thought.to_owned()));
+            Block::Thinking { thinking } => {
+                if !thinking.is_empty() {
+                    sink(StreamItem::Reasoning(thinking));
                 }
             }
-            Some("tool_use") => {
+            Block::ToolUse { id, name, input } => {
                 self.tool_uses.insert(
                     index,
                     PartialToolUse {
-                        id: text_of("id").unwrap_or_default().to_owned(),
-                        name: text_of("name").unwrap_or_default().to_owned(),
-                        start_input: block.get("input").cloned().unwrap_or(Value::Null),
+                        id,
+                        name,
+                        start_input: input,
                         json: String::new(),
+                        is_closed: false,
                     },
                 );
             }
-            _ => {}
+            Block::Other => {}
         }
     }
 
-    fn take_delta(&mut self, event: &Value, sink: &mut (dyn FnMut(StreamItem) + Send)) {
-        let index = event.get("index").and_then(Value::as_u64).unwrap_or(0);
-        let delta = event.get("delta").unwrap_or(&Value::Null);
-        let text_of = |key: &str| delta.get(key).and_then(Value::as_str).unwrap_or_default();
-        match delta.get("type").and_then(Value::as_str) {
-            Some("text_delta") => {
-                let text = text_of("text");
+    fn take_delta(&mut self, index: u64, delta: Delta, sink: Sink<'_>) {
+        match delta {
+            Delta::TextDelta { text } => {
                 if !text.is_empty() {
-                    self.text.push_str(text);
-                    sink(StreamItem::TextDelta(text.to_owned()));
+                    self.text.push_str(&text);
+                    sink(StreamItem::TextDelta(text));
                 }
             }
-            Some("thinking_delta") => {
-                let thought = text_of("thinking");
-                if !thought.is_empty() {
-                    sink(StreamItem::Reasoning(thought.to_owned()));
+            Delta::ThinkingDelta { thinking } => {
+                if !thinking.is_empty() {
+                    sink(StreamItem::Reasoning(thinking));
                 }
             }
-            Some("input_json_delta") => {
+            Delta::InputJsonDelta { partial_json } => {
                 if let Some(tool_use) = self.tool_uses.get_mut(&index) {
-                    tool_use.json.push_str(text_of("partial_json"));
+                    tool_use.json.push_str(&partial_json);
                 }
             }
-            // signature_delta, citations_delta and anything new.
-            _ => {}
+            Delta::Other => {}
         }
     }
+}
 
-    /// The whole reply once the stream ended. A stream cut before `message_stop` is accepted only
-    /// if the model had said why it stopped. Reports the usage once.
-    pub fn finish(
-        self,
-        sink: &mut (dyn FnMut(StreamItem) + Send),
-    ) -> Result<ModelReply, ProviderError> {
-        if !self.saw_stop && self.stop_reason.is_none() {
-            return Err(sse::ended_early(&self.url));
+impl Decoder for MessageStream {
+    /// The event's `type` names it; the SSE `event:` line stands in when the data has none.
+    fn feed(&mut self, event: &SseEvent, sink: Sink<'_>) -> Result<Progress, ProviderError> {
+        let parsed =
+            Event::parse(&event.event, &event.data).map_err(|e| ProviderError::Protocol {
+                url: self.url.clone(),
+                detail: format!("an event is not JSON ({e}): {}", sse::clip(&event.data)),
+            })?;
+        match parsed {
+            Event::MessageStart { message } => {
+                if let Some(usage) = message.usage {
+                    self.take_usage(usage);
+                }
+            }
+            Event::ContentBlockStart {
+                index,
+                content_block,
+            } => self.start_block(index, content_block, sink),
+            Event::ContentBlockDelta { index, delta } => self.take_delta(index, delta, sink),
+            Event::MessageDelta { delta, usage } => {
+                if let Some(reason) = delta.stop_reason {
+                    self.stop_reason = Some(reason);
+                }
+                if let Some(usage) = usage {
+                    self.take_usage(usage);
+                }
+            }
+            Event::MessageStop => {
+                self.saw_stop = true;
+                return Ok(Progress::Done);
+            }
+            Event::Error { error } => return Err(stream_error(&self.url, error)),
+            Event::ContentBlockStop { index } => {
+                if let Some(tool_use) = self.tool_uses.get_mut(&index) {
+                    tool_use.is_closed = true;
+                }
+            }
+            // ping and anything new.
+            Event::Other => {}
         }
-        let tool_calls: Vec<ToolCall> = self
-            .tool_uses
-            .into_values()
-            .enumerate()
-            .map(|(n, tool_use)| ToolCall {
+        Ok(Progress::More)
+    }
+
+    fn has_finished(&self) -> bool {
+        self.saw_stop || self.stop_reason.is_some()
+    }
+
+    fn cut_inside_tool_call(&mut self) -> bool {
+        let is_inside = self.tool_uses.values().any(|t| !t.is_closed);
+        if is_inside {
+            self.stop_reason = Some("max_tokens".to_owned());
+        }
+        is_inside
+    }
+
+    /// Reports the usage once. A tool use whose block never closed was cut.
+    fn finish(self, sink: Sink<'_>) -> Result<ModelReply, ProviderError> {
+        let mut tool_calls = Vec::new();
+        let mut cut_calls = Vec::new();
+        for (n, tool_use) in self.tool_uses.into_values().enumerate() {
+            let is_cut = !tool_use.is_closed;
+            let call = ToolCall {
                 id: CallId(if tool_use.id.is_empty() {
                     format!("toolu_{n}")
                 } else {
@@ -205,8 +194,14 @@ impl MessageStream {
                 } else {
                     sse::parse_tool_args(&tool_use.json)
                 },
-            })
-            .collect();
+            };
+            if is_cut {
+                &mut cut_calls
+            } else {
+                &mut tool_calls
+            }
+            .push(call);
+        }
         if self.saw_usage {
             sink(StreamItem::Usage {
                 model: self.model,
@@ -216,31 +211,28 @@ impl MessageStream {
             });
         }
         let stop = match self.stop_reason.as_deref() {
-            Some("tool_use") => StopReason::ToolUse,
-            Some("max_tokens") => StopReason::MaxTokens,
-            Some("end_turn" | "stop_sequence") => StopReason::EndTurn,
+            Some(name) => event::stop_reason(name),
             None if !tool_calls.is_empty() => StopReason::ToolUse,
             None => StopReason::EndTurn,
-            Some(other) => StopReason::Other(other.to_owned()),
         };
         Ok(ModelReply {
             text: self.text,
             tool_calls,
             stop,
-            cut_calls: Vec::new(),
+            cut_calls,
         })
     }
 }
 
 /// An `error` event: overloaded is HTTP 529 (retryable, as the API would have answered it
 /// before the stream began); anything else is a protocol failure.
-fn stream_error(url: &str, event: &Value) -> ProviderError {
-    let kind = event
-        .pointer("/error/type")
-        .and_then(Value::as_str)
-        .unwrap_or("error");
-    let message = sse::message_in_json(event).unwrap_or_else(|| kind.to_owned());
-    match kind {
+fn stream_error(url: &str, error: ErrorBody) -> ProviderError {
+    let kind = error.kind.unwrap_or_else(|| "error".to_owned());
+    let message = error
+        .message
+        .filter(|m| !m.is_empty())
+        .map_or_else(|| kind.clone(), |m| sse::clip(&m));
+    match kind.as_str() {
         "overloaded_error" => ProviderError::Http {
             url: url.to_owned(),
             status: 529,
@@ -260,26 +252,11 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::engine::provider::stream::decode_lines;
 
     /// Feeds an SSE text event by event (`event:` then `data:` lines), as the reader would.
     fn run(sse_text: &str) -> (Result<ModelReply, ProviderError>, Vec<StreamItem>) {
-        let mut items = Vec::new();
-        let mut sink = |item| items.push(item);
-        let mut stream = MessageStream::new("u", "claude");
-        let mut name = "message";
-        for line in sse_text.lines() {
-            if let Some(event) = line.strip_prefix("event: ") {
-                name = event;
-            } else if let Some(data) = line.strip_prefix("data: ") {
-                match stream.feed(name, data, &mut sink) {
-                    Ok(Progress::More) => {}
-                    Ok(Progress::Done) => break,
-                    Err(e) => return (Err(e), items),
-                }
-            }
-        }
-        let reply = stream.finish(&mut sink);
-        (reply, items)
+        decode_lines(MessageStream::new("u", "claude"), sse_text)
     }
 
     #[test]
@@ -401,6 +378,60 @@ data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text
 data: {"type":"message_delta","delta":{"stop_reason":"max_tokens"},"usage":{"output_tokens":4}}
 "#);
         assert_eq!(reply.map(|r| r.stop), Ok(StopReason::MaxTokens));
+    }
+
+    #[test]
+    fn a_tool_use_whose_block_never_closed_is_cut() {
+        let (reply, _) = run(r#"
+data: {"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_a","name":"read","input":{}}}
+data: {"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"path\": \"a.txt\"}"}}
+data: {"type":"content_block_stop","index":0}
+data: {"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_b","name":"bash","input":{}}}
+data: {"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"comm"}}
+data: {"type":"message_delta","delta":{"stop_reason":"max_tokens"},"usage":{"output_tokens":30}}
+data: {"type":"message_stop"}
+"#);
+        assert_eq!(
+            reply,
+            Ok(ModelReply {
+                text: String::new(),
+                tool_calls: vec![ToolCall {
+                    id: CallId("toolu_a".into()),
+                    tool: "read".into(),
+                    args: json!({"path": "a.txt"})
+                }],
+                stop: StopReason::MaxTokens,
+                cut_calls: vec![ToolCall {
+                    id: CallId("toolu_b".into()),
+                    tool: "bash".into(),
+                    args: json!({"_raw": "{\"comm"})
+                }],
+            })
+        );
+    }
+
+    #[test]
+    fn a_stream_that_ends_inside_a_tool_use_is_cut_not_failed() {
+        let (reply, _) = run(r#"
+data: {"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_b","name":"bash","input":{}}}
+data: {"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"comm"}}
+"#);
+        let Ok(reply) = reply else {
+            panic!("{reply:?}")
+        };
+        assert_eq!(reply.stop, StopReason::MaxTokens);
+        assert_eq!(reply.tool_calls, vec![]);
+        assert_eq!(reply.cut_calls.len(), 1);
+    }
+
+    #[test]
+    fn a_refusal_is_reported_as_such() {
+        let (reply, _) = run(r#"
+data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"No"}}
+data: {"type":"message_delta","delta":{"stop_reason":"refusal"}}
+data: {"type":"message_stop"}
+"#);
+        assert_eq!(reply.map(|r| r.stop), Ok(StopReason::Refusal));
     }
 
     #[test]

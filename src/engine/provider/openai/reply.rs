@@ -1,29 +1,13 @@
-//! Reading a chat-completions reply: streamed chunks (text, reasoning, tool calls pieced together
-//! by index, usage, errors) and the one-object JSON of a non-streaming call.
-
-use std::collections::BTreeMap;
+//! Reading a chat-completions reply: streamed chunks (text, reasoning, tool calls, usage,
+//! errors) and the one-object JSON of a non-streaming call.
 
 use serde_json::Value;
 
-use crate::engine::conversation::ToolCall;
-use crate::engine::protocol::{CallId, TokenUsage};
-use crate::engine::provider::{ModelReply, ProviderError, StopReason, StreamItem, sse};
-
-/// Whether the stream has more to say.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Progress {
-    More,
-    /// `data: [DONE]` arrived.
-    Done,
-}
-
-/// A tool call while its pieces arrive.
-#[derive(Debug, Default)]
-struct PartialCall {
-    id: String,
-    name: String,
-    arguments: String,
-}
+use super::calls::CallAssembly;
+use crate::engine::protocol::TokenUsage;
+use crate::engine::provider::sse::{self, SseEvent};
+use crate::engine::provider::stream::{Decoder, Progress};
+use crate::engine::provider::{ModelReply, ProviderError, Sink, StopReason, StreamItem};
 
 /// The state of one streamed reply, fed one SSE `data` payload at a time.
 #[derive(Debug)]
@@ -31,11 +15,9 @@ pub struct ChatStream {
     url: String,
     model: String,
     text: String,
-    /// By the `index` the server gave each call, so pieces of several calls can interleave.
-    calls: BTreeMap<u64, PartialCall>,
+    calls: CallAssembly,
     finish_reason: Option<String>,
     usage: Option<TokenUsage>,
-    saw_data: bool,
     saw_done: bool,
 }
 
@@ -45,26 +27,32 @@ impl ChatStream {
             url: url.to_owned(),
             model: model.to_owned(),
             text: String::new(),
-            calls: BTreeMap::new(),
+            calls: CallAssembly::default(),
             finish_reason: None,
             usage: None,
-            saw_data: false,
             saw_done: false,
         }
     }
 
-    /// Whether any event with data arrived (llama-cpp-python may end a stream without one).
-    pub fn saw_data(&self) -> bool {
-        self.saw_data
+    fn take_delta(&mut self, delta: &Value, sink: Sink<'_>) {
+        if let Some(text) = delta.get("content").and_then(Value::as_str)
+            && !text.is_empty()
+        {
+            self.text.push_str(text);
+            sink(StreamItem::TextDelta(text.to_owned()));
+        }
+        if let Some(thought) = reasoning_in(delta) {
+            sink(StreamItem::Reasoning(thought.to_owned()));
+        }
+        if let Some(entries) = delta.get("tool_calls").and_then(Value::as_array) {
+            self.calls.take(entries);
+        }
     }
+}
 
-    /// Takes one `data:` payload, reporting text and reasoning to `sink` as they come.
-    pub fn feed(
-        &mut self,
-        data: &str,
-        sink: &mut (dyn FnMut(StreamItem) + Send),
-    ) -> Result<Progress, ProviderError> {
-        self.saw_data = true;
+impl Decoder for ChatStream {
+    fn feed(&mut self, event: &SseEvent, sink: Sink<'_>) -> Result<Progress, ProviderError> {
+        let data = event.data.as_str();
         if data.trim() == "[DONE]" {
             self.saw_done = true;
             return Ok(Progress::Done);
@@ -93,67 +81,23 @@ impl ChatStream {
         Ok(Progress::More)
     }
 
-    fn take_delta(&mut self, delta: &Value, sink: &mut (dyn FnMut(StreamItem) + Send)) {
-        if let Some(text) = delta.get("content").and_then(Value::as_str)
-            && !text.is_empty()
-        {
-            self.text.push_str(text);
-            sink(StreamItem::TextDelta(text.to_owned()));
-        }
-        if let Some(thought) = reasoning_in(delta) {
-            sink(StreamItem::Reasoning(thought.to_owned()));
-        }
-        let pieces = delta.get("tool_calls").and_then(Value::as_array);
-        for (position, piece) in pieces.into_iter().flatten().enumerate() {
-            let index = piece
-                .get("index")
-                .and_then(Value::as_u64)
-                .unwrap_or(position as u64);
-            let call = self.calls.entry(index).or_default();
-            if let Some(id) = piece.get("id").and_then(Value::as_str)
-                && call.id.is_empty()
-            {
-                call.id = id.to_owned();
-            }
-            let function = piece.get("function");
-            if let Some(name) = function.and_then(|f| f.get("name")).and_then(Value::as_str)
-                // Some servers repeat the whole name in every piece; others split it.
-                && name != call.name
-            {
-                call.name.push_str(name);
-            }
-            match function.and_then(|f| f.get("arguments")) {
-                Some(Value::String(text)) => call.arguments.push_str(text),
-                Some(Value::Null) | None => {}
-                // A few servers send the arguments as an object rather than JSON text.
-                Some(object) => call.arguments.push_str(&object.to_string()),
-            }
-        }
+    /// `[DONE]`, or a finish reason without it (some servers end the stream right after).
+    fn has_finished(&self) -> bool {
+        self.saw_done || self.finish_reason.is_some()
     }
 
-    /// The whole reply once the stream ended. A stream cut before `[DONE]` is accepted only if the
-    /// model had said why it stopped. Reports the usage, if the server sent it.
-    pub fn finish(
-        self,
-        sink: &mut (dyn FnMut(StreamItem) + Send),
-    ) -> Result<ModelReply, ProviderError> {
-        if !self.saw_done && self.finish_reason.is_none() {
-            return Err(sse::ended_early(&self.url));
+    fn cut_inside_tool_call(&mut self) -> bool {
+        let is_inside = self.calls.has_open_call();
+        if is_inside {
+            self.finish_reason = Some("length".to_owned());
         }
-        let tool_calls: Vec<ToolCall> = self
-            .calls
-            .into_iter()
-            .filter(|(_, c)| !(c.id.is_empty() && c.name.is_empty() && c.arguments.is_empty()))
-            .map(|(index, call)| ToolCall {
-                id: CallId(if call.id.is_empty() {
-                    format!("call_{index}")
-                } else {
-                    call.id
-                }),
-                tool: call.name,
-                args: sse::parse_tool_args(&call.arguments),
-            })
-            .collect();
+        is_inside
+    }
+
+    /// Reports the usage, if the server sent it.
+    fn finish(self, sink: Sink<'_>) -> Result<ModelReply, ProviderError> {
+        let was_cut = self.finish_reason.as_deref() == Some("length");
+        let (tool_calls, cut_calls) = self.calls.into_calls(was_cut);
         if let Some(usage) = self.usage {
             sink(StreamItem::Usage {
                 model: self.model,
@@ -167,7 +111,7 @@ impl ChatStream {
             text: self.text,
             tool_calls,
             stop,
-            cut_calls: Vec::new(),
+            cut_calls,
         })
     }
 }
@@ -193,35 +137,12 @@ pub fn parse_completion(
         .unwrap_or_default()
         .to_owned();
     let reasoning = reasoning_in(message).map(str::to_owned);
-    let calls = message.get("tool_calls").and_then(Value::as_array);
-    let tool_calls: Vec<ToolCall> = calls
-        .into_iter()
-        .flatten()
-        .enumerate()
-        .map(|(index, call)| {
-            let function = call.get("function");
-            let arguments = match function.and_then(|f| f.get("arguments")) {
-                Some(Value::String(text)) => sse::parse_tool_args(text),
-                Some(Value::Null) | None => serde_json::json!({}),
-                Some(object) => object.clone(),
-            };
-            ToolCall {
-                id: CallId(
-                    call.get("id")
-                        .and_then(Value::as_str)
-                        .filter(|id| !id.is_empty())
-                        .map_or_else(|| format!("call_{index}"), str::to_owned),
-                ),
-                tool: function
-                    .and_then(|f| f.get("name"))
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
-                args: arguments,
-            }
-        })
-        .collect();
+    let mut calls = CallAssembly::default();
+    if let Some(entries) = message.get("tool_calls").and_then(Value::as_array) {
+        calls.take(entries);
+    }
     let finish = choice.get("finish_reason").and_then(Value::as_str);
+    let (tool_calls, cut_calls) = calls.into_calls(finish == Some("length"));
     let stop = stop_reason(finish, !tool_calls.is_empty());
     let usage = body.get("usage").filter(|u| u.is_object()).map(usage_from);
     Ok((
@@ -229,7 +150,7 @@ pub fn parse_completion(
             text,
             tool_calls,
             stop,
-            cut_calls: Vec::new(),
+            cut_calls,
         },
         reasoning,
         usage,
@@ -261,6 +182,7 @@ fn stop_reason(finish_reason: Option<&str>, has_tool_calls: bool) -> StopReason 
     match finish_reason {
         Some("tool_calls" | "function_call") => StopReason::ToolUse,
         Some("length") => StopReason::MaxTokens,
+        Some("content_filter") => StopReason::ContentFilter,
         Some("stop") | None if has_tool_calls => StopReason::ToolUse,
         Some("stop") | None => StopReason::EndTurn,
         Some(other) => StopReason::Other(other.to_owned()),
@@ -296,24 +218,13 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::engine::conversation::ToolCall;
+    use crate::engine::protocol::CallId;
+    use crate::engine::provider::stream::decode_lines;
 
     /// Feeds every `data:` line of an SSE text, as the event reader would.
     fn run(sse_text: &str) -> (Result<ModelReply, ProviderError>, Vec<StreamItem>) {
-        let mut items = Vec::new();
-        let mut sink = |item| items.push(item);
-        let mut stream = ChatStream::new("u", "m");
-        for line in sse_text.lines() {
-            let Some(data) = line.strip_prefix("data: ") else {
-                continue;
-            };
-            match stream.feed(data, &mut sink) {
-                Ok(Progress::More) => {}
-                Ok(Progress::Done) => break,
-                Err(e) => return (Err(e), items),
-            }
-        }
-        let reply = stream.finish(&mut sink);
-        (reply, items)
+        decode_lines(ChatStream::new("u", "m"), sse_text)
     }
 
     #[test]
@@ -418,6 +329,63 @@ data: {"choices":[{"index":0,"delta":{"content":"Hel"},"finish_reason":null}]}
 data: {"choices":[{"index":0,"delta":{"content":"long"},"finish_reason":"length"}]}
 "#);
         assert_eq!(reply.map(|r| r.stop), Ok(StopReason::MaxTokens));
+    }
+
+    #[test]
+    fn a_call_cut_by_length_is_set_apart_and_the_whole_one_kept() {
+        let (reply, _) = run(r#"
+data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"a","function":{"name":"read","arguments":"{\"path\":\"a\"}"}}]}}]}
+data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"b","function":{"name":"bash","arguments":"{\"comm"}}]}}]}
+data: {"choices":[{"index":0,"delta":{},"finish_reason":"length"}]}
+"#);
+        assert_eq!(
+            reply,
+            Ok(ModelReply {
+                text: String::new(),
+                tool_calls: vec![ToolCall {
+                    id: CallId("a".into()),
+                    tool: "read".into(),
+                    args: json!({"path": "a"}),
+                }],
+                stop: StopReason::MaxTokens,
+                cut_calls: vec![ToolCall {
+                    id: CallId("b".into()),
+                    tool: "bash".into(),
+                    args: json!({"_raw": "{\"comm"}),
+                }],
+            })
+        );
+    }
+
+    #[test]
+    fn a_stream_that_ends_inside_a_calls_arguments_is_cut_not_failed() {
+        let (reply, _) = run(r#"
+data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"b","function":{"name":"bash","arguments":"{\"comm"}}]}}]}
+"#);
+        let Ok(reply) = reply else {
+            panic!("{reply:?}")
+        };
+        assert_eq!(reply.stop, StopReason::MaxTokens);
+        assert_eq!(reply.tool_calls, vec![]);
+        assert_eq!(reply.cut_calls.len(), 1);
+    }
+
+    #[test]
+    fn a_content_filter_stop_is_reported_as_such() {
+        let (reply, _) = run(r#"
+data: {"choices":[{"index":0,"delta":{"content":"I"},"finish_reason":"content_filter"}]}
+"#);
+        assert_eq!(reply.map(|r| r.stop), Ok(StopReason::ContentFilter));
+    }
+
+    #[test]
+    fn a_completion_cut_by_length_sets_its_broken_call_apart() {
+        let body = json!({"choices": [{"finish_reason": "length", "message": {"content": null,
+            "tool_calls": [{"id": "c", "function": {"name": "bash", "arguments": "{\"command\": \"l"}}]}}]});
+        let (reply, _, _) = parse_completion("u", &body).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(reply.stop, StopReason::MaxTokens);
+        assert_eq!(reply.tool_calls, vec![]);
+        assert_eq!(reply.cut_calls[0].id, CallId("c".into()));
     }
 
     #[test]
