@@ -91,3 +91,37 @@ fn sigkill_mid_run_loses_only_the_last_moment_of_the_journal() {
     let md = std::fs::read_to_string(dir.path().join("logs/talker.md")).unwrap();
     assert!(md.contains("| PROMPT\n\ntalk\n"), "{md}");
 }
+
+#[test]
+fn a_team_larger_than_the_open_file_limit_answers_every_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let agents = 600;
+    let mut config = String::from("agents:\n");
+    for n in 0..agents {
+        config.push_str(&format!("  a{n}: {{provider: scripted}}\n"));
+    }
+    std::fs::write(dir.path().join("config.yaml"), config).unwrap();
+    // 512 descriptors at most, hard: two log files an agent would need 1,200.
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -n 512 && exec '{}' --all --prompt hi --json",
+            env!("CARGO_BIN_EXE_tzzr")
+        ))
+        .current_dir(dir.path())
+        .env("XDG_STATE_HOME", dir.path().join("state"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let answered = stdout
+        .lines()
+        .filter(|l| json(l)["event"] == "turn_finished" && json(l)["outcome"]["status"] == "done")
+        .count();
+    assert_eq!(answered, agents, "{stderr}");
+    for n in [0, agents / 2, agents - 1] {
+        let md = std::fs::read_to_string(dir.path().join(format!("logs/a{n}.md"))).unwrap();
+        assert!(md.contains("| RESULT\n\n(scripted) you said: hi\n"), "{md}");
+    }
+}
