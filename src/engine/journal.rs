@@ -1,20 +1,22 @@
 //! What an agent said and did, on disk as it happens: `LOG_DIR/<agent>.md` (v6's markdown log:
 //! PROMPT, TOOL, RESULT, ERROR entries, never truncated) and `LOG_DIR/<agent>.jsonl` (every event).
-//! Each entry is written with one `write` call, so a crash loses at most the event in flight.
-//! Both files are opened without following links ([`LogDir`]); the markdown log holds no escape
-//! sequence and the JSONL journal no raw control character, so printing either is safe.
+//! Entries are formatted here, on the agent's task, and written by the [`JournalWriter`] thread
+//! (buffered, at most [`FLUSH_EVERY`](crate::engine::journal_writer::FLUSH_EVERY) late), so a crash
+//! loses at most the last moment's events. Both files are opened without following links
+//! ([`LogDir`]); the markdown log holds no escape sequence and the JSONL journal no raw control
+//! character, so printing either is safe.
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ZonedDateTime};
 
+use crate::engine::journal_writer::{JournalWriter, LogFile, Queue};
 use crate::engine::json_text;
-use crate::engine::log_dir::LogDir;
 use crate::engine::protocol::{AgentEvent, CallId, EventKind, Outcome};
 use crate::sanitize;
 
@@ -29,10 +31,9 @@ pub struct JournalHeader<'a> {
 
 #[derive(Debug)]
 pub struct Journal {
-    md: File,
-    jsonl: File,
-    md_path: PathBuf,
-    jsonl_path: PathBuf,
+    md: Arc<LogFile>,
+    jsonl: Arc<LogFile>,
+    queue: Queue,
     /// The zone the markdown log's times are written in (the system's local zone).
     time_zone: TimeZone,
     /// Arguments of requested tool calls, kept until the call finishes: the finished event,
@@ -41,51 +42,77 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// Opens (creating `log_dir` and the files as needed) the agent's two logs for appending.
-    /// A new markdown log starts with v6's header. A log directory or file that is a symbolic
-    /// link is refused, naming it.
-    pub fn open(log_dir: &Path, header: &JournalHeader<'_>) -> io::Result<Self> {
-        Self::open_in(log_dir, header, TimeZone::system(), Timestamp::now())
+    /// Opens (creating `log_dir` and the files as needed) the agent's two logs, once, to check
+    /// them: a new markdown log gets v6's header now. A log directory or file that is a
+    /// symbolic link is refused, naming it. Nothing stays open: `writer` writes the entries.
+    pub fn open(
+        writer: &JournalWriter,
+        log_dir: &Path,
+        header: &JournalHeader<'_>,
+    ) -> io::Result<Self> {
+        Self::open_in(
+            writer,
+            log_dir,
+            header,
+            TimeZone::system(),
+            Timestamp::now(),
+        )
     }
 
     fn open_in(
+        writer: &JournalWriter,
         log_dir: &Path,
         header: &JournalHeader<'_>,
         time_zone: TimeZone,
         now: Timestamp,
     ) -> io::Result<Self> {
-        let dir = LogDir::open(log_dir)?;
-        let md_path = log_dir.join(md_file_name(header.agent));
-        let jsonl_path = log_dir.join(jsonl_file_name(header.agent));
-        let mut md = dir.append(&md_file_name(header.agent))?;
-        let jsonl = dir.append(&jsonl_file_name(header.agent))?;
-        if md.metadata()?.len() == 0 {
+        let dir = writer.log_dir(log_dir)?;
+        let md = LogFile::new(dir.clone(), &md_file_name(header.agent));
+        let jsonl = LogFile::new(dir.clone(), &jsonl_file_name(header.agent));
+        let mut md_file = dir.append(&md_file_name(header.agent))?;
+        dir.append(&jsonl_file_name(header.agent))?;
+        if md_file.metadata()?.len() == 0 {
             let created = now.to_zoned_datetime(time_zone.clone());
             let text = header_text(header, &created);
-            md.write_all(sanitize::for_plain_text(&text).as_bytes())?;
+            md_file.write_all(sanitize::for_plain_text(&text).as_bytes())?;
         }
         Ok(Self {
-            md,
-            jsonl,
-            md_path,
-            jsonl_path,
+            md: Arc::new(md),
+            jsonl: Arc::new(jsonl),
+            queue: writer.queue(),
             time_zone,
             pending_args: HashMap::new(),
         })
     }
 
-    /// Appends the event to the JSONL journal and, for the events v6 logged, to the markdown log.
-    pub fn record(&mut self, event: &AgentEvent) -> io::Result<()> {
-        let mut line = json_text::compact(event).map_err(io::Error::other)?;
+    /// Hands the event to the writer: for the JSONL journal and, for the events v6 logged, the
+    /// markdown log. Never waits. An error says why a log could not be written (once).
+    pub fn record(&mut self, event: &AgentEvent) -> Result<(), String> {
+        let mut line = json_text::compact(event).map_err(|e| e.to_string())?;
         line.push('\n');
-        self.jsonl.write_all(line.as_bytes())?;
+        self.queue.append(&self.jsonl, line.into_bytes());
         if let Some((kind, content)) = self.md_entry(&event.kind) {
             let at = event.at.to_zoned_datetime(self.time_zone.clone());
             let entry = format!("\n## {} | {kind}\n\n{content}\n", log_time(&at));
-            self.md
-                .write_all(sanitize::for_plain_text(&entry).as_bytes())?;
+            self.queue.append(
+                &self.md,
+                sanitize::for_plain_text(&entry).into_owned().into_bytes(),
+            );
         }
-        Ok(())
+        match self.md.take_failure().or_else(|| self.jsonl.take_failure()) {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+
+    /// Waits until the writer has room for what this journal holds back (the disk is slow).
+    pub async fn catch_up(&mut self) {
+        self.queue.catch_up().await;
+    }
+
+    /// Waits until every event recorded so far is on disk.
+    pub async fn sync(&mut self) {
+        self.queue.sync().await;
     }
 
     /// The markdown entry (type and content) an event adds, if any.
@@ -132,11 +159,11 @@ impl Journal {
     }
 
     pub fn md_path(&self) -> &Path {
-        &self.md_path
+        self.md.path()
     }
 
     pub fn jsonl_path(&self) -> &Path {
-        &self.jsonl_path
+        self.jsonl.path()
     }
 }
 
@@ -268,9 +295,18 @@ mod tests {
         }
     }
 
+    fn writer() -> JournalWriter {
+        JournalWriter::start()
+    }
+
     fn open(dir: &Path, agent: &str) -> Journal {
+        open_with(&writer(), dir, agent)
+    }
+
+    fn open_with(writer: &JournalWriter, dir: &Path, agent: &str) -> Journal {
         let tools = ["read".to_owned(), "bash".to_owned()];
         Journal::open_in(
+            writer,
             dir,
             &header(agent, &tools),
             TimeZone::UTC,
@@ -303,31 +339,42 @@ mod tests {
         std::fs::read_to_string(path).unwrap()
     }
 
-    const HEADER: &str = "# coder\n\n- **Created:** 2026-11-25T09:00:00+00:00\n- **Provider:** litellm\n- **Model:** gpt-4o\n- **Tools:** read, bash\n\n---\n\n";
-
-    #[test]
-    fn a_new_log_starts_with_v6s_header() {
-        let dir = tempfile::tempdir().unwrap();
-        let journal = open(&dir.path().join("logs"), "coder");
-        assert_eq!(read(journal.md_path()), HEADER);
-        assert_eq!(read(journal.jsonl_path()), "");
+    async fn read_md(journal: &mut Journal) -> String {
+        journal.sync().await;
+        read(journal.md_path())
     }
 
-    #[test]
-    fn an_agent_without_tools_says_none() {
+    async fn read_jsonl(journal: &mut Journal) -> String {
+        journal.sync().await;
+        read(journal.jsonl_path())
+    }
+
+    const HEADER: &str = "# coder\n\n- **Created:** 2026-11-25T09:00:00+00:00\n- **Provider:** litellm\n- **Model:** gpt-4o\n- **Tools:** read, bash\n\n---\n\n";
+
+    #[tokio::test]
+    async fn a_new_log_starts_with_v6s_header() {
         let dir = tempfile::tempdir().unwrap();
-        let journal = Journal::open_in(
+        let mut journal = open(&dir.path().join("logs"), "coder");
+        assert_eq!(read_md(&mut journal).await, HEADER);
+        assert_eq!(read_jsonl(&mut journal).await, "");
+    }
+
+    #[tokio::test]
+    async fn an_agent_without_tools_says_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut journal = Journal::open_in(
+            &writer(),
             dir.path(),
             &header("solo", &[]),
             TimeZone::UTC,
             HEADER_AT.parse().unwrap(),
         )
         .unwrap();
-        assert!(read(journal.md_path()).contains("- **Tools:** none\n"));
+        assert!(read_md(&mut journal).await.contains("- **Tools:** none\n"));
     }
 
-    #[test]
-    fn reopening_appends_without_a_second_header() {
+    #[tokio::test]
+    async fn reopening_appends_without_a_second_header() {
         let dir = tempfile::tempdir().unwrap();
         let prompt = |text: &str| {
             event(
@@ -337,20 +384,23 @@ mod tests {
                 },
             )
         };
-        open(dir.path(), "coder").record(&prompt("first")).unwrap();
-        let mut journal = open(dir.path(), "coder");
+        let writer = writer();
+        open_with(&writer, dir.path(), "coder")
+            .record(&prompt("first"))
+            .unwrap();
+        let mut journal = open_with(&writer, dir.path(), "coder");
         journal.record(&prompt("second")).unwrap();
 
-        let md = read(journal.md_path());
+        let md = read_md(&mut journal).await;
         assert_eq!(md.matches("# coder\n").count(), 1);
         assert!(md.ends_with(
             "\n## 2026-11-25 10:00:00 | PROMPT\n\nfirst\n\n## 2026-11-25 10:00:00 | PROMPT\n\nsecond\n"
         ));
-        assert_eq!(read(journal.jsonl_path()).lines().count(), 2);
+        assert_eq!(read_jsonl(&mut journal).await.lines().count(), 2);
     }
 
-    #[test]
-    fn each_logged_event_kind_becomes_a_v6_entry() {
+    #[tokio::test]
+    async fn each_logged_event_kind_becomes_a_v6_entry() {
         let dir = tempfile::tempdir().unwrap();
         let mut journal = open(dir.path(), "coder");
         let events = [
@@ -407,11 +457,11 @@ mod tests {
             "\n## 2026-11-25 10:00:09 | CANCELLED\n\nThe turn was cancelled.\n",
         ]
         .concat();
-        assert_eq!(read(journal.md_path()), expected);
+        assert_eq!(read_md(&mut journal).await, expected);
     }
 
-    #[test]
-    fn prompts_and_results_are_never_cut() {
+    #[tokio::test]
+    async fn prompts_and_results_are_never_cut() {
         let dir = tempfile::tempdir().unwrap();
         let mut journal = open(dir.path(), "coder");
         let long = "x".repeat(5_000);
@@ -431,7 +481,7 @@ mod tests {
                 },
             ))
             .unwrap();
-        assert_eq!(read(journal.md_path()).matches(&long).count(), 2);
+        assert_eq!(read_md(&mut journal).await.matches(&long).count(), 2);
     }
 
     #[test]
@@ -445,8 +495,8 @@ mod tests {
         assert_eq!(fenced("", ""), "```\n```");
     }
 
-    #[test]
-    fn tool_arguments_with_backticks_are_fenced_safely() {
+    #[tokio::test]
+    async fn tool_arguments_with_backticks_are_fenced_safely() {
         let dir = tempfile::tempdir().unwrap();
         let mut journal = open(dir.path(), "coder");
         journal
@@ -463,14 +513,14 @@ mod tests {
         journal
             .record(&event(1, finished("c", true, "````")))
             .unwrap();
-        let md = read(journal.md_path());
+        let md = read_md(&mut journal).await;
         assert!(md.contains(
             "`````json\n{\n  \"command\": \"printf '````'\"\n}\n`````\n\n`````\n````\n`````\n"
         ));
     }
 
-    #[test]
-    fn every_event_is_one_jsonl_line_that_parses_back() {
+    #[tokio::test]
+    async fn every_event_is_one_jsonl_line_that_parses_back() {
         let dir = tempfile::tempdir().unwrap();
         let mut journal = open(dir.path(), "coder");
         let events = [
@@ -493,7 +543,7 @@ mod tests {
         for e in &events {
             journal.record(e).unwrap();
         }
-        let jsonl = read(journal.jsonl_path());
+        let jsonl = read_jsonl(&mut journal).await;
         let lines: Vec<&str> = jsonl.lines().collect();
         assert_eq!(lines.len(), events.len());
         for (line, e) in lines.iter().zip(&events) {
@@ -502,8 +552,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_log_file_linked_elsewhere_is_refused_and_nothing_is_written_there() {
+    #[tokio::test]
+    async fn a_log_file_linked_elsewhere_is_refused_and_nothing_is_written_there() {
         let dir = tempfile::tempdir().unwrap();
         let bashrc = dir.path().join(".bashrc");
         std::fs::write(&bashrc, "export PS1='$ '\n").unwrap();
@@ -511,7 +561,7 @@ mod tests {
         std::fs::create_dir(&logs).unwrap();
         std::os::unix::fs::symlink(&bashrc, logs.join("coder.md")).unwrap();
         let tools: [String; 0] = [];
-        let refused = Journal::open(&logs, &header("coder", &tools)).unwrap_err();
+        let refused = Journal::open(&writer(), &logs, &header("coder", &tools)).unwrap_err();
         assert!(
             refused.to_string().contains("coder.md is a symbolic link"),
             "{refused}"
@@ -522,8 +572,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn escape_sequences_never_reach_the_logs() {
+    #[tokio::test]
+    async fn escape_sequences_never_reach_the_logs() {
         let dir = tempfile::tempdir().unwrap();
         let mut journal = open(dir.path(), "coder");
         journal
@@ -536,9 +586,9 @@ mod tests {
                 },
             ))
             .unwrap();
-        let md = read(journal.md_path());
+        let md = read_md(&mut journal).await;
         assert!(md.ends_with("| RESULT\n\nok done\tx\n"), "{md:?}");
-        let jsonl = read(journal.jsonl_path());
+        let jsonl = read_jsonl(&mut journal).await;
         assert!(
             !jsonl.chars().any(|c| c != '\n' && c.is_control()),
             "{jsonl:?}"

@@ -1,5 +1,6 @@
 //! Where an agent's events go: every secret masked and every tool name made printable first,
-//! then its journal on disk, then the front end's channel.
+//! then its journal (handed to the writer thread, never waited on but at a turn's end), then the
+//! front end's channel.
 
 use std::sync::Arc;
 
@@ -74,6 +75,29 @@ impl Emitter {
         }
     }
 
+    /// Ends the turn: its `TurnFinished` reaches the front end only once the turn's journal is
+    /// on disk, so whoever sees a turn end can read all of it in the logs.
+    pub async fn finish(&mut self, outcome: Outcome) {
+        self.flush_text();
+        self.flush_reasoning();
+        let kind = self.masked(EventKind::TurnFinished { outcome });
+        let event = AgentEvent::new(self.agent.clone(), self.turn, kind);
+        self.journal_event(&event);
+        if let Some(journal) = &mut self.journal {
+            journal.sync().await;
+        }
+        // A closed receiver means the front end has shut down; the event is journaled already.
+        let _ = self.events.send(event);
+    }
+
+    /// Waits while the journal writer is behind (the disk is slow): the agent slows down rather
+    /// than holding ever more events in memory.
+    pub async fn catch_up(&mut self) {
+        if let Some(journal) = &mut self.journal {
+            journal.catch_up().await;
+        }
+    }
+
     /// Text held back at the end of a piece: something else happens now, so it goes first.
     fn flush_text(&mut self) {
         if self.text.is_holding() {
@@ -129,8 +153,15 @@ impl Emitter {
 
     fn deliver(&mut self, kind: EventKind) {
         let event = AgentEvent::new(self.agent.clone(), self.turn, kind);
+        self.journal_event(&event);
+        // A closed receiver means the front end has shut down; the event is journaled already.
+        let _ = self.events.send(event);
+    }
+
+    /// Hands the event to the journal; a journal that cannot be written is reported once.
+    fn journal_event(&mut self, event: &AgentEvent) {
         if let Some(journal) = &mut self.journal
-            && let Err(e) = journal.record(&event)
+            && let Err(e) = journal.record(event)
             && !self.journal_failed
         {
             self.journal_failed = true;
@@ -146,8 +177,6 @@ impl Emitter {
                 .events
                 .send(AgentEvent::new(self.agent.clone(), self.turn, warning));
         }
-        // A closed receiver means the front end has shut down; the event is journaled already.
-        let _ = self.events.send(event);
     }
 }
 

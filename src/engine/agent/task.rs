@@ -12,9 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::turn::run_turn;
 use super::{AgentRuntime, Emitter};
-use crate::engine::protocol::{
-    AgentCommand, AgentName, Approval, CallId, EventKind, Outcome, TurnId,
-};
+use crate::engine::protocol::{AgentCommand, AgentName, Approval, CallId, Outcome, TurnId};
 
 /// The front end's grip on a running agent task.
 #[derive(Debug)]
@@ -119,13 +117,11 @@ async fn run(
                 error: format!("internal error: {what}; the conversation was reset"),
             }
         });
-        out.emit(EventKind::TurnFinished { outcome });
+        out.finish(outcome).await;
         // Prompts queued behind a reset are not run: each still gets its ending.
         for turn in dropped {
             out.set_turn(turn);
-            out.emit(EventKind::TurnFinished {
-                outcome: Outcome::Cancelled,
-            });
+            out.finish(Outcome::Cancelled).await;
         }
         if reset_after {
             reset(&mut rt);

@@ -25,6 +25,7 @@ use crate::engine::cost::{Budgets, CostMeter, CostSummary, PriceTable};
 use crate::engine::env::Environment;
 use crate::engine::health::Probe;
 use crate::engine::journal::{Journal, JournalHeader};
+use crate::engine::journal_writer::JournalWriter;
 use crate::engine::mcp::McpHub;
 use crate::engine::mcp::bridge::{Bridge, RuntimeDir};
 use crate::engine::protocol::{AgentCommand, AgentEvent, TurnId};
@@ -96,6 +97,8 @@ pub struct Orchestrator {
     prices: Arc<PriceTable>,
     meter: Arc<Mutex<CostMeter>>,
     endpoints: EndpointPool,
+    /// Writes every agent's logs, off the runtime's threads.
+    journals: JournalWriter,
     /// The MCP servers the agents use, shared by every agent that lists one.
     mcp: McpHub,
     /// Where Claude agents' bridges live (made with the first one); removed when dropped.
@@ -152,6 +155,7 @@ impl Orchestrator {
             prices: Arc::new(PriceTable::with_overrides(&config.models)),
             meter: Arc::new(Mutex::new(CostMeter::new(budgets(&config)))),
             endpoints: EndpointPool::new(&config)?,
+            journals: JournalWriter::start(),
             mcp: McpHub::start(&config),
             // Made before any agent, so that every shell is started with it hidden.
             runtime_dir: RuntimeDir::create()
@@ -211,6 +215,7 @@ impl Orchestrator {
         let probe = Probe::of(&backend);
         info.endpoint = backend.endpoint().map(|e| e.label.clone());
         let journal = Journal::open(
+            &self.journals,
             &config.settings.log_dir,
             &JournalHeader {
                 agent: &spec.name,
@@ -351,6 +356,7 @@ impl Orchestrator {
             slot.handle.shutdown().await;
         }
         self.mcp.shutdown().await;
+        self.journals.sync().await;
     }
 
     /// Waits until no MCP server is still starting (at most their start limit), so that

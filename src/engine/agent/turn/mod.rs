@@ -132,6 +132,8 @@ pub(super) async fn run_turn(
                 limiter,
             });
         }
+        // The disk may be behind: wait for it between model calls rather than buffer without end.
+        out.catch_up().await;
 
         let reply = match result {
             Ok(reply) => reply,
