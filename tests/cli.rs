@@ -205,6 +205,21 @@ fn an_agent_without_its_key_fails_with_one_line_saying_which_variable() {
 }
 
 #[test]
+fn json_names_the_kind_of_a_failure() {
+    let p = Project::new("agents:\n  coder:\n    provider: litellm\n    model: gpt4o\n");
+    let out = p
+        .tzzr()
+        .args(["--agent", "coder", "--prompt", "hi", "--json"])
+        .assert()
+        .code(1);
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let last: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().unwrap_or_default()).unwrap();
+    assert_eq!(last["outcome"]["status"], "failed", "{stdout}");
+    assert_eq!(last["outcome"]["kind"], "auth", "{stdout}");
+}
+
+#[test]
 fn a_key_in_a_dotenv_file_beside_the_config_is_used() {
     let p = Project::new("agents:\n  coder:\n    provider: litellm\n    model: gpt4o\n");
     std::fs::write(p.path().join(".env"), "OPENAI_API_KEY=sk-from-dotenv\n").unwrap();

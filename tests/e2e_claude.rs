@@ -156,7 +156,7 @@ async fn an_api_error_is_retried_by_the_cli_and_then_reported() {
         "{:?}",
         kinds(&events)
     );
-    let Outcome::Failed { error } = h.outcome(&events) else {
+    let Outcome::Failed { error, .. } = h.outcome(&events) else {
         panic!("{events:?}")
     };
     assert!(error.contains("429"), "{error}");

@@ -11,7 +11,7 @@ use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 use support::harness::{Harness, kinds};
 use support::mock_llm::{MockLlm, MockReply, MockToolCall, MockUsage};
-use tzzr::engine::protocol::{AgentCommand, EventKind, Outcome};
+use tzzr::engine::protocol::{AgentCommand, EventKind, FailureKind, Outcome};
 
 fn openai_agent(mock: &MockLlm, extra: &str) -> String {
     format!(
@@ -159,9 +159,10 @@ async fn the_breaker_opens_after_repeated_failures_and_refuses_without_calling()
     }
     let turn = h.prompt("bot", "hi");
     let events = h.until_finished(turn).await;
-    let Outcome::Failed { error } = h.outcome(&events) else {
+    let Outcome::Failed { error, kind } = h.outcome(&events) else {
         panic!("{events:?}")
     };
+    assert_eq!(kind, FailureKind::Server);
     assert!(
         error.starts_with("circuit breaker open for openai 127.0.0.1:"),
         "{error}"

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use pretty_assertions::assert_eq;
 use support::harness::{Harness, kinds};
-use tzzr::engine::protocol::{AgentCommand, EventKind, Outcome};
+use tzzr::engine::protocol::{AgentCommand, EventKind, FailureKind, Outcome};
 
 #[tokio::test]
 async fn a_scripted_tool_loop_reads_a_file_and_answers() {
@@ -239,9 +239,10 @@ agents:
     assert!(cost > 0.1, "the first call spent the budget: {cost}");
     let second = h.prompt("spender", "and again");
     let events = h.until_finished(second).await;
-    let Outcome::Failed { error } = h.outcome(&events) else {
+    let Outcome::Failed { error, kind } = h.outcome(&events) else {
         panic!("expected a refusal: {events:?}")
     };
+    assert_eq!(kind, FailureKind::Budget);
     assert!(error.contains("settings.budget_usd"), "{error}");
     assert_eq!(
         kinds(&events),
@@ -269,7 +270,8 @@ agents:
     assert_eq!(
         h.outcome(&events),
         Outcome::Failed {
-            error: "scripted provider: the model fell over".into()
+            error: "scripted provider: the model fell over".into(),
+            kind: FailureKind::Other,
         }
     );
     h.command("flaky", AgentCommand::Reset);
@@ -342,9 +344,10 @@ agents:
         "a prompt long enough to cost more than a cent at this price",
     );
     let events = h.until_finished(turn).await;
-    let Outcome::Failed { error } = h.outcome(&events) else {
+    let Outcome::Failed { error, kind } = h.outcome(&events) else {
         panic!("expected a refusal: {events:?}")
     };
+    assert_eq!(kind, FailureKind::Budget);
     assert!(error.contains("agents.spender.budget_usd"), "{error}");
     assert_eq!(h.orchestrator().costs().total_requests, 0);
     h.shutdown().await;

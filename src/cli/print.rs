@@ -184,7 +184,7 @@ impl<O: Write, E: Write> Printer<O, E> {
                 }
                 self.out.flush()
             }
-            Outcome::Failed { error } => {
+            Outcome::Failed { error, .. } => {
                 self.end_stream_line()?;
                 let agent = sanitize::line_for_display(agent);
                 writeln!(self.err, "tzzr: {agent}: {}", one_line(error, 2000))
@@ -363,6 +363,7 @@ mod tests {
                     EventKind::TurnFinished {
                         outcome: Outcome::Failed {
                             error: "no API key: set X".into(),
+                            kind: crate::engine::protocol::FailureKind::Other,
                         },
                     },
                 ),
@@ -385,6 +386,7 @@ mod tests {
                     EventKind::TurnFinished {
                         outcome: Outcome::Failed {
                             error: "bad reply".into(),
+                            kind: crate::engine::protocol::FailureKind::Other,
                         },
                     },
                 ),
@@ -449,6 +451,7 @@ mod tests {
                 EventKind::TurnFinished {
                     outcome: Outcome::Failed {
                         error: "bad \x1b[6n".into(),
+                        kind: crate::engine::protocol::FailureKind::Other,
                     },
                 },
             ),

@@ -143,7 +143,7 @@ impl Journal {
                 self.pending_args.clear();
                 Some(match outcome {
                     Outcome::Done { text } => ("RESULT", text.clone()),
-                    Outcome::Failed { error } => ("ERROR", error.clone()),
+                    Outcome::Failed { error, .. } => ("ERROR", error.clone()),
                     Outcome::Cancelled => ("CANCELLED", "The turn was cancelled.".to_owned()),
                 })
             }
@@ -436,6 +436,7 @@ mod tests {
             EventKind::TurnFinished {
                 outcome: Outcome::Failed {
                     error: "rate limited".to_owned(),
+                    kind: crate::engine::protocol::FailureKind::Other,
                 },
             },
             EventKind::TurnFinished {

@@ -141,12 +141,74 @@ pub enum Outcome {
     Cancelled,
     Failed {
         error: String,
+        /// What failed, for front ends to colour and route by (never by reading `error`).
+        kind: FailureKind,
     },
 }
 
 impl Outcome {
     pub fn is_done(&self) -> bool {
         matches!(self, Outcome::Done { .. })
+    }
+
+    pub fn failed(kind: FailureKind, error: impl Into<String>) -> Self {
+        Outcome::Failed {
+            error: error.into(),
+            kind,
+        }
+    }
+}
+
+/// Why a turn failed, in a word a front end can match on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// No key, or the server refused it (HTTP 401/403).
+    Auth,
+    /// The server's rate limit (HTTP 429), still there after the retries.
+    RateLimit,
+    /// The key has no quota or credit left (HTTP 402, `insufficient_quota`, a billing error).
+    Quota,
+    /// tzzr's own `budget_usd` refused the call.
+    Budget,
+    /// The conversation is longer than the model's context window.
+    Context,
+    /// The server could not be reached or did not answer in time.
+    Network,
+    /// The server failed: HTTP 5xx, a broken reply, or its circuit breaker is open.
+    Server,
+    /// The server refused the request itself (HTTP 400, 404, 422: a wrong model name, …).
+    Request,
+    /// The agent cannot run as configured: an untrusted base URL, a missing program.
+    Config,
+    /// The model called the same tool with the same arguments too many times in a row.
+    Loop,
+    Cancelled,
+    /// A bug in tzzr (a turn panicked).
+    Internal,
+    /// Anything else (a scripted failure, a Claude CLI error).
+    Other,
+}
+
+impl FailureKind {
+    /// Whether the failure says something about the endpoint the agent talks to (and belongs
+    /// in the endpoints view), rather than about tzzr's own limits or the turn.
+    pub fn is_about_endpoint(self) -> bool {
+        match self {
+            FailureKind::Auth
+            | FailureKind::RateLimit
+            | FailureKind::Quota
+            | FailureKind::Context
+            | FailureKind::Network
+            | FailureKind::Server
+            | FailureKind::Request => true,
+            FailureKind::Budget
+            | FailureKind::Config
+            | FailureKind::Loop
+            | FailureKind::Cancelled
+            | FailureKind::Internal
+            | FailureKind::Other => false,
+        }
     }
 }
 
@@ -268,13 +330,10 @@ mod tests {
 
     #[test]
     fn outcome_serializes_with_a_status() {
-        let json = serde_json::to_value(Outcome::Failed {
-            error: "boom".into(),
-        })
-        .unwrap();
+        let json = serde_json::to_value(Outcome::failed(FailureKind::RateLimit, "boom")).unwrap();
         assert_eq!(
             json,
-            serde_json::json!({"status": "failed", "error": "boom"})
+            serde_json::json!({"status": "failed", "error": "boom", "kind": "rate_limit"})
         );
     }
 }

@@ -144,7 +144,7 @@ impl Emitter {
             EventKind::Notice { text } => r.redact_string(text),
             EventKind::TurnFinished { outcome } => match outcome {
                 Outcome::Done { text } => r.redact_string(text),
-                Outcome::Failed { error } => r.redact_string(error),
+                Outcome::Failed { error, .. } => r.redact_string(error),
                 Outcome::Cancelled => {}
             },
         }
@@ -225,6 +225,7 @@ mod tests {
         out.emit(EventKind::TurnFinished {
             outcome: Outcome::Failed {
                 error: format!("api.example refused the API key (HTTP 401): {KEY}"),
+                kind: crate::engine::protocol::FailureKind::Other,
             },
         });
         let shown = format!("{:?}", received(&mut rx));

@@ -12,7 +12,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::turn::run_turn;
 use super::{AgentRuntime, Emitter};
-use crate::engine::protocol::{AgentCommand, AgentName, Approval, CallId, Outcome, TurnId};
+use crate::engine::protocol::{
+    AgentCommand, AgentName, Approval, CallId, FailureKind, Outcome, TurnId,
+};
 
 /// The front end's grip on a running agent task.
 #[derive(Debug)]
@@ -113,9 +115,10 @@ async fn run(
             let what = panic_message(panic.as_ref());
             tracing::error!(agent = %rt.name, "a turn panicked: {what}");
             reset_after = true;
-            Outcome::Failed {
-                error: format!("internal error: {what}; the conversation was reset"),
-            }
+            Outcome::failed(
+                FailureKind::Internal,
+                format!("internal error: {what}; the conversation was reset"),
+            )
         });
         out.finish(outcome).await;
         // Prompts queued behind a reset are not run: each still gets its ending.

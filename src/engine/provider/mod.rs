@@ -17,7 +17,7 @@ pub mod stream;
 use std::time::Duration;
 
 use crate::engine::conversation::{Message, ToolCall};
-use crate::engine::protocol::{CallId, TokenUsage};
+use crate::engine::protocol::{CallId, FailureKind, TokenUsage};
 use crate::engine::tools::ToolSpec;
 
 /// One model call: everything a provider needs to build its request.
@@ -116,6 +116,13 @@ pub enum ProviderError {
         status: u16,
         message: String,
     },
+    /// The key has no quota or credit left: waiting will not help, another model may.
+    #[error("{url}: the key has no quota or credit left (HTTP {status}): {message}")]
+    Quota {
+        url: String,
+        status: u16,
+        message: String,
+    },
     #[error("{url} answered HTTP {status}: {message}")]
     Http {
         url: String,
@@ -168,6 +175,48 @@ impl ProviderError {
     pub fn counts_against_endpoint(&self) -> bool {
         self.is_retryable() || matches!(self, ProviderError::Protocol { .. })
     }
+
+    /// What kind of failure this is, for the turn's outcome.
+    pub fn kind(&self) -> FailureKind {
+        match self {
+            ProviderError::MissingKey { .. } | ProviderError::Auth { .. } => FailureKind::Auth,
+            ProviderError::Untrusted { .. } | ProviderError::CliMissing { .. } => {
+                FailureKind::Config
+            }
+            ProviderError::Connect { .. } | ProviderError::Timeout { .. } => FailureKind::Network,
+            ProviderError::Quota { .. } => FailureKind::Quota,
+            ProviderError::Http {
+                status, message, ..
+            } => match status {
+                429 => FailureKind::RateLimit,
+                408 => FailureKind::Network,
+                413 => FailureKind::Context,
+                500..=599 => FailureKind::Server,
+                _ if says_context_is_full(message) => FailureKind::Context,
+                _ => FailureKind::Request,
+            },
+            ProviderError::Protocol { .. } | ProviderError::BreakerOpen { .. } => {
+                FailureKind::Server
+            }
+            ProviderError::Cli { .. } | ProviderError::Scripted { .. } => FailureKind::Other,
+            ProviderError::Cancelled => FailureKind::Cancelled,
+        }
+    }
+}
+
+/// Whether a server's refusal says the prompt does not fit the model's context window, in the
+/// words OpenAI, Anthropic, llama.cpp, Ollama and vLLM use.
+fn says_context_is_full(message: &str) -> bool {
+    const MARKERS: [&str; 6] = [
+        "context_length_exceeded",
+        "maximum context length",
+        "context length",
+        "context window",
+        "prompt is too long",
+        "exceeds the available context size",
+    ];
+    let message = message.to_ascii_lowercase();
+    MARKERS.iter().any(|marker| message.contains(marker))
 }
 
 #[cfg(test)]
@@ -192,6 +241,55 @@ mod tests {
         };
         assert!(!auth.is_retryable());
         assert!(!ProviderError::Cancelled.is_retryable());
+    }
+
+    #[test]
+    fn failures_have_the_kind_a_front_end_routes_by() {
+        let http = |status, message: &str| ProviderError::Http {
+            url: "u".into(),
+            status,
+            message: message.into(),
+            retry_after: None,
+        };
+        assert_eq!(http(429, "slow down").kind(), FailureKind::RateLimit);
+        assert_eq!(http(503, "overloaded").kind(), FailureKind::Server);
+        assert_eq!(http(404, "no such model").kind(), FailureKind::Request);
+        assert_eq!(
+            http(400, "This model's maximum context length is 8192 tokens").kind(),
+            FailureKind::Context
+        );
+        assert_eq!(
+            http(400, "prompt is too long: 210000 tokens > 200000 maximum").kind(),
+            FailureKind::Context
+        );
+        let quota = ProviderError::Quota {
+            url: "u".into(),
+            status: 429,
+            message: "You exceeded your current quota".into(),
+        };
+        assert_eq!(quota.kind(), FailureKind::Quota);
+        assert!(!quota.is_retryable(), "waiting does not refill a quota");
+        assert_eq!(
+            ProviderError::MissingKey { var: "K".into() }.kind(),
+            FailureKind::Auth
+        );
+        assert_eq!(
+            ProviderError::Connect {
+                url: "u".into(),
+                detail: "refused".into()
+            }
+            .kind(),
+            FailureKind::Network
+        );
+        assert_eq!(
+            ProviderError::BreakerOpen {
+                endpoint: "e".into(),
+                probe_in: Duration::from_secs(3)
+            }
+            .kind(),
+            FailureKind::Server
+        );
+        assert_eq!(ProviderError::Cancelled.kind(), FailureKind::Cancelled);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use super::endpoints::later;
 use super::trace::{CallState, ToolCallView};
 use super::transcript::{Entry, Transcript};
 use crate::engine::orchestrator::AgentInfo;
-use crate::engine::protocol::{AgentEvent, CallId, EventKind, Outcome, TurnId};
+use crate::engine::protocol::{AgentEvent, CallId, EventKind, FailureKind, Outcome, TurnId};
 
 /// What an agent is doing right now.
 #[derive(Clone, Debug, PartialEq)]
@@ -47,7 +47,7 @@ impl Activity {
 pub enum LastOutcome {
     Done,
     Cancelled,
-    Failed(String),
+    Failed(FailureKind),
 }
 
 /// A tool call waiting for the user's yes or no.
@@ -235,11 +235,12 @@ impl AgentView {
                         });
                         LastOutcome::Cancelled
                     }
-                    Outcome::Failed { error } => {
+                    Outcome::Failed { error, kind } => {
                         self.transcript.push(Entry::Error {
                             text: error.clone(),
+                            kind: *kind,
                         });
-                        LastOutcome::Failed(error.clone())
+                        LastOutcome::Failed(*kind)
                     }
                 });
             }

@@ -86,12 +86,13 @@ impl Model {
                 let view = self.endpoint_mut(endpoint);
                 view.update(*breaker, *limiter, event.at);
             }
-            EventKind::Retry { reason: error, .. }
-            | EventKind::TurnFinished {
-                outcome: Outcome::Failed { error },
+            EventKind::Retry { reason: error, .. } => self.note_endpoint_error(index, error),
+            EventKind::TurnFinished {
+                outcome: Outcome::Failed { error, kind },
             } => {
-                if let Some(label) = self.agents[index].info.endpoint.clone() {
-                    self.endpoint_mut(&label).last_error = Some(error.clone());
+                // The agent's own limits (budget, loop guard) say nothing about its endpoint.
+                if kind.is_about_endpoint() {
+                    self.note_endpoint_error(index, error);
                 }
             }
             EventKind::TurnStarted { .. }
@@ -105,6 +106,12 @@ impl Model {
             | EventKind::TurnFinished { .. } => {}
         }
         self.agents[index].apply(event);
+    }
+
+    fn note_endpoint_error(&mut self, agent: usize, error: &str) {
+        if let Some(label) = self.agents[agent].info.endpoint.clone() {
+            self.endpoint_mut(&label).last_error = Some(error.to_owned());
+        }
     }
 
     fn endpoint_mut(&mut self, label: &str) -> &mut EndpointView {

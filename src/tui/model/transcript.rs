@@ -2,7 +2,7 @@
 //! calls (by id, drawn from the trace), notices and errors. Each entry has a revision that changes
 //! whenever its text does, so rendered lines can be cached per entry.
 
-use crate::engine::protocol::CallId;
+use crate::engine::protocol::{CallId, FailureKind};
 
 /// Identifies an entry for the whole life of a transcript.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -27,8 +27,10 @@ pub enum Entry {
     Notice {
         text: String,
     },
+    /// How a turn failed.
     Error {
         text: String,
+        kind: FailureKind,
     },
 }
 

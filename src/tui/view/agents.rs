@@ -6,6 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
+use super::outcome;
 use super::theme::{Theme, spinner};
 use super::{Ctx, dollars, pane, seconds_until, titled};
 use crate::sanitize::line_for_display;
@@ -139,7 +140,10 @@ pub fn state_text(ctx: &Ctx<'_>, agent: &AgentView) -> (String, ratatui::style::
             Theme::warn(),
         ),
         Activity::Idle => match (&agent.info.problem, &agent.last) {
-            (_, Some(LastOutcome::Failed(_))) => ("✗ failed".to_owned(), Theme::error()),
+            (_, Some(LastOutcome::Failed(kind))) => (
+                format!("✗ {}", outcome::failure_label(*kind)),
+                outcome::failure_style(*kind),
+            ),
             (Some(_), _) => ("✗ cannot run".to_owned(), Theme::error()),
             (None, Some(LastOutcome::Cancelled)) => ("cancelled".to_owned(), Theme::dim()),
             (None, Some(LastOutcome::Done)) => ("✓ idle".to_owned(), Theme::ok()),

@@ -11,6 +11,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
+use super::outcome;
 use super::theme::Theme;
 use super::{Ctx, pane, titled};
 use crate::sanitize::{for_display, line_for_display};
@@ -290,8 +291,10 @@ fn render_entry(agent: &AgentView, entry: &Entry, width: u16) -> Vec<Line<'stati
         Entry::Notice { text } => {
             wrap::wrap_text(&format!("· {}", for_display(text)), Theme::dim(), width)
         }
-        Entry::Error { text } => {
-            wrap::wrap_text(&format!("✗ {}", for_display(text)), Theme::error(), width)
-        }
+        Entry::Error { text, kind } => wrap::wrap_text(
+            &format!("✗ {}", for_display(text)),
+            outcome::failure_style(*kind),
+            width,
+        ),
     }
 }

@@ -157,7 +157,7 @@ mod tests {
         Scene, agent, assert_stays_inside, assert_style, at, at_ms, draw, screen,
     };
     use super::*;
-    use crate::engine::protocol::{BreakerState, EventKind, LimiterSnapshot, Outcome};
+    use crate::engine::protocol::{BreakerState, EventKind, FailureKind, LimiterSnapshot, Outcome};
 
     fn http_agent(name: &str, endpoint: &str) -> crate::engine::orchestrator::AgentInfo {
         let mut info = agent(name);
@@ -284,10 +284,28 @@ mod tests {
             EventKind::TurnFinished {
                 outcome: Outcome::Failed {
                     error: "HTTP 401: invalid api key; set OPENAI_API_KEY".to_owned(),
+                    kind: FailureKind::Auth,
                 },
             },
         );
         insta::assert_snapshot!(screen(&endpoints_pane(&scene, at(6), 36, 8)));
+    }
+
+    #[test]
+    fn a_budget_refusal_is_not_the_endpoint_last_error() {
+        let mut scene = Scene::new(vec![http_agent("coder", "openai")], None);
+        scene.event(
+            "coder",
+            5,
+            EventKind::TurnFinished {
+                outcome: Outcome::failed(
+                    FailureKind::Budget,
+                    "budget reached: $0.0100 of $0.0100 spent",
+                ),
+            },
+        );
+        let text = screen(&endpoints_pane(&scene, at(6), 36, 8));
+        assert!(!text.contains("budget"), "{text}");
     }
 
     #[test]

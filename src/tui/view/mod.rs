@@ -10,6 +10,7 @@ pub mod fit;
 pub mod help;
 pub mod input;
 pub mod log;
+pub mod outcome;
 pub mod report;
 pub mod runall;
 pub mod status;

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use super::{AgentRuntime, Emitter, host};
 use crate::engine::config::ToolProtocol;
 use crate::engine::conversation::Message;
-use crate::engine::protocol::{EventKind, Outcome};
+use crate::engine::protocol::{EventKind, FailureKind, Outcome};
 use crate::engine::provider::{ModelRequest, ProviderError, StreamItem};
 use crate::engine::tokens;
 use crate::engine::tools::{ToolSpec, text_protocol};
@@ -76,9 +76,7 @@ pub(super) async fn run_turn(
         let tools: &[ToolSpec] = if uses_text { &[] } else { toolbox.specs() };
         let est_tokens = tokens::estimate_request(&system, conversation, tools);
         if let Err(refused) = booking::admit(meter, prices, name, price_model, est_tokens) {
-            break Outcome::Failed {
-                error: refused.to_string(),
-            };
+            break Outcome::failed(FailureKind::Budget, refused.to_string());
         }
 
         calls_made += 1;
@@ -153,9 +151,7 @@ pub(super) async fn run_turn(
             }
             Err(error) => {
                 keep_partial(conversation, streamed);
-                break Outcome::Failed {
-                    error: error.to_string(),
-                };
+                break Outcome::failed(error.kind(), error.to_string());
             }
         };
 

@@ -73,7 +73,13 @@ pub fn status_error(
     now: jiff::Timestamp,
 ) -> ProviderError {
     let message = error_message(status, body);
-    if matches!(status, 401 | 403) {
+    if says_no_quota(status, body) {
+        ProviderError::Quota {
+            url: url.to_owned(),
+            status,
+            message,
+        }
+    } else if matches!(status, 401 | 403) {
         ProviderError::Auth {
             url: url.to_owned(),
             status,
@@ -87,6 +93,25 @@ pub fn status_error(
             retry_after: retry_after(headers, now),
         }
     }
+}
+
+/// Whether the answer says the key has no quota or credit left: HTTP 402, OpenAI's
+/// `insufficient_quota`, Anthropic's `billing_error` or its "credit balance is too low".
+fn says_no_quota(status: u16, body: &str) -> bool {
+    if status == 402 {
+        return true;
+    }
+    let Ok(json) = serde_json::from_str::<serde_json::Value>(body) else {
+        return false;
+    };
+    let field = |pointer: &str| json.pointer(pointer).and_then(serde_json::Value::as_str);
+    let marked = ["/error/code", "/error/type"]
+        .into_iter()
+        .filter_map(field)
+        .any(|word| matches!(word, "insufficient_quota" | "billing_error"));
+    marked
+        || field("/error/message")
+            .is_some_and(|m| m.to_ascii_lowercase().contains("credit balance is too low"))
 }
 
 /// The server's explanation of an error: `error.message` (OpenAI, Anthropic), `message`,
@@ -246,6 +271,33 @@ mod tests {
             }
         );
         assert!(limited.is_retryable());
+    }
+
+    #[test]
+    fn an_empty_quota_is_not_a_rate_limit() {
+        let now = at("2026-11-25T12:00:00Z");
+        let openai = r#"{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":"insufficient_quota"}}"#;
+        let anthropic_billing =
+            r#"{"type":"error","error":{"type":"billing_error","message":"pay up"}}"#;
+        let anthropic_credit = r#"{"type":"error","error":{"type":"invalid_request_error","message":"Your credit balance is too low to access the Anthropic API."}}"#;
+        for (status, body) in [
+            (429, openai),
+            (402, anthropic_billing),
+            (400, anthropic_credit),
+            (402, ""),
+        ] {
+            let error = status_error("u", status, &HeaderMap::new(), body, now);
+            assert!(
+                matches!(error, ProviderError::Quota { status: s, .. } if s == status),
+                "{status} {body}: {error:?}"
+            );
+        }
+        let plain =
+            r#"{"error":{"message":"slow down","type":"requests","code":"rate_limit_exceeded"}}"#;
+        assert!(matches!(
+            status_error("u", 429, &HeaderMap::new(), plain, now),
+            ProviderError::Http { status: 429, .. }
+        ));
     }
 
     #[test]
