@@ -1152,3 +1152,107 @@ async fn keep_alive_pings_forever_end_at_the_call_deadline_not_never() {
         assert_eq!(started.elapsed().as_secs(), 120);
     }
 }
+
+/// The usage items of a call: (usage, estimated).
+fn usages_marked(items: &[StreamItem]) -> Vec<(TokenUsage, bool)> {
+    items
+        .iter()
+        .filter_map(|item| match item {
+            StreamItem::Usage {
+                usage, estimated, ..
+            } => Some((*usage, *estimated)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_stream_without_usage_is_counted_with_estimates_llama_cpp_style() {
+    let mock = MockLlm::start().await;
+    // llama.cpp before usage in streams: text, a finish reason, [DONE]; no usage at all.
+    mock.push(MockReply::raw_frames([
+        r#"data: {"choices":[{"index":0,"delta":{"content":"Hello there"}}]}"#.to_owned() + "\n\n",
+        r#"data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#.to_owned() + "\n\n",
+        "data: [DONE]\n\n".to_owned(),
+    ]));
+    let messages = [Message::user("hi")];
+    let (reply, items) = call_once(&openai_endpoint(&mock), &messages).await;
+    assert_eq!(reply.unwrap().text, "Hello there");
+    let input = tzzr::engine::tokens::estimate_request("You are terse.", &messages, &[]);
+    assert_eq!(
+        usages_marked(&items),
+        [(
+            TokenUsage {
+                input,
+                output: 3,
+                cache_read: 0,
+                cache_write: 0
+            },
+            true
+        )]
+    );
+}
+
+#[tokio::test]
+async fn a_stream_that_breaks_after_output_still_reports_what_it_produced() {
+    let mock = MockLlm::start().await;
+    for ep in [openai_endpoint(&mock), anthropic_endpoint(&mock)] {
+        mock.push(MockReply::text(["12345678", "tail"]).cut());
+        let (reply, items) = call_once(&ep, &[Message::user("hi")]).await;
+        assert!(
+            matches!(reply, Err(ProviderError::Protocol { .. })),
+            "{reply:?}"
+        );
+        assert_eq!(text_deltas(&items), ["12345678"]);
+        let counted = usages_marked(&items);
+        assert_eq!(counted.len(), 1, "{:?}: {items:?}", ep.dialect);
+        assert_eq!(counted[0].0.output, 2);
+        assert!(counted[0].1, "marked as an estimate");
+    }
+}
+
+#[tokio::test]
+async fn a_usage_of_u64_max_is_clamped_with_a_notice_and_wraps_nothing() {
+    let mock = MockLlm::start().await;
+    let huge = u64::MAX;
+    mock.push(MockReply::raw_frames([
+        r#"data: {"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":"stop"}]}"#
+            .to_owned()
+            + "\n\n",
+        format!(
+            "data: {}\n\n",
+            json!({"choices": [], "usage": {"prompt_tokens": huge, "completion_tokens": huge,
+                   "prompt_tokens_details": {"cached_tokens": huge}}})
+        ),
+        "data: [DONE]\n\n".to_owned(),
+    ]));
+    let ep = openai_endpoint(&mock);
+    let messages = [Message::user("hi")];
+    let mut items = Vec::new();
+    let mut sink = |item| items.push(item);
+    // Through the endpoint's limiter, which books the tokens: nothing may overflow.
+    let reply = tzzr::engine::provider::call::call_http(
+        &ep,
+        &ask(&messages, &[]),
+        10,
+        &CancellationToken::new(),
+        &mut sink,
+    )
+    .await;
+    assert_eq!(reply.unwrap().text, "hi");
+    let limit = tzzr::engine::provider::usage::SANE_TOKENS_PER_CALL;
+    assert_eq!(
+        usages(&items),
+        [TokenUsage {
+            input: 0,
+            output: limit,
+            cache_read: limit,
+            cache_write: 0
+        }]
+    );
+    assert!(
+        items.iter().any(|item| matches!(item, StreamItem::Notice(n)
+            if n.contains("reported 18446744073709551615 tokens for one call"))),
+        "{items:?}"
+    );
+}

@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::bounds::Deadline;
 use super::sse::{self, SseEvents};
-use super::stream::{self, ReplyLimits, Streamed};
+use super::stream::{self, Streamed};
 use super::{ModelReply, ModelRequest, ProviderError, Sink};
 use crate::engine::resilience::Endpoint;
 use reply::MessageStream;
@@ -30,8 +30,7 @@ pub async fn stream_messages(
     let response = sse::send(ep, &url, request, &deadline, cancel).await?;
     let events = SseEvents::new(ep, &url, deadline, response);
     let decoder = MessageStream::new(&url, req.model);
-    let limits = ReplyLimits::new(&ep.bounds, req.max_tokens);
-    match stream::read(&url, events, decoder, limits, cancel, sink).await? {
+    match stream::read(&url, req, events, decoder, &ep.bounds, cancel, sink).await? {
         Streamed::Reply(reply) => Ok(reply),
         Streamed::Empty => Err(sse::ended_early(&url)),
     }

@@ -14,6 +14,7 @@ pub mod route;
 pub mod scripted;
 pub mod sse;
 pub mod stream;
+pub mod usage;
 
 use std::time::Duration;
 

@@ -9,8 +9,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::bounds::Deadline;
 use super::sse::{self, SseEvents};
-use super::stream::{self, ReplyLimits, Streamed};
-use super::{ModelReply, ModelRequest, ProviderError, Sink, StreamItem};
+use super::stream::{self, Streamed};
+use super::{ModelReply, ModelRequest, ProviderError, Sink, StreamItem, usage};
 use crate::engine::resilience::Endpoint;
 use reply::ChatStream;
 
@@ -33,8 +33,7 @@ pub async fn stream_chat(
     }
     let events = SseEvents::new(ep, &url, deadline, response);
     let decoder = ChatStream::new(&url, req.model);
-    let limits = ReplyLimits::new(&ep.bounds, req.max_tokens);
-    match stream::read(&url, events, decoder, limits, cancel, &mut *sink).await? {
+    match stream::read(&url, req, events, decoder, &ep.bounds, cancel, &mut *sink).await? {
         Streamed::Reply(reply) => Ok(reply),
         Streamed::Empty => ask_without_streaming(ep, &url, req, &deadline, cancel, sink).await,
     }
@@ -71,28 +70,36 @@ async fn ask_without_streaming(
 }
 
 /// Reports a whole `chat.completion` as if it had streamed: reasoning, the text in one piece,
-/// usage.
+/// usage (estimated when the server sent none).
 fn report_completion(
     url: &str,
     req: &ModelRequest<'_>,
     body: &str,
     sink: Sink<'_>,
 ) -> Result<ModelReply, ProviderError> {
-    let (reply, reasoning, usage) = reply::parse_completion(url, &sse::parse_json(url, body)?)?;
+    let (reply, reasoning, reported) = reply::parse_completion(url, &sse::parse_json(url, body)?)?;
+    let mut output_bytes = reply.text.len();
     if let Some(reasoning) = reasoning {
+        output_bytes += reasoning.len();
         sink(StreamItem::Reasoning(reasoning));
     }
     if !reply.text.is_empty() {
         sink(StreamItem::TextDelta(reply.text.clone()));
     }
-    if let Some(usage) = usage {
-        sink(StreamItem::Usage {
+    let counted = match reported {
+        Some(usage) => StreamItem::Usage {
             model: req.model.to_owned(),
             usage,
             reported_cost_usd: None,
             estimated: false,
-        });
-    }
+        },
+        None => {
+            let calls = reply.tool_calls.iter().chain(&reply.cut_calls);
+            let call_bytes: usize = calls.map(|c| c.tool.len() + c.args.to_string().len()).sum();
+            usage::estimated(req, output_bytes + call_bytes)
+        }
+    };
+    usage::pass_on(url, counted, sink);
     Ok(reply)
 }
 

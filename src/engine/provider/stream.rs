@@ -2,13 +2,13 @@
 //! dialect's [`Decoder`], the reply out once the model said it finished. The loop also holds the
 //! reply to its bounds: bytes streamed, and output tokens against `max_tokens`.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use tokio_util::sync::CancellationToken;
 
 use super::bounds::{Bounds, output_token_limit, size};
 use super::sse::{SseEvent, SseEvents, ended_early};
-use super::{ModelReply, ProviderError, Sink, StreamItem};
+use super::{ModelReply, ModelRequest, ProviderError, Sink, StreamItem, usage};
 
 /// Whether the stream has more to say.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,35 +92,80 @@ impl ReplyLimits {
 
 /// Reads `events` to the end through `decoder`. A stream that ends (or breaks) before the model
 /// said it finished is [`ended_early`]; one that breaks a limit ends at once with `TooLarge`.
+/// Usage is always reported once output streamed: the server's (clamped to sane figures), else
+/// tzzr's estimate, before the reply or the error.
 pub async fn read<D: Decoder>(
     url: &str,
-    mut events: SseEvents,
+    req: &ModelRequest<'_>,
+    events: SseEvents,
     mut decoder: D,
-    limits: ReplyLimits,
+    bounds: &Bounds,
     cancel: &CancellationToken,
     sink: Sink<'_>,
 ) -> Result<Streamed, ProviderError> {
     // Shared by the counting sink and the checks between events (one task: no contention).
     let streamed = AtomicUsize::new(0);
+    let saw_usage = AtomicBool::new(false);
     let mut counting = |item: StreamItem| {
-        if let StreamItem::TextDelta(text) | StreamItem::Reasoning(text) = &item {
-            streamed.fetch_add(text.len(), Ordering::Relaxed);
+        match &item {
+            StreamItem::TextDelta(text) | StreamItem::Reasoning(text) => {
+                streamed.fetch_add(text.len(), Ordering::Relaxed);
+            }
+            StreamItem::Usage { .. } => saw_usage.store(true, Ordering::Relaxed),
+            _ => {}
         }
-        sink(item);
+        usage::pass_on(url, item, &mut *sink);
     };
+    let limits = ReplyLimits::new(bounds, req.max_tokens);
+    let result = read_events(url, events, &mut decoder, limits, cancel, &mut counting).await;
+    let call_bytes = decoder.call_bytes();
+    let result = match result {
+        Ok(saw_data) => conclude(url, saw_data, decoder, &mut counting),
+        Err(e) => Err(e),
+    };
+    let output = streamed.load(Ordering::Relaxed).saturating_add(call_bytes);
+    let is_counted = saw_usage.load(Ordering::Relaxed);
+    let needs_estimate = match &result {
+        Ok(Streamed::Reply(_)) => !is_counted,
+        // No output, nothing to count: the caller asks again or reports the failure.
+        Ok(Streamed::Empty) => false,
+        Err(_) => !is_counted && output > 0,
+    };
+    if needs_estimate {
+        sink(usage::estimated(req, output));
+    }
+    result
+}
+
+/// Feeds the events to the decoder until the end marker or the end of the stream, checking the
+/// reply's limits after each; says whether any event with data came.
+async fn read_events<D: Decoder>(
+    url: &str,
+    mut events: SseEvents,
+    decoder: &mut D,
+    limits: ReplyLimits,
+    cancel: &CancellationToken,
+    sink: Sink<'_>,
+) -> Result<bool, ProviderError> {
     let mut saw_data = false;
+    let mut streamed = 0usize;
     while let Some(event) = events.next(cancel).await? {
         saw_data = true;
+        let mut counting = |item: StreamItem| {
+            if let StreamItem::TextDelta(text) | StreamItem::Reasoning(text) = &item {
+                streamed = streamed.saturating_add(text.len());
+            }
+            sink(item);
+        };
         let progress = decoder.feed(&event, &mut counting)?;
-        let bytes = streamed.load(Ordering::Relaxed);
-        limits.check(url, bytes.saturating_add(decoder.call_bytes()))?;
+        limits.check(url, streamed.saturating_add(decoder.call_bytes()))?;
         if progress == Progress::Done {
             break;
         }
     }
     // Closes the connection before the caller goes on (a retry, a second request).
     drop(events);
-    conclude(url, saw_data, decoder, &mut counting)
+    Ok(saw_data)
 }
 /// The end of a stream, however its events were read.
 fn conclude<D: Decoder>(
