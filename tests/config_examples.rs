@@ -34,6 +34,7 @@ fn v6_settings() -> Settings {
         default_provider: "claude".into(),
         default_model: "sonnet".into(),
         timeout: Duration::from_secs(300),
+        call_timeout: Duration::from_secs(600),
         working_dir: examples_dir(),
         max_tool_iterations: 10,
         sandbox_paths: true,

@@ -1023,3 +1023,236 @@ async fn a_refused_answer_is_a_content_filter_or_a_refusal_not_done() {
     let (reply, _) = call_once(&anthropic_endpoint(&mock), &[Message::user("hi")]).await;
     assert_eq!(reply.unwrap().stop, StopReason::Refusal);
 }
+
+/// One frame of 1 KB of text in the endpoint's dialect.
+fn kilobyte_of_text(dialect: Dialect) -> String {
+    let text = "x".repeat(1024);
+    match dialect {
+        Dialect::OpenAi => format!(
+            "data: {}\n\n",
+            json!({"choices": [{"index": 0, "delta": {"content": text}}]})
+        ),
+        Dialect::Anthropic => format!(
+            "event: content_block_delta\ndata: {}\n\n",
+            json!({"type": "content_block_delta", "index": 0,
+                   "delta": {"type": "text_delta", "text": text}})
+        ),
+    }
+}
+
+fn streamed_bytes(items: &[StreamItem]) -> usize {
+    text_deltas(items).iter().map(String::len).sum()
+}
+
+#[tokio::test]
+async fn an_endless_stream_stops_at_the_reply_limit_in_both_dialects() {
+    let mock = MockLlm::start().await;
+    for mut ep in [openai_endpoint(&mock), anthropic_endpoint(&mock)] {
+        ep.bounds.reply_bytes = 256 * 1024;
+        mock.push(MockReply::echo().forever(1, kilobyte_of_text(ep.dialect)));
+        let (reply, items) = call_once(&ep, &[Message::user("hi")]).await;
+        let Err(ProviderError::TooLarge { url, limit }) = reply else {
+            panic!("{reply:?}");
+        };
+        assert!(url.starts_with(&format!("http://{}/", mock.addr())));
+        assert_eq!(
+            limit,
+            "the reply passed 256 KB of text, reasoning and tool arguments (the limit per reply)"
+        );
+        // Bounded by the cap, not by time: one frame past it at most.
+        assert!(
+            streamed_bytes(&items) <= 257 * 1024,
+            "{}",
+            streamed_bytes(&items)
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_server_that_ignores_max_tokens_is_stopped_at_four_times_it() {
+    let mock = MockLlm::start().await;
+    let ep = openai_endpoint(&mock);
+    mock.push(MockReply::echo().forever(1, kilobyte_of_text(ep.dialect)));
+    let messages = [Message::user("hi")];
+    let req = ModelRequest {
+        max_tokens: Some(1000),
+        ..ask(&messages, &[])
+    };
+    let (reply, items) = call(&ep, &req, &CancellationToken::new()).await;
+    let error = reply.unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "stopped reading {}/chat/completions: the reply passed about 4096 tokens, far beyond its max_tokens of 1000 (the server ignores max_tokens)",
+            mock.openai_base()
+        )
+    );
+    assert!(streamed_bytes(&items) <= 4096 * 4 + 1024);
+}
+
+#[tokio::test]
+async fn one_giant_sse_line_is_refused_at_the_event_limit() {
+    let mock = MockLlm::start().await;
+    for mut ep in [openai_endpoint(&mock), anthropic_endpoint(&mock)] {
+        ep.bounds.event_bytes = 64 * 1024;
+        mock.push(MockReply::raw_frames([format!(
+            "data: {}",
+            "x".repeat(1024 * 1024)
+        )]));
+        let (reply, _) = call_once(&ep, &[Message::user("hi")]).await;
+        let Err(ProviderError::TooLarge { limit, .. }) = reply else {
+            panic!("{reply:?}");
+        };
+        assert_eq!(
+            limit,
+            "one server-sent event is larger than 64 KB (the limit per event)"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_huge_json_reply_is_refused_at_the_body_limit() {
+    let mock = MockLlm::start().await;
+    let mut ep = openai_endpoint(&mock);
+    ep.bounds.body_bytes = 1024 * 1024;
+    mock.push(MockReply::text(["x".repeat(4 * 1024 * 1024)]).ignoring_stream());
+    let (reply, items) = call_once(&ep, &[Message::user("hi")]).await;
+    assert_eq!(
+        reply,
+        Err(ProviderError::TooLarge {
+            url: format!("{}/chat/completions", mock.openai_base()),
+            limit: "the reply body is larger than 1 MB (the limit for a body)".into(),
+        })
+    );
+    assert_eq!(items, vec![]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn keep_alive_pings_forever_end_at_the_call_deadline_not_never() {
+    let mock = MockLlm::start().await;
+    for mut ep in [openai_endpoint(&mock), anthropic_endpoint(&mock)] {
+        ep.bounds.call_deadline = Duration::from_secs(120);
+        mock.push(
+            MockReply::echo()
+                .forever(1, ": ping\n\n")
+                .chunk_delay(Duration::from_secs(1)),
+        );
+        let started = tokio::time::Instant::now();
+        let (reply, _) = call_once(&ep, &[Message::user("hi")]).await;
+        let Err(error @ ProviderError::Deadline { .. }) = reply else {
+            panic!("{reply:?}");
+        };
+        assert!(
+            error
+                .to_string()
+                .ends_with("did not finish the reply within 120s (settings.call_timeout)"),
+            "{error}"
+        );
+        // The 30 s idle timeout never fired: the pings kept resetting it.
+        assert_eq!(started.elapsed().as_secs(), 120);
+    }
+}
+
+/// The usage items of a call: (usage, estimated).
+fn usages_marked(items: &[StreamItem]) -> Vec<(TokenUsage, bool)> {
+    items
+        .iter()
+        .filter_map(|item| match item {
+            StreamItem::Usage {
+                usage, estimated, ..
+            } => Some((*usage, *estimated)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_stream_without_usage_is_counted_with_estimates_llama_cpp_style() {
+    let mock = MockLlm::start().await;
+    // llama.cpp before usage in streams: text, a finish reason, [DONE]; no usage at all.
+    mock.push(MockReply::raw_frames([
+        r#"data: {"choices":[{"index":0,"delta":{"content":"Hello there"}}]}"#.to_owned() + "\n\n",
+        r#"data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#.to_owned() + "\n\n",
+        "data: [DONE]\n\n".to_owned(),
+    ]));
+    let messages = [Message::user("hi")];
+    let (reply, items) = call_once(&openai_endpoint(&mock), &messages).await;
+    assert_eq!(reply.unwrap().text, "Hello there");
+    let input = tzzr::engine::tokens::estimate_request("You are terse.", &messages, &[]);
+    assert_eq!(
+        usages_marked(&items),
+        [(
+            TokenUsage {
+                input,
+                output: 3,
+                cache_read: 0,
+                cache_write: 0
+            },
+            true
+        )]
+    );
+}
+
+#[tokio::test]
+async fn a_stream_that_breaks_after_output_still_reports_what_it_produced() {
+    let mock = MockLlm::start().await;
+    for ep in [openai_endpoint(&mock), anthropic_endpoint(&mock)] {
+        mock.push(MockReply::text(["12345678", "tail"]).cut());
+        let (reply, items) = call_once(&ep, &[Message::user("hi")]).await;
+        assert!(
+            matches!(reply, Err(ProviderError::Protocol { .. })),
+            "{reply:?}"
+        );
+        assert_eq!(text_deltas(&items), ["12345678"]);
+        let counted = usages_marked(&items);
+        assert_eq!(counted.len(), 1, "{:?}: {items:?}", ep.dialect);
+        assert_eq!(counted[0].0.output, 2);
+        assert!(counted[0].1, "marked as an estimate");
+    }
+}
+
+#[tokio::test]
+async fn a_usage_of_u64_max_is_clamped_with_a_notice_and_wraps_nothing() {
+    let mock = MockLlm::start().await;
+    let huge = u64::MAX;
+    mock.push(MockReply::raw_frames([
+        r#"data: {"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":"stop"}]}"#
+            .to_owned()
+            + "\n\n",
+        format!(
+            "data: {}\n\n",
+            json!({"choices": [], "usage": {"prompt_tokens": huge, "completion_tokens": huge,
+                   "prompt_tokens_details": {"cached_tokens": huge}}})
+        ),
+        "data: [DONE]\n\n".to_owned(),
+    ]));
+    let ep = openai_endpoint(&mock);
+    let messages = [Message::user("hi")];
+    let mut items = Vec::new();
+    let mut sink = |item| items.push(item);
+    // Through the endpoint's limiter, which books the tokens: nothing may overflow.
+    let reply = tzzr::engine::provider::call::call_http(
+        &ep,
+        &ask(&messages, &[]),
+        10,
+        &CancellationToken::new(),
+        &mut sink,
+    )
+    .await;
+    assert_eq!(reply.unwrap().text, "hi");
+    let limit = tzzr::engine::provider::usage::SANE_TOKENS_PER_CALL;
+    assert_eq!(
+        usages(&items),
+        [TokenUsage {
+            input: 0,
+            output: limit,
+            cache_read: limit,
+            cache_write: 0
+        }]
+    );
+    assert!(
+        items.iter().any(|item| matches!(item, StreamItem::Notice(n)
+            if n.contains("reported 18446744073709551615 tokens for one call"))),
+        "{items:?}"
+    );
+}

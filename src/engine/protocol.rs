@@ -92,11 +92,12 @@ impl TokenUsage {
         *self == Self::default()
     }
 
+    /// Saturates: a server's wild figure never wraps a total.
     pub fn add(&mut self, other: TokenUsage) {
-        self.input += other.input;
-        self.output += other.output;
-        self.cache_read += other.cache_read;
-        self.cache_write += other.cache_write;
+        self.input = self.input.saturating_add(other.input);
+        self.output = self.output.saturating_add(other.output);
+        self.cache_read = self.cache_read.saturating_add(other.cache_read);
+        self.cache_write = self.cache_write.saturating_add(other.cache_write);
     }
 }
 

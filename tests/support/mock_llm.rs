@@ -45,7 +45,7 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use answer::Answer;
-use body::{After, frame_stream, whole_reply};
+use body::{After, endless_stream, frame_stream, whole_reply};
 use directive::Directives;
 use incoming::{Dialect, Incoming};
 #[allow(unused_imports, reason = "the standalone example uses none of these")]
@@ -410,10 +410,13 @@ async fn chat(
         .to_string();
         return whole_reply(whole, &reply.ending, shutdown);
     }
-    let frames = match dialect {
+    let mut frames = match dialect {
         Dialect::OpenAi => openai::stream_frames(&answer, incoming.include_usage),
         Dialect::Anthropic => anthropic::stream_frames(&answer),
     };
+    if let Some(raw) = &reply.raw_frames {
+        frames.frames.clone_from(raw);
+    }
     let (sent, after) = match &reply.ending {
         MockEnding::Complete => (frames.frames, After::End),
         MockEnding::Cut { after_frames } => {
@@ -421,6 +424,14 @@ async fn chat(
             (first(frames.frames, keep), After::Fail)
         }
         MockEnding::Stall { after_frames } => (first(frames.frames, *after_frames), After::Stall),
+        MockEnding::Forever {
+            after_frames,
+            frame,
+        } => {
+            let sent = first(frames.frames, *after_frames);
+            let stream = endless_stream(sent, frame.clone(), reply.chunk_delay, shutdown);
+            return sse_response(Body::from_stream(stream));
+        }
         MockEnding::EndEarly { after_frames } => (first(frames.frames, *after_frames), After::End),
         MockEnding::EmptyBody => {
             shared.state().doomed_connections.insert(peer);
@@ -440,12 +451,16 @@ async fn chat(
         }
     };
     let stream = frame_stream(sent, reply.chunk_delay, after, shutdown);
+    sse_response(Body::from_stream(stream))
+}
+
+fn sse_response(body: Body) -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/event-stream"),
             (header::CACHE_CONTROL, "no-cache"),
         ],
-        Body::from_stream(stream),
+        body,
     )
         .into_response()
 }

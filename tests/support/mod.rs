@@ -12,6 +12,7 @@ pub mod peers;
 use std::time::Duration;
 
 use tzzr::engine::env::ApiKey;
+use tzzr::engine::provider::bounds::Bounds;
 use tzzr::engine::resilience::endpoint::Dialect;
 use tzzr::engine::resilience::{Endpoint, Limiter, RetryPolicy};
 
@@ -38,6 +39,7 @@ pub fn endpoint(
             base_delay: Duration::from_millis(1),
             max_delay: Duration::from_millis(1),
         },
+        bounds: Bounds::default(),
     }
 }
 

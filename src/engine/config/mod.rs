@@ -51,6 +51,8 @@ pub struct Settings {
     pub default_provider: String,
     pub default_model: String,
     pub timeout: Duration,
+    /// The longest one model call may take from first to last byte (`timeout` bounds silence).
+    pub call_timeout: Duration,
     /// Absolute: `working_dir` resolved against the config's directory.
     pub working_dir: PathBuf,
     pub max_tool_iterations: u32,

@@ -163,6 +163,10 @@ fn settings(
         default_provider: raw.default_provider.unwrap_or_else(|| "claude".to_owned()),
         default_model: raw.default_model.unwrap_or_else(|| "sonnet".to_owned()),
         timeout: seconds(raw.timeout, Duration::from_secs(300)),
+        call_timeout: seconds(
+            raw.call_timeout,
+            crate::engine::provider::bounds::DEFAULT_CALL_DEADLINE,
+        ),
         working_dir: config_dir(base_dir, raw.working_dir.as_deref().unwrap_or("."), env),
         max_tool_iterations: count(raw.max_tool_iterations, 10),
         sandbox_paths: flag(raw.sandbox_paths, true),

@@ -53,6 +53,7 @@ fn a_minimal_config_gets_every_v6_default() {
     assert_eq!(s.default_provider, "claude");
     assert_eq!(s.default_model, "sonnet");
     assert_eq!(s.timeout, Duration::from_secs(300));
+    assert_eq!(s.call_timeout, Duration::from_secs(600));
     assert_eq!(s.working_dir, PathBuf::from("/project"));
     assert_eq!(s.max_tool_iterations, 10);
     assert!(s.sandbox_paths);
@@ -121,6 +122,7 @@ fn numbers_written_as_strings_are_read_as_numbers() {
     let text = "\
 settings:
   timeout: \"120\"
+  call_timeout: 900
   max_retries: '5'
   retry_delay: \"2.5\"
   rate_limit_per_minute: \"0\"
@@ -132,6 +134,7 @@ agents:
     let config = load(text).config;
     let s = &config.settings;
     assert_eq!(s.timeout, Duration::from_secs(120));
+    assert_eq!(s.call_timeout, Duration::from_secs(900));
     assert_eq!(s.max_retries, 5);
     assert_eq!(s.retry_delay, Duration::from_millis(2500));
     assert_eq!(s.rate_limit_per_minute, 0);

@@ -82,6 +82,10 @@ impl EndpointPool {
                 base_delay: s.retry_delay,
                 max_delay: std::time::Duration::from_secs(60),
             },
+            bounds: crate::engine::provider::bounds::Bounds {
+                call_deadline: s.call_timeout,
+                ..Default::default()
+            },
         });
         self.by_key.insert(key, endpoint.clone());
         self.order.push(endpoint.clone());

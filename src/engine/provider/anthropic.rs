@@ -6,6 +6,7 @@ mod request;
 
 use tokio_util::sync::CancellationToken;
 
+use super::bounds::Deadline;
 use super::sse::{self, SseEvents};
 use super::stream::{self, Streamed};
 use super::{ModelReply, ModelRequest, ProviderError, Sink};
@@ -24,16 +25,12 @@ pub async fn stream_messages(
 ) -> Result<ModelReply, ProviderError> {
     let url = format!("{}/v1/messages", root(&ep.base_url));
     let body = request::messages_body(req);
-    let response = sse::send(
-        ep,
-        &url,
-        headers(ep, ep.http.post(&url)).json(&body),
-        cancel,
-    )
-    .await?;
-    let events = SseEvents::new(&url, ep.timeout, response);
+    let deadline = Deadline::start(ep.bounds.call_deadline);
+    let request = headers(ep, ep.http.post(&url)).json(&body);
+    let response = sse::send(ep, &url, request, &deadline, cancel).await?;
+    let events = SseEvents::new(ep, &url, deadline, response);
     let decoder = MessageStream::new(&url, req.model);
-    match stream::read(&url, events, decoder, cancel, sink).await? {
+    match stream::read(&url, req, events, decoder, &ep.bounds, cancel, sink).await? {
         Streamed::Reply(reply) => Ok(reply),
         Streamed::Empty => Err(sse::ended_early(&url)),
     }
@@ -43,8 +40,10 @@ pub async fn stream_messages(
 pub async fn list_models(ep: &Endpoint) -> Result<Vec<String>, ProviderError> {
     let url = format!("{}/v1/models", root(&ep.base_url));
     let never = CancellationToken::new();
-    let response = sse::send(ep, &url, headers(ep, ep.http.get(&url)), &never).await?;
-    let text = sse::read_body(ep, &url, response, &never).await?;
+    let deadline = Deadline::start(ep.bounds.call_deadline);
+    let request = headers(ep, ep.http.get(&url));
+    let response = sse::send(ep, &url, request, &deadline, &never).await?;
+    let text = sse::read_body(ep, &url, response, &deadline, &never).await?;
     super::openai::model_ids(&url, &sse::parse_json(&url, &text)?)
 }
 

@@ -4,6 +4,7 @@
 
 pub mod anthropic;
 pub mod backend;
+pub mod bounds;
 pub mod call;
 pub mod claude_cli;
 pub mod claude_stream;
@@ -13,6 +14,7 @@ pub mod route;
 pub mod scripted;
 pub mod sse;
 pub mod stream;
+pub mod usage;
 
 use std::time::Duration;
 
@@ -110,6 +112,12 @@ pub enum ProviderError {
     Connect { url: String, detail: String },
     #[error("no answer from {url} within {}s", .after.as_secs())]
     Timeout { url: String, after: Duration },
+    /// The whole call ran past `settings.call_timeout`, however lively the server was.
+    #[error("{url} did not finish the reply within {}s (settings.call_timeout)", .after.as_secs())]
+    Deadline { url: String, after: Duration },
+    /// The server sent more than tzzr accepts: `limit` says which limit and its size.
+    #[error("stopped reading {url}: {limit}")]
+    TooLarge { url: String, limit: String },
     #[error("{url} refused the API key (HTTP {status}): {message}")]
     Auth {
         url: String,
@@ -173,7 +181,13 @@ impl ProviderError {
 
     /// Whether this failure says something about the endpoint's health (counts for the breaker).
     pub fn counts_against_endpoint(&self) -> bool {
-        self.is_retryable() || matches!(self, ProviderError::Protocol { .. })
+        self.is_retryable()
+            || matches!(
+                self,
+                ProviderError::Protocol { .. }
+                    | ProviderError::Deadline { .. }
+                    | ProviderError::TooLarge { .. }
+            )
     }
 
     /// What kind of failure this is, for the turn's outcome.

@@ -7,9 +7,10 @@ mod request;
 
 use tokio_util::sync::CancellationToken;
 
+use super::bounds::Deadline;
 use super::sse::{self, SseEvents};
 use super::stream::{self, Streamed};
-use super::{ModelReply, ModelRequest, ProviderError, Sink, StreamItem};
+use super::{ModelReply, ModelRequest, ProviderError, Sink, StreamItem, usage};
 use crate::engine::resilience::Endpoint;
 use reply::ChatStream;
 
@@ -22,23 +23,19 @@ pub async fn stream_chat(
 ) -> Result<ModelReply, ProviderError> {
     let url = format!("{}/chat/completions", base(ep));
     let body = request::chat_body(req, true);
-    let response = sse::send(
-        ep,
-        &url,
-        authorized(ep, ep.http.post(&url)).json(&body),
-        cancel,
-    )
-    .await?;
+    let deadline = Deadline::start(ep.bounds.call_deadline);
+    let request = authorized(ep, ep.http.post(&url)).json(&body);
+    let response = sse::send(ep, &url, request, &deadline, cancel).await?;
     if is_json(&response) {
         // A server that ignores `stream: true` and answers with one object.
-        let text = sse::read_body(ep, &url, response, cancel).await?;
+        let text = sse::read_body(ep, &url, response, &deadline, cancel).await?;
         return report_completion(&url, req, &text, sink);
     }
-    let events = SseEvents::new(&url, ep.timeout, response);
+    let events = SseEvents::new(ep, &url, deadline, response);
     let decoder = ChatStream::new(&url, req.model);
-    match stream::read(&url, events, decoder, cancel, &mut *sink).await? {
+    match stream::read(&url, req, events, decoder, &ep.bounds, cancel, &mut *sink).await? {
         Streamed::Reply(reply) => Ok(reply),
-        Streamed::Empty => ask_without_streaming(ep, &url, req, cancel, sink).await,
+        Streamed::Empty => ask_without_streaming(ep, &url, req, &deadline, cancel, sink).await,
     }
 }
 
@@ -48,18 +45,15 @@ async fn ask_without_streaming(
     ep: &Endpoint,
     url: &str,
     req: &ModelRequest<'_>,
+    deadline: &Deadline,
     cancel: &CancellationToken,
     sink: Sink<'_>,
 ) -> Result<ModelReply, ProviderError> {
     tracing::warn!(endpoint = %ep.label, "empty stream; asking again without streaming");
     let body = request::chat_body(req, false);
     let send = || {
-        sse::send(
-            ep,
-            url,
-            authorized(ep, ep.http.post(url)).json(&body),
-            cancel,
-        )
+        let request = authorized(ep, ep.http.post(url)).json(&body);
+        sse::send(ep, url, request, deadline, cancel)
     };
     let response = match send().await {
         // llama-cpp-python closes the connection the empty stream came on, but only after the
@@ -67,7 +61,7 @@ async fn ask_without_streaming(
         Err(ProviderError::Connect { .. }) => send().await?,
         other => other?,
     };
-    let text = sse::read_body(ep, url, response, cancel).await?;
+    let text = sse::read_body(ep, url, response, deadline, cancel).await?;
     sink(StreamItem::Notice(format!(
         "{} ended the stream without data; asked again without streaming",
         ep.label
@@ -76,28 +70,36 @@ async fn ask_without_streaming(
 }
 
 /// Reports a whole `chat.completion` as if it had streamed: reasoning, the text in one piece,
-/// usage.
+/// usage (estimated when the server sent none).
 fn report_completion(
     url: &str,
     req: &ModelRequest<'_>,
     body: &str,
     sink: Sink<'_>,
 ) -> Result<ModelReply, ProviderError> {
-    let (reply, reasoning, usage) = reply::parse_completion(url, &sse::parse_json(url, body)?)?;
+    let (reply, reasoning, reported) = reply::parse_completion(url, &sse::parse_json(url, body)?)?;
+    let mut output_bytes = reply.text.len();
     if let Some(reasoning) = reasoning {
+        output_bytes += reasoning.len();
         sink(StreamItem::Reasoning(reasoning));
     }
     if !reply.text.is_empty() {
         sink(StreamItem::TextDelta(reply.text.clone()));
     }
-    if let Some(usage) = usage {
-        sink(StreamItem::Usage {
+    let counted = match reported {
+        Some(usage) => StreamItem::Usage {
             model: req.model.to_owned(),
             usage,
             reported_cost_usd: None,
             estimated: false,
-        });
-    }
+        },
+        None => {
+            let calls = reply.tool_calls.iter().chain(&reply.cut_calls);
+            let call_bytes: usize = calls.map(|c| c.tool.len() + c.args.to_string().len()).sum();
+            usage::estimated(req, output_bytes + call_bytes)
+        }
+    };
+    usage::pass_on(url, counted, sink);
     Ok(reply)
 }
 
@@ -113,8 +115,10 @@ fn is_json(response: &reqwest::Response) -> bool {
 pub async fn list_models(ep: &Endpoint) -> Result<Vec<String>, ProviderError> {
     let url = format!("{}/models", base(ep));
     let never = CancellationToken::new();
-    let response = sse::send(ep, &url, authorized(ep, ep.http.get(&url)), &never).await?;
-    let text = sse::read_body(ep, &url, response, &never).await?;
+    let deadline = Deadline::start(ep.bounds.call_deadline);
+    let request = authorized(ep, ep.http.get(&url));
+    let response = sse::send(ep, &url, request, &deadline, &never).await?;
+    let text = sse::read_body(ep, &url, response, &deadline, &never).await?;
     model_ids(&url, &sse::parse_json(&url, &text)?)
 }
 

@@ -539,6 +539,7 @@ mod tests {
                 default_provider: "claude".into(),
                 default_model: "sonnet".into(),
                 timeout: Duration::from_secs(300),
+                call_timeout: Duration::from_secs(600),
                 working_dir: PathBuf::from("/cfg"),
                 max_tool_iterations: 10,
                 sandbox_paths: true,

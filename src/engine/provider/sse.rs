@@ -1,26 +1,30 @@
-//! HTTP plumbing shared by the HTTP dialects: sending a request under the endpoint's timeout and
-//! the caller's cancel token, turning failures into [`ProviderError`]s, and reading server-sent
-//! events with a limit on silence.
+//! HTTP plumbing shared by the HTTP dialects: sending a request under the endpoint's timeout, the
+//! call's deadline and the caller's cancel token, turning failures into [`ProviderError`]s,
+//! reading bodies under a size cap, and reading server-sent events with a limit on silence.
 
 mod failure;
 mod json;
+mod parser;
 
+use std::collections::VecDeque;
 use std::future::Future;
-use std::pin::Pin;
 use std::time::Duration;
 
-use eventsource_stream::{EventStreamError, Eventsource};
-use futures::{Stream, StreamExt};
 use tokio_util::sync::CancellationToken;
 
 pub use failure::{
     clip, describe, ended_early, error_message, message_in_json, retry_after, status_error, timeout,
 };
 pub use json::{json_f32, parse_tool_args};
+pub use parser::{ParseError, SseParser};
 
 use super::ProviderError;
+use super::bounds::{Deadline, size};
 use crate::engine::resilience::Endpoint;
 use failure::send_error;
+
+/// How much of an error body tzzr reads for its message.
+const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
 
 /// One server-sent event: its `event:` name (`message` when absent) and its `data:`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,31 +46,48 @@ pub async fn unless_cancelled<T>(
     }
 }
 
+/// Awaits `work` for at most `idle`, and never past `deadline`.
+async fn within<T>(
+    url: &str,
+    idle: Duration,
+    deadline: &Deadline,
+    cancel: &CancellationToken,
+    work: impl Future<Output = T>,
+) -> Result<T, ProviderError> {
+    let wait = idle.min(deadline.remaining());
+    match unless_cancelled(cancel, tokio::time::timeout(wait, work)).await? {
+        Ok(out) => Ok(out),
+        Err(_elapsed) if deadline.is_past() => Err(deadline.error(url)),
+        Err(_elapsed) => Err(timeout(url, idle)),
+    }
+}
+
 /// Sends `request` and waits for the response head, at most `ep.timeout`. A non-2xx answer
 /// becomes `Auth` (401/403) or `Http`, with the server's own message.
 pub async fn send(
     ep: &Endpoint,
     url: &str,
     request: reqwest::RequestBuilder,
+    deadline: &Deadline,
     cancel: &CancellationToken,
 ) -> Result<reqwest::Response, ProviderError> {
-    let response =
-        match unless_cancelled(cancel, tokio::time::timeout(ep.timeout, request.send())).await? {
-            Err(_elapsed) => return Err(timeout(url, ep.timeout)),
-            Ok(Err(e)) => return Err(send_error(url, ep.timeout, &e)),
-            Ok(Ok(response)) => response,
-        };
+    let response = match within(url, ep.timeout, deadline, cancel, request.send()).await? {
+        Err(e) => return Err(send_error(url, ep.timeout, &e)),
+        Ok(response) => response,
+    };
     let status = response.status();
     if status.is_success() {
         return Ok(response);
     }
     let headers = response.headers().clone();
-    // The error body is a courtesy: if it does not come within the timeout, report without it.
-    let body =
-        match unless_cancelled(cancel, tokio::time::timeout(ep.timeout, response.text())).await? {
-            Ok(Ok(text)) => text,
-            Ok(Err(_)) | Err(_) => String::new(),
-        };
+    // The error body is a courtesy: its start, if it comes within the timeout.
+    let body = match read_capped(ep, url, response, MAX_ERROR_BODY_BYTES, deadline, cancel).await {
+        Ok(Capped::Whole(bytes) | Capped::Cut(bytes)) => {
+            String::from_utf8_lossy(&bytes).into_owned()
+        }
+        Err(ProviderError::Cancelled) => return Err(ProviderError::Cancelled),
+        Err(_) => String::new(),
+    };
     Err(status_error(
         url,
         status.as_u16(),
@@ -76,24 +97,72 @@ pub async fn send(
     ))
 }
 
-/// Reads a whole (non-streaming) response body, at most `ep.timeout`.
+/// A body read up to a cap.
+enum Capped {
+    Whole(Vec<u8>),
+    /// The body went on past the cap; these are its first bytes.
+    Cut(Vec<u8>),
+}
+
+/// Reads a body chunk by chunk, at most `cap` bytes (a server may say any length or none).
+async fn read_capped(
+    ep: &Endpoint,
+    url: &str,
+    mut response: reqwest::Response,
+    cap: usize,
+    deadline: &Deadline,
+    cancel: &CancellationToken,
+) -> Result<Capped, ProviderError> {
+    let announced = response
+        .content_length()
+        .and_then(|n| usize::try_from(n).ok());
+    if announced.is_some_and(|n| n > cap) {
+        return Ok(Capped::Cut(Vec::new()));
+    }
+    let mut body = Vec::with_capacity(announced.unwrap_or(0));
+    loop {
+        match within(url, ep.timeout, deadline, cancel, response.chunk()).await? {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > cap {
+                    body.extend_from_slice(&chunk[..cap - body.len()]);
+                    return Ok(Capped::Cut(body));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(Capped::Whole(body)),
+            Err(e) if e.is_timeout() => return Err(timeout(url, ep.timeout)),
+            Err(e) => {
+                return Err(ProviderError::Protocol {
+                    url: url.to_owned(),
+                    detail: format!(
+                        "the connection broke while reading the reply: {}",
+                        describe(&e)
+                    ),
+                });
+            }
+        }
+    }
+}
+
+/// Reads a whole (non-streaming) response body: at most `ep.timeout` between two pieces, never
+/// past the deadline, and no more than the endpoint's `body_bytes`.
 pub async fn read_body(
     ep: &Endpoint,
     url: &str,
     response: reqwest::Response,
+    deadline: &Deadline,
     cancel: &CancellationToken,
 ) -> Result<String, ProviderError> {
-    match unless_cancelled(cancel, tokio::time::timeout(ep.timeout, response.text())).await? {
-        Err(_elapsed) => Err(timeout(url, ep.timeout)),
-        Ok(Err(e)) if e.is_timeout() => Err(timeout(url, ep.timeout)),
-        Ok(Err(e)) => Err(ProviderError::Protocol {
+    let cap = ep.bounds.body_bytes;
+    match read_capped(ep, url, response, cap, deadline, cancel).await? {
+        Capped::Whole(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+        Capped::Cut(_) => Err(ProviderError::TooLarge {
             url: url.to_owned(),
-            detail: format!(
-                "the connection broke while reading the reply: {}",
-                describe(&e)
+            limit: format!(
+                "the reply body is larger than {} (the limit for a body)",
+                size(cap)
             ),
         }),
-        Ok(Ok(text)) => Ok(text),
     }
 }
 
@@ -105,52 +174,29 @@ pub fn parse_json(url: &str, body: &str) -> Result<serde_json::Value, ProviderEr
     })
 }
 
-/// Why reading the body stopped early.
-#[derive(Debug)]
-enum ReadError {
-    Transport(reqwest::Error),
-    Silent,
-}
-
-impl std::fmt::Display for ReadError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ReadError::Transport(e) => f.write_str(&describe(e)),
-            ReadError::Silent => f.write_str("silent"),
-        }
-    }
-}
-
-type EventStream = Pin<
-    Box<dyn Stream<Item = Result<eventsource_stream::Event, EventStreamError<ReadError>>> + Send>,
->;
-
 /// The events of a streaming response. Silence (no byte at all, `: ping` comments included)
-/// longer than the endpoint's timeout ends it with `Timeout`.
+/// longer than the endpoint's timeout ends it with `Timeout`; the call's deadline ends it with
+/// `Deadline` however lively the server; an event past `event_bytes` ends it with `TooLarge`.
 pub struct SseEvents {
     url: String,
     silence_limit: Duration,
-    events: EventStream,
+    deadline: Deadline,
+    response: reqwest::Response,
+    parser: SseParser,
+    ready: VecDeque<SseEvent>,
+    is_over: bool,
 }
 
 impl SseEvents {
-    pub fn new(url: &str, silence_limit: Duration, response: reqwest::Response) -> Self {
-        let bytes = response.bytes_stream();
-        let chunks = futures::stream::unfold(Some(Box::pin(bytes)), move |state| async move {
-            let mut bytes = state?;
-            match tokio::time::timeout(silence_limit, bytes.next()).await {
-                Ok(Some(Ok(chunk))) => Some((Ok(chunk.to_vec()), Some(bytes))),
-                Ok(Some(Err(e))) => Some((Err(ReadError::Transport(e)), None)),
-                Ok(None) => None,
-                Err(_elapsed) => Some((Err(ReadError::Silent), None)),
-            }
-        });
-        // A last event the server did not close with a blank line still counts.
-        let closed = chunks.chain(futures::stream::once(async { Ok(b"\n\n".to_vec()) }));
+    pub fn new(ep: &Endpoint, url: &str, deadline: Deadline, response: reqwest::Response) -> Self {
         Self {
             url: url.to_owned(),
-            silence_limit,
-            events: Box::pin(closed.eventsource()),
+            silence_limit: ep.timeout,
+            deadline,
+            response,
+            parser: SseParser::new(ep.bounds.event_bytes),
+            ready: VecDeque::new(),
+            is_over: false,
         }
     }
 
@@ -160,33 +206,43 @@ impl SseEvents {
         cancel: &CancellationToken,
     ) -> Result<Option<SseEvent>, ProviderError> {
         loop {
-            let Some(item) = unless_cancelled(cancel, self.events.next()).await? else {
+            if let Some(event) = self.ready.pop_front() {
+                return Ok(Some(event));
+            }
+            if self.is_over {
                 return Ok(None);
-            };
-            match item {
-                Ok(event) if event.data.is_empty() => continue,
-                Ok(event) => {
-                    return Ok(Some(SseEvent {
-                        event: event.event,
-                        data: event.data,
-                    }));
-                }
-                Err(EventStreamError::Transport(ReadError::Silent)) => {
+            }
+            let next = self.response.chunk();
+            let parsed = match within(&self.url, self.silence_limit, &self.deadline, cancel, next)
+                .await?
+            {
+                Ok(Some(chunk)) => self.parser.push(&chunk, &mut self.ready),
+                Err(e) if e.is_timeout() => {
                     return Err(timeout(&self.url, self.silence_limit));
                 }
-                Err(EventStreamError::Transport(ReadError::Transport(e))) if e.is_timeout() => {
-                    return Err(timeout(&self.url, self.silence_limit));
-                }
-                Err(EventStreamError::Transport(ReadError::Transport(e))) => {
+                Err(e) => {
                     return Err(
                         self.protocol(format!("the connection broke mid-stream: {}", describe(&e)))
                     );
                 }
-                Err(EventStreamError::Utf8(e)) => {
-                    return Err(self.protocol(format!("the stream is not UTF-8: {e}")));
+                Ok(None) => {
+                    self.is_over = true;
+                    self.parser.finish(&mut self.ready)
                 }
-                Err(EventStreamError::Parser(e)) => {
-                    return Err(self.protocol(format!("the stream is not valid SSE: {e}")));
+            };
+            match parsed {
+                Ok(()) => {}
+                Err(ParseError::NotUtf8) => {
+                    return Err(self.protocol("the stream is not UTF-8".to_owned()));
+                }
+                Err(ParseError::TooLarge) => {
+                    return Err(ProviderError::TooLarge {
+                        url: self.url.clone(),
+                        limit: format!(
+                            "one server-sent event is larger than {} (the limit per event)",
+                            size(self.parser.max_event())
+                        ),
+                    });
                 }
             }
         }

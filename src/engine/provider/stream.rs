@@ -1,10 +1,14 @@
 //! The streaming loop both HTTP dialects share: server-sent events in, fed one at a time to the
-//! dialect's [`Decoder`], the reply out once the model said it finished.
+//! dialect's [`Decoder`], the reply out once the model said it finished. The loop also holds the
+//! reply to its bounds: bytes streamed, and output tokens against `max_tokens`.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use tokio_util::sync::CancellationToken;
 
+use super::bounds::{Bounds, output_token_limit, size};
 use super::sse::{SseEvent, SseEvents, ended_early};
-use super::{ModelReply, ProviderError, Sink};
+use super::{ModelReply, ModelRequest, ProviderError, Sink, StreamItem, usage};
 
 /// Whether the stream has more to say.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,6 +22,9 @@ pub enum Progress {
 pub trait Decoder {
     /// Takes one event, reporting text and reasoning to `sink` as they come.
     fn feed(&mut self, event: &SseEvent, sink: Sink<'_>) -> Result<Progress, ProviderError>;
+
+    /// Bytes of tool-call names and arguments so far (text and reasoning pass through the sink).
+    fn call_bytes(&self) -> usize;
 
     /// Whether the model said why it stopped (a stop reason, or the end marker). A stream that
     /// ends before this is cut, not finished.
@@ -40,27 +47,126 @@ pub enum Streamed {
     Empty,
 }
 
+/// What one reply may hold.
+#[derive(Clone, Copy, Debug)]
+pub struct ReplyLimits {
+    pub bytes: usize,
+    /// Estimated output tokens (see [`output_token_limit`]).
+    pub tokens: Option<u64>,
+    pub max_tokens: Option<u32>,
+}
+
+impl ReplyLimits {
+    pub fn new(bounds: &Bounds, max_tokens: Option<u32>) -> Self {
+        Self {
+            bytes: bounds.reply_bytes,
+            tokens: output_token_limit(max_tokens),
+            max_tokens,
+        }
+    }
+
+    /// The error for a reply of `bytes` so far, if it broke a limit.
+    fn check(&self, url: &str, bytes: usize) -> Result<(), ProviderError> {
+        let too_large = |limit: String| ProviderError::TooLarge {
+            url: url.to_owned(),
+            limit,
+        };
+        if bytes > self.bytes {
+            return Err(too_large(format!(
+                "the reply passed {} of text, reasoning and tool arguments (the limit per reply)",
+                size(self.bytes)
+            )));
+        }
+        // Four bytes a token, as `engine::tokens` estimates.
+        let estimated = u64::try_from(bytes.div_ceil(4)).unwrap_or(u64::MAX);
+        if let (Some(limit), Some(max_tokens)) = (self.tokens, self.max_tokens)
+            && estimated > limit
+        {
+            return Err(too_large(format!(
+                "the reply passed about {limit} tokens, far beyond its max_tokens of {max_tokens} (the server ignores max_tokens)"
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// Reads `events` to the end through `decoder`. A stream that ends (or breaks) before the model
-/// said it finished is [`ended_early`].
+/// said it finished is [`ended_early`]; one that breaks a limit ends at once with `TooLarge`.
+/// Usage is always reported once output streamed: the server's (clamped to sane figures), else
+/// tzzr's estimate, before the reply or the error.
 pub async fn read<D: Decoder>(
     url: &str,
-    mut events: SseEvents,
+    req: &ModelRequest<'_>,
+    events: SseEvents,
     mut decoder: D,
+    bounds: &Bounds,
     cancel: &CancellationToken,
     sink: Sink<'_>,
 ) -> Result<Streamed, ProviderError> {
+    // Shared by the counting sink and the checks between events (one task: no contention).
+    let streamed = AtomicUsize::new(0);
+    let saw_usage = AtomicBool::new(false);
+    let mut counting = |item: StreamItem| {
+        match &item {
+            StreamItem::TextDelta(text) | StreamItem::Reasoning(text) => {
+                streamed.fetch_add(text.len(), Ordering::Relaxed);
+            }
+            StreamItem::Usage { .. } => saw_usage.store(true, Ordering::Relaxed),
+            _ => {}
+        }
+        usage::pass_on(url, item, &mut *sink);
+    };
+    let limits = ReplyLimits::new(bounds, req.max_tokens);
+    let result = read_events(url, events, &mut decoder, limits, cancel, &mut counting).await;
+    let call_bytes = decoder.call_bytes();
+    let result = match result {
+        Ok(saw_data) => conclude(url, saw_data, decoder, &mut counting),
+        Err(e) => Err(e),
+    };
+    let output = streamed.load(Ordering::Relaxed).saturating_add(call_bytes);
+    let is_counted = saw_usage.load(Ordering::Relaxed);
+    let needs_estimate = match &result {
+        Ok(Streamed::Reply(_)) => !is_counted,
+        // No output, nothing to count: the caller asks again or reports the failure.
+        Ok(Streamed::Empty) => false,
+        Err(_) => !is_counted && output > 0,
+    };
+    if needs_estimate {
+        sink(usage::estimated(req, output));
+    }
+    result
+}
+
+/// Feeds the events to the decoder until the end marker or the end of the stream, checking the
+/// reply's limits after each; says whether any event with data came.
+async fn read_events<D: Decoder>(
+    url: &str,
+    mut events: SseEvents,
+    decoder: &mut D,
+    limits: ReplyLimits,
+    cancel: &CancellationToken,
+    sink: Sink<'_>,
+) -> Result<bool, ProviderError> {
     let mut saw_data = false;
+    let mut streamed = 0usize;
     while let Some(event) = events.next(cancel).await? {
         saw_data = true;
-        if decoder.feed(&event, &mut *sink)? == Progress::Done {
+        let mut counting = |item: StreamItem| {
+            if let StreamItem::TextDelta(text) | StreamItem::Reasoning(text) = &item {
+                streamed = streamed.saturating_add(text.len());
+            }
+            sink(item);
+        };
+        let progress = decoder.feed(&event, &mut counting)?;
+        limits.check(url, streamed.saturating_add(decoder.call_bytes()))?;
+        if progress == Progress::Done {
             break;
         }
     }
     // Closes the connection before the caller goes on (a retry, a second request).
     drop(events);
-    conclude(url, saw_data, decoder, sink)
+    Ok(saw_data)
 }
-
 /// The end of a stream, however its events were read.
 fn conclude<D: Decoder>(
     url: &str,

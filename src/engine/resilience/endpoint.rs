@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::engine::env::ApiKey;
 use crate::engine::protocol::{BreakerState, LimiterSnapshot};
+use crate::engine::provider::bounds::Bounds;
 
 use super::{Breaker, Limiter, RetryPolicy};
 
@@ -30,6 +31,8 @@ pub struct Endpoint {
     /// `None` when `enable_circuit_breaker` is off.
     pub breaker: Option<Breaker>,
     pub retry: RetryPolicy,
+    /// What one call may take from the server: bytes, tokens, time.
+    pub bounds: Bounds,
 }
 
 impl Endpoint {

@@ -29,7 +29,7 @@ pub fn whole_reply(
             let [half, _] = answer::halves(&json_text);
             (vec![half.to_owned()], After::End)
         }
-        MockEnding::Stall { .. } => (Vec::new(), After::Stall),
+        MockEnding::Stall { .. } | MockEnding::Forever { .. } => (Vec::new(), After::Stall),
         MockEnding::Complete | MockEnding::EmptyBody | MockEnding::ErrorEvent { .. } => {
             (vec![json_text], After::End)
         }
@@ -59,6 +59,32 @@ pub enum After {
     Fail,
     /// Send nothing more until the mock stops.
     Stall,
+}
+
+/// `frames`, then `frame` forever, `chunk_delay` apart, until the mock stops or the client goes.
+pub fn endless_stream(
+    frames: Vec<String>,
+    frame: String,
+    chunk_delay: Duration,
+    shutdown: CancellationToken,
+) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
+    let first = frame_stream(frames, chunk_delay, After::End, shutdown.clone());
+    let again = futures::stream::unfold((), move |()| {
+        let shutdown = shutdown.clone();
+        let frame = Bytes::from(frame.clone());
+        async move {
+            if !chunk_delay.is_zero() {
+                tokio::select! {
+                    () = tokio::time::sleep(chunk_delay) => {}
+                    () = shutdown.cancelled() => return None,
+                }
+            } else if shutdown.is_cancelled() {
+                return None;
+            }
+            Some((Ok(frame), ()))
+        }
+    });
+    futures::StreamExt::chain(first, again)
 }
 
 pub fn frame_stream(

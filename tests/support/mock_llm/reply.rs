@@ -76,6 +76,9 @@ pub enum MockEnding {
     /// Applies to streaming requests only; a non-streaming request gets the content. As with
     /// llama-cpp-python, the next request on the same connection finds it closed.
     EmptyBody,
+    /// After this many frames, `frame` again and again (with the chunk delay) until the client
+    /// goes away: an endless answer, or `: ping` comments forever.
+    Forever { after_frames: usize, frame: String },
     /// An error event after this many frames (`{"error":…}` / `event: error`), then the end.
     ErrorEvent {
         after_frames: usize,
@@ -107,6 +110,8 @@ pub struct MockReply {
     /// Stream only the first half of the last tool call's arguments, as a model cut by
     /// `max_tokens` does (Anthropic: its block is never closed).
     pub cuts_last_call: bool,
+    /// Stream exactly these frames instead of the rendered answer (hostile servers).
+    pub raw_frames: Option<Vec<String>>,
 }
 
 impl MockReply {
@@ -148,6 +153,26 @@ impl MockReply {
             cuts_last_call: true,
             ..Self::tool_calls([call]).stop(MockStop::MaxTokens)
         }
+    }
+
+    /// Streams exactly these frames, whatever the dialect (the ending still applies).
+    pub fn raw_frames<I, S>(frames: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self {
+            raw_frames: Some(frames.into_iter().map(Into::into).collect()),
+            ..Self::default()
+        }
+    }
+
+    /// The rendered answer's first `after_frames` frames, then `frame` forever.
+    pub fn forever(self, after_frames: usize, frame: impl Into<String>) -> Self {
+        self.ending(MockEnding::Forever {
+            after_frames,
+            frame: frame.into(),
+        })
     }
 
     /// An HTTP error with the dialect's error body.

@@ -164,6 +164,13 @@ impl Decoder for MessageStream {
         Ok(Progress::More)
     }
 
+    fn call_bytes(&self) -> usize {
+        self.tool_uses
+            .values()
+            .map(|t| t.name.len() + t.json.len())
+            .sum()
+    }
+
     fn has_finished(&self) -> bool {
         self.saw_stop || self.stop_reason.is_some()
     }

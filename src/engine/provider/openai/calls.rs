@@ -65,6 +65,14 @@ impl CallAssembly {
         }
     }
 
+    /// Bytes of names and argument text so far.
+    pub fn bytes(&self) -> usize {
+        self.calls
+            .values()
+            .map(|c| c.name.len() + c.arguments.len())
+            .sum()
+    }
+
     /// Whether some call's arguments are not yet complete JSON (the stream is inside them).
     pub fn has_open_call(&self) -> bool {
         self.calls

@@ -81,6 +81,10 @@ impl Decoder for ChatStream {
         Ok(Progress::More)
     }
 
+    fn call_bytes(&self) -> usize {
+        self.calls.bytes()
+    }
+
     /// `[DONE]`, or a finish reason without it (some servers end the stream right after).
     fn has_finished(&self) -> bool {
         self.saw_done || self.finish_reason.is_some()
