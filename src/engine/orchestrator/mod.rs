@@ -368,3 +368,16 @@ impl Orchestrator {
         })
     }
 }
+
+/// A config from YAML text, as if read from `/project/config.yaml`, with only `vars` set.
+#[cfg(test)]
+fn test_config(yaml: &str, vars: &[(&str, &str)]) -> (Config, Environment) {
+    let env = Environment::isolated(vars.iter().copied());
+    let loaded = crate::engine::config::load_str_with(
+        yaml,
+        std::path::Path::new("/project/config.yaml"),
+        &|key: &str| env.get(key),
+    )
+    .unwrap_or_else(|e| panic!("config: {e}"));
+    (loaded.config, env)
+}

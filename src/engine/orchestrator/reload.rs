@@ -126,3 +126,30 @@ fn mcp_servers_in_use(config: &Config) -> Vec<&str> {
         .map(String::as_str)
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|n| (*n).to_owned()).collect()
+    }
+
+    #[test]
+    fn the_summary_names_what_changed_and_counts_what_was_kept() {
+        let summary = ReloadSummary {
+            kept: names(&["a", "b"]),
+            restarted: names(&["c"]),
+            added: vec![],
+            removed: names(&["d", "e"]),
+        };
+        assert_eq!(
+            summary.to_string(),
+            "config reloaded: restarted c; removed d, e; 2 kept their conversations"
+        );
+        assert_eq!(
+            ReloadSummary::default().to_string(),
+            "config reloaded: nothing changed"
+        );
+    }
+}
