@@ -232,10 +232,7 @@ async fn execute(
             let background = background.clone();
             tokio::spawn(async move {
                 let reports = health::check_probes(probes).await;
-                let lines = crate::cli::report::health_text(&reports)
-                    .lines()
-                    .map(str::to_owned)
-                    .collect();
+                let lines = crate::report::health_lines(&reports);
                 // The UI may have quit meanwhile: then nobody needs the answer.
                 let _ = background.send(Background::App(AppEvent::Report {
                     title: "Health".to_owned(),
