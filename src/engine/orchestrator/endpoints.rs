@@ -88,6 +88,12 @@ impl EndpointPool {
         endpoint
     }
 
+    /// Forgets the endpoints no agent uses any more (after `/reload`), freeing their labels.
+    pub(super) fn retain_used(&mut self, is_used: impl Fn(&Arc<Endpoint>) -> bool) {
+        self.order.retain(|endpoint| is_used(endpoint));
+        self.by_key.retain(|_, endpoint| is_used(endpoint));
+    }
+
     /// Two keys on one base URL are two endpoints; their labels must differ.
     fn unique_label(&self, label: String) -> String {
         let taken = |l: &str| self.order.iter().any(|e| e.label == l);

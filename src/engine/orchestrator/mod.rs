@@ -19,7 +19,7 @@ use self::backend::{AgentBackend, BackendSite};
 use self::describe::describe_agent;
 use self::endpoints::EndpointPool;
 use self::tool_context::tool_context;
-use crate::engine::agent::{self, AgentHandle, AgentRuntime, BridgeLink, Emitter};
+use crate::engine::agent::{self, AgentHandle, AgentRuntime, BridgeLink, Emitter, Predecessor};
 use crate::engine::config::{AgentSpec, Config, diagnose};
 use crate::engine::cost::{Budgets, CostMeter, CostSummary, PriceTable};
 use crate::engine::env::Environment;
@@ -81,6 +81,10 @@ fn suggestion(nearest: &Option<String>) -> String {
 
 struct Slot {
     spec: AgentSpec,
+    /// Where its calls go, as resolved when it started.
+    route: Route,
+    /// The system prompt it started with (it names the servers the agent may reach).
+    system_prompt: String,
     info: AgentInfo,
     probe: Probe,
     handle: AgentHandle,
@@ -104,6 +108,9 @@ pub struct Orchestrator {
     bridges_opened: usize,
     slots: IndexMap<String, Slot>,
     next_turn: u64,
+    /// Agents and MCP servers a reload let go, stopping in the background; awaited by
+    /// `shutdown`.
+    retiring: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Orchestrator {
@@ -163,18 +170,24 @@ impl Orchestrator {
             events,
             slots: IndexMap::new(),
             next_turn: 1,
+            retiring: Vec::new(),
             config,
         };
         let specs: Vec<AgentSpec> = orchestrator.config.agents.values().cloned().collect();
         for spec in specs {
-            let slot = orchestrator.spawn_agent(spec)?;
+            let slot = orchestrator.spawn_agent(spec, None)?;
             orchestrator.slots.insert(slot.spec.name.clone(), slot);
         }
         Ok((orchestrator, receiver))
     }
 
-    /// Builds one agent (route, endpoint, tools, journal) and starts its task.
-    fn spawn_agent(&mut self, spec: AgentSpec) -> Result<Slot, StartError> {
+    /// Builds one agent (route, endpoint, tools, journal) and starts its task, after
+    /// `predecessor` if it takes over from one (`/reload`).
+    fn spawn_agent(
+        &mut self,
+        spec: AgentSpec,
+        predecessor: Option<Predecessor>,
+    ) -> Result<Slot, StartError> {
         let route = route::resolve(&spec, &self.config, &self.env);
         let mut info = describe_agent(&spec, &route, &self.config);
         let bridge = match route {
@@ -225,9 +238,10 @@ impl Orchestrator {
             error,
         })?;
         let name: Arc<str> = spec.name.as_str().into();
+        let system_prompt = system_prompt(&spec, config);
         let runtime = AgentRuntime {
             name: name.clone(),
-            system_prompt: system_prompt(&spec, config),
+            system_prompt: system_prompt.clone(),
             model,
             price_model,
             backend,
@@ -253,7 +267,7 @@ impl Orchestrator {
             conversation: Vec::new(),
             bridge,
         };
-        let handle = agent::spawn(
+        let handle = agent::spawn_after(
             runtime,
             Emitter::new(
                 name,
@@ -261,9 +275,12 @@ impl Orchestrator {
                 Some(journal),
                 self.env.secrets().clone(),
             ),
+            predecessor,
         );
         Ok(Slot {
             spec,
+            route,
+            system_prompt,
             info,
             probe,
             handle,
@@ -349,6 +366,10 @@ impl Orchestrator {
     pub async fn shutdown(self) {
         for slot in self.slots.into_values() {
             slot.handle.shutdown().await;
+        }
+        for retiring in self.retiring {
+            // A retiring task that panicked has nothing left to stop.
+            let _ = retiring.await;
         }
         self.mcp.shutdown().await;
     }
