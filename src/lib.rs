@@ -3,5 +3,6 @@
 pub mod cli;
 pub mod engine;
 pub mod logging;
+pub mod report;
 pub mod sanitize;
 pub mod tui;

@@ -10,7 +10,6 @@ use clap::Parser;
 use tzzr::cli::args::{Args, Mode};
 use tzzr::cli::headless::{Finished, Interrupts, exit_status, run_task, run_turns};
 use tzzr::cli::print::{Format, Layout, Printer};
-use tzzr::cli::report;
 use tzzr::engine::config::{self, Config, ConfigFile};
 use tzzr::engine::env::{Environment, Origin};
 use tzzr::engine::health;
@@ -19,6 +18,7 @@ use tzzr::engine::mcp::bridge;
 use tzzr::engine::orchestrator::{self, Orchestrator};
 use tzzr::engine::tools::approval::Asker;
 use tzzr::logging::Secrets;
+use tzzr::report;
 
 fn main() -> ExitCode {
     // `tzzr __sandbox-exec …` is the bash sandbox helper: it must confine itself before

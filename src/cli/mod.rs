@@ -4,4 +4,3 @@
 pub mod args;
 pub mod headless;
 pub mod print;
-pub mod report;

@@ -1,7 +1,8 @@
 //! The loop: one `tokio::select!` over the terminal's events, the engine's events, the log tail,
 //! background results and a frame timer. Every ready engine event is applied before drawing,
 //! the screen is drawn only when something changed, at most 30 frames a second, and nothing on
-//! this task waits on I/O (health checks and reloads run in the background).
+//! this task waits on I/O or on an agent (health checks and config reads run in the background,
+//! and a reload never waits for the agents it restarts).
 
 use std::time::Duration;
 
@@ -146,7 +147,7 @@ pub async fn run(
                 match result {
                     Some(Background::App(event)) => pending = app.handle(event),
                     Some(Background::ConfigRead(read)) => {
-                        let event = apply_config(&mut orchestrator, *read).await;
+                        let event = apply_config(&mut orchestrator, *read);
                         pending = app.handle(event);
                     }
                     None => {}
@@ -163,8 +164,10 @@ pub async fn run(
     outcome
 }
 
-/// Hands a config read by `/reload` to the orchestrator and says how it went.
-async fn apply_config(
+/// Hands a config read by `/reload` to the orchestrator and says how it went. Waits for no
+/// agent: restarted agents stop their predecessors in their own tasks, so the UI keeps drawing
+/// and reading keys meanwhile.
+fn apply_config(
     orchestrator: &mut Orchestrator,
     read: Result<(Config, Environment), String>,
 ) -> AppEvent {
@@ -173,7 +176,7 @@ async fn apply_config(
         Err(error) => return AppEvent::ReloadFailed { error },
     };
     let budget_usd = config.settings.budget_usd;
-    match orchestrator.reload(config, &env).await {
+    match orchestrator.apply_reload(config, &env) {
         Ok(summary) => AppEvent::Reloaded {
             agents: orchestrator.agents().cloned().collect(),
             endpoints: orchestrator.endpoints(),
@@ -232,10 +235,7 @@ async fn execute(
             let background = background.clone();
             tokio::spawn(async move {
                 let reports = health::check_probes(probes).await;
-                let lines = crate::cli::report::health_text(&reports)
-                    .lines()
-                    .map(str::to_owned)
-                    .collect();
+                let lines = crate::report::health_lines(&reports);
                 // The UI may have quit meanwhile: then nobody needs the answer.
                 let _ = background.send(Background::App(AppEvent::Report {
                     title: "Health".to_owned(),

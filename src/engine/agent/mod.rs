@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 pub use emitter::Emitter;
 pub use host::BridgeLink;
-pub use task::{AgentHandle, spawn};
+pub use task::{AgentHandle, Predecessor, spawn, spawn_after};
 
 use crate::engine::config::ToolProtocol;
 use crate::engine::conversation::Message;

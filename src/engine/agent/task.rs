@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::turn::run_turn;
 use super::{AgentRuntime, Emitter};
+use crate::engine::conversation::Message;
 use crate::engine::protocol::{
     AgentCommand, AgentName, Approval, CallId, FailureKind, Outcome, TurnId,
 };
@@ -21,7 +22,8 @@ use crate::engine::protocol::{
 pub struct AgentHandle {
     pub name: AgentName,
     commands: UnboundedSender<AgentCommand>,
-    join: JoinHandle<()>,
+    /// Ends with the agent's conversation.
+    join: JoinHandle<Vec<Message>>,
 }
 
 impl AgentHandle {
@@ -31,21 +33,52 @@ impl AgentHandle {
     }
 
     /// Closes the command channel and waits for the task: a running turn is cancelled first.
-    pub async fn shutdown(self) {
+    /// Returns the conversation the agent ended with.
+    pub async fn shutdown(self) -> Vec<Message> {
         let _ = self.commands.send(AgentCommand::Cancel);
         drop(self.commands);
         // A task that panicked has nothing left to clean up; its panic was logged by tokio.
-        let _ = self.join.await;
+        self.join.await.unwrap_or_default()
     }
 }
 
+/// The agent a new one takes over from (`/reload`), and whether its conversation goes on.
+#[derive(Debug)]
+pub struct Predecessor {
+    pub handle: AgentHandle,
+    pub keeps_conversation: bool,
+}
+
 /// Starts the task of one agent. Its events go to `out` (journal, then channel).
-pub fn spawn(mut rt: AgentRuntime, out: Emitter) -> AgentHandle {
+pub fn spawn(rt: AgentRuntime, out: Emitter) -> AgentHandle {
+    spawn_after(rt, out, None)
+}
+
+/// [`spawn`], taking over from `predecessor`: the new task first stops it (cancelling its turn)
+/// and, if asked, goes on with its conversation. The handle is usable at once: commands sent
+/// meanwhile wait in the inbox, so nobody waits for the old agent but the new one.
+pub fn spawn_after(
+    mut rt: AgentRuntime,
+    out: Emitter,
+    predecessor: Option<Predecessor>,
+) -> AgentHandle {
     let (commands, inbox) = mpsc::unbounded_channel();
     let (answers, answers_in) = mpsc::unbounded_channel();
     rt.gate.connect(answers_in);
     let name = rt.name.clone();
-    let join = tokio::spawn(run(rt, out, inbox, answers));
+    let join = tokio::spawn(async move {
+        if let Some(Predecessor {
+            handle,
+            keeps_conversation,
+        }) = predecessor
+        {
+            let conversation = handle.shutdown().await;
+            if keeps_conversation {
+                rt.conversation = conversation;
+            }
+        }
+        run(rt, out, inbox, answers).await
+    });
     AgentHandle {
         name,
         commands,
@@ -58,15 +91,15 @@ async fn run(
     mut out: Emitter,
     mut inbox: UnboundedReceiver<AgentCommand>,
     answers: UnboundedSender<(CallId, Approval)>,
-) {
+) -> Vec<Message> {
     let mut queue: VecDeque<(TurnId, String)> = VecDeque::new();
     let mut inbox_open = true;
     loop {
         let (turn, text) = match queue.pop_front() {
             Some(next) => next,
-            None if !inbox_open => return,
+            None if !inbox_open => return rt.conversation,
             None => match inbox.recv().await {
-                None => return,
+                None => return rt.conversation,
                 Some(AgentCommand::Prompt { turn, text }) => (turn, text),
                 Some(AgentCommand::Reset) => {
                     reset(&mut rt);

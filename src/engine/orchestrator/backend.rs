@@ -124,3 +124,92 @@ impl AgentBackend {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use pretty_assertions::assert_eq;
+
+    use super::*;
+    use crate::engine::health::Probe;
+    use crate::engine::orchestrator::test_config;
+
+    fn built(yaml: &str, vars: &[(&str, &str)]) -> (AgentBackend, EndpointPool) {
+        let (config, env) = test_config(yaml, vars);
+        let spec = config.agents.values().next().unwrap().clone();
+        let route = route::resolve(&spec, &config, &env);
+        let mut endpoints = EndpointPool::new(&config).unwrap();
+        let site = BackendSite {
+            config: &config,
+            env: &env,
+            working_dir: Path::new("/project"),
+        };
+        let built = AgentBackend::build(&spec, &route, &site, &mut endpoints, None);
+        (built, endpoints)
+    }
+
+    #[test]
+    fn an_http_agent_sends_the_vendor_model_and_is_priced_by_the_litellm_name() {
+        let (built, endpoints) = built(
+            "agents:\n  g:\n    provider: litellm\n    model: gemini/gemini-1.5-pro\n",
+            &[("GEMINI_API_KEY", "k")],
+        );
+        assert_eq!(built.model, "gemini-1.5-pro");
+        assert_eq!(built.price_model, "gemini/gemini-1.5-pro");
+        assert!(matches!(built.backend, Backend::Http(_)));
+        assert_eq!(endpoints.order.len(), 1);
+    }
+
+    #[test]
+    fn an_agent_without_its_key_gets_no_endpoint_and_fails_with_why() {
+        let (built, endpoints) = built(
+            "agents:\n  coder:\n    provider: openai\n    model: gpt-4o\n",
+            &[],
+        );
+        let Backend::Unavailable(error) = &built.backend else {
+            panic!("{:?}", built.backend);
+        };
+        assert!(matches!(error, ProviderError::MissingKey { .. }));
+        assert!(endpoints.order.is_empty());
+        let Probe::Unavailable(why) = Probe::of(&built.backend) else {
+            panic!("the probe mirrors the backend");
+        };
+        assert_eq!(why, error.to_string());
+    }
+
+    #[test]
+    fn a_claude_agent_runs_the_cli_with_native_tools_and_is_probed_by_its_program() {
+        let (built, _) = built(
+            "agents:\n  writer:\n    provider: claude\n    model: fast\n",
+            &[("TZZR_CLAUDE_BIN", "/opt/claude")],
+        );
+        assert_eq!(
+            (built.model.as_str(), built.price_model.as_str()),
+            ("haiku", "haiku")
+        );
+        assert_eq!(built.tool_protocol, ToolProtocol::Native);
+        assert!(
+            matches!(Probe::of(&built.backend), Probe::ClaudeCli { program } if program == "/opt/claude")
+        );
+    }
+
+    #[test]
+    fn a_scripted_agent_is_probed_as_scripted() {
+        let (built, _) = built(
+            "agents:\n  demo:\n    provider: scripted\n    script: [hi]\n",
+            &[],
+        );
+        assert!(matches!(Probe::of(&built.backend), Probe::Scripted));
+    }
+
+    #[test]
+    fn the_system_prompt_names_the_agent_its_role_and_its_servers() {
+        let (config, _) = test_config(
+            "servers:\n  web:\n    host: web.example\n    user: ops\n    description: the web box\nagents:\n  ops:\n    provider: scripted\n    role: You keep things up.\n    servers: [web]\n    script: [hi]\n",
+            &[],
+        );
+        assert_eq!(
+            system_prompt(&config.agents["ops"], &config),
+            "# ops\n\nYou keep things up.\n\n## Available Servers\n- **web**: ops@web.example (the web box)\n"
+        );
+    }
+}

@@ -150,3 +150,125 @@ pub(super) fn unusable_key(key: &KeyStatus) -> Option<ProviderError> {
         KeyStatus::Found { .. } | KeyStatus::NotNeeded => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use pretty_assertions::assert_eq;
+
+    use super::*;
+    use crate::engine::orchestrator::test_config;
+
+    fn described(yaml: &str, vars: &[(&str, &str)]) -> Vec<AgentInfo> {
+        let (config, env) = test_config(yaml, vars);
+        describe(&config, &env)
+    }
+
+    #[test]
+    fn a_scripted_agent_is_said_to_reply_from_the_config() {
+        let [info] = described(
+            "settings:\n  log_dir: /project/logs\nagents:\n  demo:\n    provider: scripted\n    script: [hi]\n",
+            &[],
+        )
+        .try_into()
+        .unwrap();
+        assert_eq!(
+            info,
+            AgentInfo {
+                name: "demo".into(),
+                provider: "scripted".into(),
+                model: info.model.clone(),
+                target: "scripted replies (not a model)".into(),
+                endpoint: None,
+                tools: vec![],
+                servers: vec![],
+                scripted: true,
+                problem: None,
+                notes: vec![],
+                budget_usd: None,
+                log: Path::new("/project/logs").join(crate::engine::journal::md_file_name("demo")),
+            }
+        );
+    }
+
+    #[test]
+    fn an_http_agent_without_its_key_names_the_variable_to_set() {
+        let [info] = described(
+            "agents:\n  coder:\n    provider: openai\n    model: gpt-4o\n",
+            &[],
+        )
+        .try_into()
+        .unwrap();
+        assert_eq!(info.target, "gpt-4o via openai api.openai.com");
+        assert_eq!(info.endpoint.as_deref(), Some("openai api.openai.com"));
+        assert!(!info.scripted);
+        let problem = info.problem.unwrap();
+        assert!(
+            problem.starts_with("no API key: set OPENAI_API_KEY"),
+            "{problem}"
+        );
+    }
+
+    #[test]
+    fn an_http_agent_with_its_key_can_run() {
+        let [info] = described(
+            "agents:\n  coder:\n    provider: openai\n    model: gpt-4o\n",
+            &[("OPENAI_API_KEY", "sk-test")],
+        )
+        .try_into()
+        .unwrap();
+        assert_eq!(info.problem, None);
+        assert_eq!(info.notes, Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_claude_agent_says_which_program_is_missing_and_which_tools_tzzr_serves() {
+        let [info] = described(
+            "agents:\n  writer:\n    provider: claude\n    model: powerful\n    tools: [read, ssh]\n",
+            &[("TZZR_CLAUDE_BIN", "/nonexistent/claude")],
+        )
+        .try_into()
+        .unwrap();
+        assert_eq!(info.target, "claude CLI (opus)");
+        assert_eq!(info.endpoint, None);
+        assert_eq!(
+            info.problem,
+            Some(
+                ProviderError::CliMissing {
+                    program: "/nonexistent/claude".into()
+                }
+                .to_string()
+            )
+        );
+        assert_eq!(
+            info.notes,
+            ["ssh served to the claude CLI by tzzr over MCP (the CLI has no such tool)"]
+        );
+    }
+
+    #[test]
+    fn mcp_servers_are_noted_before_they_run() {
+        let [info] = described(
+            "mcp_servers:\n  files:\n    command: mcp-files\nagents:\n  demo:\n    provider: scripted\n    mcp: [files]\n    script: [hi]\n",
+            &[],
+        )
+        .try_into()
+        .unwrap();
+        assert_eq!(
+            info.notes,
+            ["MCP servers: files (their tools are listed once the agent runs; see --status)"]
+        );
+    }
+
+    #[test]
+    fn escape_sequences_in_a_base_url_are_not_shown() {
+        let [info] = described(
+            "agents:\n  coder:\n    provider: openai\n    model: gpt-4o\n    api_base: \"http://127.0.0.1:9/\\e[2Jv1\"\n",
+            &[],
+        )
+        .try_into()
+        .unwrap();
+        assert!(!info.target.contains('\u{1b}'), "{:?}", info.target);
+    }
+}

@@ -92,6 +92,12 @@ impl EndpointPool {
         endpoint
     }
 
+    /// Forgets the endpoints no agent uses any more (after `/reload`), freeing their labels.
+    pub(super) fn retain_used(&mut self, is_used: impl Fn(&Arc<Endpoint>) -> bool) {
+        self.order.retain(|endpoint| is_used(endpoint));
+        self.by_key.retain(|_, endpoint| is_used(endpoint));
+    }
+
     /// Two keys on one base URL are two endpoints; their labels must differ.
     fn unique_label(&self, label: String) -> String {
         let taken = |l: &str| self.order.iter().any(|e| e.label == l);
@@ -102,5 +108,93 @@ impl EndpointPool {
             .map(|n| format!("{label} #{n}"))
             .find(|l| !taken(l))
             .unwrap_or(label)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use pretty_assertions::assert_eq;
+
+    use super::*;
+    use crate::engine::env::ApiKey;
+    use crate::engine::orchestrator::test_config;
+    use crate::engine::provider::route::KeyStatus;
+
+    fn route(dialect: Dialect, base_url: &str, key: Option<&str>) -> HttpRoute {
+        HttpRoute {
+            dialect,
+            vendor: "local".into(),
+            base_url: base_url.into(),
+            key: key.map_or(KeyStatus::NotNeeded, |key| KeyStatus::Found {
+                var: "KEY".into(),
+                key: ApiKey::new(key),
+            }),
+            model: "m".into(),
+            price_model: "m".into(),
+            tool_protocol: crate::engine::config::ToolProtocol::Native,
+            rpm: None,
+            tpm: None,
+            concurrency: None,
+        }
+    }
+
+    fn pool() -> (EndpointPool, Config) {
+        let (config, _) = test_config("agents: {}\n", &[]);
+        (EndpointPool::new(&config).unwrap(), config)
+    }
+
+    #[test]
+    fn agents_on_one_base_url_and_key_share_one_endpoint() {
+        let (mut pool, config) = pool();
+        let a = pool.get(
+            &route(Dialect::OpenAi, "http://127.0.0.1:1/v1", Some("k")),
+            &config,
+        );
+        let b = pool.get(
+            &route(Dialect::OpenAi, "http://127.0.0.1:1/v1", Some("k")),
+            &config,
+        );
+        assert!(Arc::ptr_eq(&a, &b));
+        assert_eq!(pool.order.len(), 1);
+    }
+
+    #[test]
+    fn another_key_or_dialect_is_another_endpoint_with_its_own_label() {
+        let (mut pool, config) = pool();
+        let base = "http://127.0.0.1:1";
+        let labels: Vec<String> = [
+            route(Dialect::OpenAi, base, Some("k1")),
+            route(Dialect::OpenAi, base, Some("k2")),
+            route(Dialect::Anthropic, base, Some("k1")),
+            route(Dialect::OpenAi, base, None),
+        ]
+        .iter()
+        .map(|r| pool.get(r, &config).label.clone())
+        .collect();
+        assert_eq!(
+            labels,
+            [
+                "local 127.0.0.1:1",
+                "local 127.0.0.1:1 #2",
+                "local 127.0.0.1:1 #3",
+                "local 127.0.0.1:1 #4"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_endpoint_takes_its_limits_from_the_route_and_its_policy_from_settings() {
+        let (config, _) = test_config(
+            "settings:\n  max_retries: 7\n  enable_circuit_breaker: false\nagents: {}\n",
+            &[],
+        );
+        let mut pool = EndpointPool::new(&config).unwrap();
+        let endpoint = pool.get(
+            &route(Dialect::OpenAi, "http://127.0.0.1:1/v1", None),
+            &config,
+        );
+        assert_eq!(endpoint.retry.max_retries, 7);
+        assert!(endpoint.breaker.is_none());
+        assert!(endpoint.key.is_none());
     }
 }

@@ -19,7 +19,7 @@ use self::backend::{AgentBackend, BackendSite};
 use self::describe::describe_agent;
 use self::endpoints::EndpointPool;
 use self::tool_context::tool_context;
-use crate::engine::agent::{self, AgentHandle, AgentRuntime, BridgeLink, Emitter};
+use crate::engine::agent::{self, AgentHandle, AgentRuntime, BridgeLink, Emitter, Predecessor};
 use crate::engine::config::{AgentSpec, Config, diagnose};
 use crate::engine::cost::{Budgets, CostMeter, CostSummary, PriceTable};
 use crate::engine::env::Environment;
@@ -82,6 +82,10 @@ fn suggestion(nearest: &Option<String>) -> String {
 
 struct Slot {
     spec: AgentSpec,
+    /// Where its calls go, as resolved when it started.
+    route: Route,
+    /// The system prompt it started with (it names the servers the agent may reach).
+    system_prompt: String,
     info: AgentInfo,
     probe: Probe,
     handle: AgentHandle,
@@ -107,6 +111,9 @@ pub struct Orchestrator {
     bridges_opened: usize,
     slots: IndexMap<String, Slot>,
     next_turn: u64,
+    /// Agents and MCP servers a reload let go, stopping in the background; awaited by
+    /// `shutdown`.
+    retiring: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Orchestrator {
@@ -167,18 +174,24 @@ impl Orchestrator {
             events,
             slots: IndexMap::new(),
             next_turn: 1,
+            retiring: Vec::new(),
             config,
         };
         let specs: Vec<AgentSpec> = orchestrator.config.agents.values().cloned().collect();
         for spec in specs {
-            let slot = orchestrator.spawn_agent(spec)?;
+            let slot = orchestrator.spawn_agent(spec, None)?;
             orchestrator.slots.insert(slot.spec.name.clone(), slot);
         }
         Ok((orchestrator, receiver))
     }
 
-    /// Builds one agent (route, endpoint, tools, journal) and starts its task.
-    fn spawn_agent(&mut self, spec: AgentSpec) -> Result<Slot, StartError> {
+    /// Builds one agent (route, endpoint, tools, journal) and starts its task, after
+    /// `predecessor` if it takes over from one (`/reload`).
+    fn spawn_agent(
+        &mut self,
+        spec: AgentSpec,
+        predecessor: Option<Predecessor>,
+    ) -> Result<Slot, StartError> {
         let route = route::resolve(&spec, &self.config, &self.env);
         let mut info = describe_agent(&spec, &route, &self.config);
         let bridge = match route {
@@ -230,9 +243,10 @@ impl Orchestrator {
             error,
         })?;
         let name: Arc<str> = spec.name.as_str().into();
+        let system_prompt = system_prompt(&spec, config);
         let runtime = AgentRuntime {
             name: name.clone(),
-            system_prompt: system_prompt(&spec, config),
+            system_prompt: system_prompt.clone(),
             model,
             price_model,
             backend,
@@ -258,7 +272,7 @@ impl Orchestrator {
             conversation: Vec::new(),
             bridge,
         };
-        let handle = agent::spawn(
+        let handle = agent::spawn_after(
             runtime,
             Emitter::new(
                 name,
@@ -266,9 +280,12 @@ impl Orchestrator {
                 Some(journal),
                 self.env.secrets().clone(),
             ),
+            predecessor,
         );
         Ok(Slot {
             spec,
+            route,
+            system_prompt,
             info,
             probe,
             handle,
@@ -355,6 +372,10 @@ impl Orchestrator {
         for slot in self.slots.into_values() {
             slot.handle.shutdown().await;
         }
+        for retiring in self.retiring {
+            // A retiring task that panicked has nothing left to stop.
+            let _ = retiring.await;
+        }
         self.mcp.shutdown().await;
         self.journals.sync().await;
     }
@@ -373,4 +394,17 @@ impl Orchestrator {
             known: self.slots.keys().cloned().collect(),
         })
     }
+}
+
+/// A config from YAML text, as if read from `/project/config.yaml`, with only `vars` set.
+#[cfg(test)]
+fn test_config(yaml: &str, vars: &[(&str, &str)]) -> (Config, Environment) {
+    let env = Environment::isolated(vars.iter().copied());
+    let loaded = crate::engine::config::load_str_with(
+        yaml,
+        std::path::Path::new("/project/config.yaml"),
+        &|key: &str| env.get(key),
+    )
+    .unwrap_or_else(|e| panic!("config: {e}"));
+    (loaded.config, env)
 }

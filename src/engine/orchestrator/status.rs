@@ -162,3 +162,54 @@ impl Orchestrator {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use pretty_assertions::assert_eq;
+
+    use super::*;
+    use crate::engine::orchestrator::test_config;
+    use crate::engine::tools::approval::Asker;
+
+    /// Two agents on one keyless local endpoint, one with no key for OpenAI, one scripted.
+    async fn started(dir: &std::path::Path) -> Orchestrator {
+        let yaml = format!(
+            "settings:\n  working_dir: {dir}\n  log_dir: {dir}/logs\n  budget_usd: 2.5\nagents:\n  a:\n    provider: openai\n    model: m\n    api_base: http://127.0.0.1:9/v1\n  b:\n    provider: openai\n    model: m\n    api_base: http://127.0.0.1:9/v1\n  keyless:\n    provider: openai\n    model: gpt-4o\n  demo:\n    provider: scripted\n    script: [hi]\n",
+            dir = dir.display()
+        );
+        let (config, env) = test_config(&yaml, &[]);
+        Orchestrator::start(config, &env, Asker::Interactive)
+            .unwrap()
+            .0
+    }
+
+    #[tokio::test]
+    async fn status_says_which_agents_can_run_and_who_shares_each_endpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let orchestrator = started(dir.path()).await;
+        let status = orchestrator.status();
+        let ready: Vec<(&str, bool)> = status
+            .agents
+            .iter()
+            .map(|(name, agent)| (name.as_str(), agent.ready))
+            .collect();
+        assert_eq!(
+            ready,
+            [("a", true), ("b", true), ("keyless", false), ("demo", true)]
+        );
+        assert_eq!(status.settings.budget_usd, Some(2.5));
+        let endpoints: Vec<(&str, &str, Vec<String>)> = status
+            .endpoints
+            .iter()
+            .map(|e| (e.label.as_str(), e.dialect, e.agents.clone()))
+            .collect();
+        // The keyless agent gets no endpoint: it cannot call anything.
+        assert_eq!(
+            endpoints,
+            [("openai 127.0.0.1:9", "openai", vec!["a".into(), "b".into()])]
+        );
+        assert_eq!(status.endpoints[0].breaker, BreakerState::Closed);
+        assert_eq!(status.sandbox, None);
+        orchestrator.shutdown().await;
+    }
+}

@@ -190,12 +190,7 @@ fn agents_report(app: &App) -> Vec<String> {
         if !info.tools.is_empty() {
             lines.push(format!("      tools: {}", info.tools.join(", ")));
         }
-        if let Some(problem) = &info.problem {
-            lines.push(format!("      cannot run: {problem}"));
-        }
-        for note in &info.notes {
-            lines.push(format!("      note: {note}"));
-        }
+        lines.extend(crate::report::agent_details(info));
     }
     lines
 }

@@ -305,6 +305,29 @@ impl App {
             .agents
             .get(self.ui.selected)
             .map(|a| a.info.name.clone());
+        // Per-agent UI state follows the agent's name, not its place in the list: removing one
+        // agent leaves the others' scroll and selected tool call alone.
+        let old_names: Vec<String> = self
+            .model
+            .agents
+            .iter()
+            .map(|a| a.info.name.clone())
+            .collect();
+        let old_index = |name: &str| old_names.iter().position(|n| n == name);
+        let scroll = std::mem::take(&mut self.ui.scroll);
+        let tool_row = std::mem::take(&mut self.ui.tool_row);
+        self.ui.scroll = agents
+            .iter()
+            .map(|info| {
+                old_index(&info.name)
+                    .and_then(|i| scroll.get(i).copied())
+                    .unwrap_or_default()
+            })
+            .collect();
+        self.ui.tool_row = agents
+            .iter()
+            .map(|info| old_index(&info.name).and_then(|i| tool_row.get(i).copied().flatten()))
+            .collect();
         let mut old = std::mem::take(&mut self.model.agents);
         self.model.agents = agents
             .iter()
@@ -328,10 +351,6 @@ impl App {
             }
         }
         self.model.budget_usd = budget_usd;
-        self.ui
-            .scroll
-            .resize(agents.len(), state::Scroll::default());
-        self.ui.tool_row.resize(agents.len(), None);
         self.ui.selected = selected_name
             .and_then(|name| self.model.agent_index(&name))
             .unwrap_or(0);

@@ -455,3 +455,34 @@ fn a_reload_keeps_what_was_shown_of_agents_that_stay() {
         Some("config reloaded: added delta; removed alpha, gamma")
     );
 }
+
+#[test]
+fn removing_an_agent_leaves_the_others_scroll_and_tool_selection_alone() {
+    let mut app = app();
+    for i in 0..60 {
+        app.handle(event(
+            "gamma",
+            EventKind::Notice {
+                text: format!("line {i}"),
+            },
+        ));
+    }
+    type_line(&mut app, "/agent gamma");
+    press(&mut app, KeyCode::PageUp);
+    let scrolled = app.ui.scroll();
+    assert!(!scrolled.follows_tail());
+    app.ui.tool_row[2] = Some(4);
+    app.handle(AppEvent::Reloaded {
+        agents: vec![info("beta"), info("gamma")],
+        endpoints: vec![],
+        budget_usd: None,
+        summary: "config reloaded: removed alpha; 2 unchanged".into(),
+    });
+    assert_eq!(app.ui.selected, 1, "gamma is still selected");
+    assert_eq!(app.ui.scroll(), scrolled, "gamma's scroll moved with it");
+    assert_eq!(app.ui.tool_row, [None, Some(4)]);
+    assert!(
+        app.ui.scroll.first().is_some_and(|s| s.follows_tail()),
+        "beta's is its own"
+    );
+}

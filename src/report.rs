@@ -1,5 +1,6 @@
-//! The one-shot reports: `--agents` and `--health` as text (v6's lines, plus why an agent cannot
-//! run); `--status` and `--json` variants are the engine's serialized structs.
+//! The one-shot reports as text, shared by both front ends (the headless CLI prints them, the
+//! TUI shows them in an overlay): `--agents`/`/agents` and `--health`/`/health` (v6's lines, plus
+//! why an agent cannot run). `--status` and `--json` variants are the engine's serialized structs.
 
 use crate::engine::health::HealthReport;
 use crate::engine::orchestrator::AgentInfo;
@@ -16,11 +17,9 @@ pub fn agents_text(agents: &[AgentInfo]) -> String {
             text.push_str("  (scripted replies, not a model)");
         }
         text.push('\n');
-        if let Some(problem) = &agent.problem {
-            text.push_str(&format!("      cannot run: {problem}\n"));
-        }
-        for note in &agent.notes {
-            text.push_str(&format!("      note: {note}\n"));
+        for line in agent_details(agent) {
+            text.push_str(&line);
+            text.push('\n');
         }
     }
     if agents.is_empty() {
@@ -29,14 +28,32 @@ pub fn agents_text(agents: &[AgentInfo]) -> String {
     text
 }
 
+/// What keeps an agent from running, then what its user should know, one indented line each.
+pub fn agent_details(agent: &AgentInfo) -> Vec<String> {
+    agent
+        .problem
+        .iter()
+        .map(|problem| format!("      cannot run: {problem}"))
+        .chain(agent.notes.iter().map(|note| format!("      note: {note}")))
+        .collect()
+}
+
 /// v6's `  ✅ name` / `  ❌ name` lines with what was checked or what is wrong.
-pub fn health_text(reports: &[HealthReport]) -> String {
+pub fn health_lines(reports: &[HealthReport]) -> Vec<String> {
     reports
         .iter()
         .map(|r| {
             let mark = if r.healthy { "✅" } else { "❌" };
-            format!("  {mark} {}  {}\n", r.agent, r.detail)
+            format!("  {mark} {}  {}", r.agent, r.detail)
         })
+        .collect()
+}
+
+/// [`health_lines`], each ended by a newline.
+pub fn health_text(reports: &[HealthReport]) -> String {
+    health_lines(reports)
+        .into_iter()
+        .map(|line| line + "\n")
         .collect()
 }
 
@@ -72,6 +89,20 @@ mod tests {
             text,
             "  coder: litellm/gpt4o\n      cannot run: no API key: set OPENAI_API_KEY\n  demo: scripted/gpt4o  (scripted replies, not a model)\n"
         );
+    }
+
+    #[test]
+    fn details_say_why_an_agent_cannot_run_before_the_notes() {
+        let mut agent = info("coder", Some("no API key"), false);
+        agent.notes = vec!["bash runs UNCONFINED here".into()];
+        assert_eq!(
+            agent_details(&agent),
+            [
+                "      cannot run: no API key",
+                "      note: bash runs UNCONFINED here"
+            ]
+        );
+        assert!(agent_details(&info("demo", None, true)).is_empty());
     }
 
     #[test]
