@@ -4,6 +4,7 @@
 
 mod booking;
 mod forward;
+mod pace;
 mod tools;
 
 use std::collections::HashMap;
@@ -45,6 +46,7 @@ pub(super) async fn run_turn(
         max_tokens,
         prices,
         meter,
+        rate_limit,
         startup_notes,
         conversation,
     } = rt;
@@ -81,6 +83,10 @@ pub(super) async fn run_turn(
             };
         }
 
+        if backend.endpoint().is_some() && !pace::wait_for_slot(rate_limit, name, out, cancel).await
+        {
+            break Outcome::Cancelled;
+        }
         calls_made += 1;
         let mut streamed = String::new();
         let result = {
