@@ -144,3 +144,20 @@ async fn rate_limit_per_minute_counts_each_agents_calls_on_their_own() {
     );
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_hundred_agents_with_default_settings_all_call_at_once() {
+    let mock = MockLlm::start().await;
+    let names: Vec<String> = (0..100).map(|i| format!("a{i}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let yaml = team(&mock, "", &names).replace("settings:\n  retry_delay: 0.01\n", "");
+    let mut h = Harness::start(&yaml).await;
+    let turns: Vec<_> = names.iter().map(|name| h.prompt(name, "hi")).collect();
+    for turn in turns {
+        let events = h.until_finished(turn).await;
+        assert!(h.outcome(&events).is_done(), "{events:?}");
+        assert_eq!(waits(&events), [], "v6's 60 a minute is each agent's own");
+    }
+    assert_eq!(mock.chat_requests().len(), 100);
+    h.shutdown().await;
+}
