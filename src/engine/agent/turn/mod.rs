@@ -77,16 +77,19 @@ pub(super) async fn run_turn(
         };
         let tools: &[ToolSpec] = if uses_text { &[] } else { toolbox.specs() };
         let est_tokens = tokens::estimate_request(&system, conversation, tools);
-        if let Err(refused) = booking::admit(meter, prices, name, price_model, est_tokens) {
-            break Outcome::Failed {
-                error: refused.to_string(),
-            };
-        }
-
         if backend.endpoint().is_some() && !pace::wait_for_slot(rate_limit, name, out, cancel).await
         {
             break Outcome::Cancelled;
         }
+        let hold = match booking::reserve(meter, prices, name, price_model, est_tokens, *max_tokens)
+        {
+            Ok(hold) => hold,
+            Err(refused) => {
+                break Outcome::Failed {
+                    error: refused.to_string(),
+                };
+            }
+        };
         calls_made += 1;
         let mut streamed = String::new();
         let result = {
@@ -130,6 +133,9 @@ pub(super) async fn run_turn(
                 None => complete.await,
             }
         };
+        for text in hold.settle() {
+            out.emit(EventKind::Notice { text });
+        }
         if let Some(endpoint) = backend.endpoint() {
             let (breaker, limiter) = endpoint.snapshot();
             out.emit(EventKind::Endpoint {
