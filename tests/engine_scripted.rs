@@ -215,15 +215,18 @@ settings:
   budget_usd: 0.1
 models:
   pricey:
-    input: 10000
-    output: 10000
+    input: 1000
+    output: 1000
 agents:
   spender:
     provider: scripted
     model: pricey
+    max_tokens: 50
     script:
-      - "an answer that costs money"
-"#,
+      - "WORDS"
+"#
+        .replace("WORDS", &"costly ".repeat(200))
+        .as_str(),
     )
     .await;
     let first = h.prompt("spender", "hello there");
@@ -236,6 +239,7 @@ agents:
             _ => None,
         })
         .sum();
+    // Its worst case (prompt + max_tokens) fit; a script ignores max_tokens and spent more.
     assert!(cost > 0.1, "the first call spent the budget: {cost}");
     let second = h.prompt("spender", "and again");
     let events = h.until_finished(second).await;

@@ -129,6 +129,29 @@ pub struct LimiterSnapshot {
     pub queued: u32,
     /// Retries made on this endpoint so far.
     pub retries: u32,
+    /// What the server's headers last said about requests (`x-ratelimit-*-requests`,
+    /// `anthropic-ratelimit-requests-*`), counted down as calls start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_requests: Option<ServerQuota>,
+    /// The same for tokens.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_tokens: Option<ServerQuota>,
+    /// No call starts for this long: the server answered 429.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "millis::serialize_option"
+    )]
+    pub paused_for: Option<Duration>,
+}
+
+/// One of a server's rate limits as its headers put it (counts past `u32::MAX` show as it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct ServerQuota {
+    pub limit: Option<u32>,
+    pub remaining: Option<u32>,
+    /// Until the server restores the limit; `None` when it did not say.
+    #[serde(rename = "reset_in_ms", serialize_with = "millis::serialize_option")]
+    pub reset_in: Option<Duration>,
 }
 
 /// How a turn ended.
@@ -296,6 +319,14 @@ pub mod millis {
 
     pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    /// `null`, or whole milliseconds.
+    pub fn serialize_option<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => serialize(d, s),
+            None => s.serialize_none(),
+        }
     }
 }
 

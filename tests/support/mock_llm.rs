@@ -382,6 +382,29 @@ async fn chat(
     let reply = queued
         .or_else(|| Directives::parse(&incoming.user_text()).reply())
         .unwrap_or_default();
+    let extra_headers = reply.headers.clone();
+    let mut response = answer(shared, peer, dialect, &incoming, reply, serial).await;
+    for (name, value) in extra_headers {
+        if let (Ok(name), Ok(value)) = (
+            header::HeaderName::from_bytes(name.as_bytes()),
+            header::HeaderValue::from_str(&value),
+        ) {
+            response.headers_mut().append(name, value);
+        }
+    }
+    response
+}
+
+/// The answer to one chat request: `reply` after its delay, as an error, a whole reply or a
+/// stream.
+async fn answer(
+    shared: &Shared,
+    peer: SocketAddr,
+    dialect: Dialect,
+    incoming: &Incoming,
+    reply: MockReply,
+    serial: u64,
+) -> Response {
     let delay = reply.delay.unwrap_or(shared.options.default_delay);
     if !delay.is_zero() {
         tokio::select! {
@@ -400,7 +423,7 @@ async fn chat(
         Dialect::OpenAi => "call_mock",
         Dialect::Anthropic => "toolu_mock",
     };
-    let answer = Answer::new(&reply, &incoming, serial, tool_prefix);
+    let answer = Answer::new(&reply, incoming, serial, tool_prefix);
     let shutdown = shared.shutdown.clone();
     if !incoming.stream || reply.ignores_stream {
         let whole = match dialect {

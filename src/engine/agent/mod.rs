@@ -17,6 +17,7 @@ use crate::engine::conversation::Message;
 use crate::engine::cost::{CostMeter, PriceTable};
 use crate::engine::protocol::AgentName;
 use crate::engine::provider::backend::Backend;
+use crate::engine::resilience::Limiter;
 use crate::engine::tools::Toolbox;
 use crate::engine::tools::approval::Gate;
 
@@ -42,6 +43,8 @@ pub struct AgentRuntime {
     pub prices: Arc<PriceTable>,
     /// Shared by all agents; locked only for a synchronous step.
     pub meter: Arc<Mutex<CostMeter>>,
+    /// `settings.rate_limit_per_minute`: this agent's own window of model calls (v6).
+    pub rate_limit: Limiter,
     /// Something to say at the first turn (tools this build cannot give the agent, …).
     pub startup_notes: Vec<String>,
     pub conversation: Vec<Message>,

@@ -1,6 +1,7 @@
-//! Adds up usage and cost per agent and per model, and refuses a call that would cross a budget.
+//! Adds up usage and cost per agent and per model, holds each running call's worst case against
+//! the budgets, refuses a call that would cross one, and says once when 80 % of one is spent.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use indexmap::IndexMap;
 use serde::Serialize;
@@ -16,26 +17,46 @@ pub struct Budgets {
     pub per_agent: HashMap<String, f64>,
 }
 
+/// The share of a budget at which the user is told it is nearly spent.
+const WARN_AT: f64 = 0.8;
+
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum BudgetError {
     #[error(
-        "budget: this call (about ${estimate:.4}) would take the run past settings.budget_usd (${spent:.4} of ${limit:.2} spent); raise budget_usd in the config to go on"
+        "budget: this call (up to ${estimate:.4}) would take the run past settings.budget_usd (${spent:.4} of ${limit:.2} spent{}); raise budget_usd in the config to go on",
+        held_note(*held)
     )]
     Total {
         spent: f64,
+        /// Held by calls still running (their worst case).
+        held: f64,
         limit: f64,
         estimate: f64,
     },
     #[error(
-        "budget: this call (about ${estimate:.4}) would take agent `{agent}` past its budget_usd (${spent:.4} of ${limit:.2} spent); raise agents.{agent}.budget_usd to go on"
+        "budget: this call (up to ${estimate:.4}) would take agent `{agent}` past its budget_usd (${spent:.4} of ${limit:.2} spent{}); raise agents.{agent}.budget_usd to go on",
+        held_note(*held)
     )]
     Agent {
         agent: String,
         spent: f64,
+        held: f64,
         limit: f64,
         estimate: f64,
     },
 }
+
+fn held_note(held: f64) -> String {
+    if held > 0.0 {
+        format!(", ${held:.4} held by calls under way")
+    } else {
+        String::new()
+    }
+}
+
+/// A running call's worst-case cost, held against the budgets until [`CostMeter::release`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct HoldId(u64);
 
 /// Totals of one agent or one model.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -67,31 +88,42 @@ pub struct CostMeter {
     budgets: Budgets,
     by_model: IndexMap<String, Tally>,
     by_agent: IndexMap<String, Tally>,
+    /// The worst case of each call under way, and its agent.
+    holds: HashMap<HoldId, (String, f64)>,
+    next_hold: u64,
+    /// The budgets already warned about: `None` for the run's, else the agent's.
+    warned: HashSet<Option<String>>,
 }
 
 impl CostMeter {
     pub fn new(budgets: Budgets) -> Self {
         Self {
             budgets,
-            by_model: IndexMap::new(),
-            by_agent: IndexMap::new(),
+            ..Self::default()
         }
     }
 
-    /// New limits (a reloaded config); what was spent stays counted.
+    /// New limits (a reloaded config); what was spent stays counted, and the new limits warn
+    /// again at 80 %.
     pub fn set_budgets(&mut self, budgets: Budgets) {
         self.budgets = budgets;
+        self.warned.clear();
     }
 
-    /// Refuses a call whose estimated cost would take the run or the agent past its budget
-    /// (or that would start when the budget is already spent).
+    /// Refuses a call whose worst-case cost, with what is spent and what the calls under way
+    /// hold, would take the run or the agent past its budget (or that would start when the
+    /// budget is already spent).
     pub fn check(&self, agent: &str, estimate_usd: f64) -> Result<(), BudgetError> {
-        let crosses = |spent: f64, limit: f64| spent >= limit || spent + estimate_usd > limit;
+        let crosses = |spent: f64, limit: f64| {
+            !estimate_usd.is_finite() || spent >= limit || spent + estimate_usd > limit
+        };
         if let Some(limit) = self.budgets.total {
             let spent = self.total_spent();
-            if crosses(spent, limit) {
+            let held = self.held(None);
+            if crosses(spent + held, limit) {
                 return Err(BudgetError::Total {
                     spent,
+                    held,
                     limit,
                     estimate: estimate_usd,
                 });
@@ -99,16 +131,67 @@ impl CostMeter {
         }
         if let Some(&limit) = self.budgets.per_agent.get(agent) {
             let spent = self.agent_spent(agent);
-            if crosses(spent, limit) {
+            let held = self.held(Some(agent));
+            if crosses(spent + held, limit) {
                 return Err(BudgetError::Agent {
                     agent: agent.to_owned(),
                     spent,
+                    held,
                     limit,
                     estimate: estimate_usd,
                 });
             }
         }
         Ok(())
+    }
+
+    /// Holds a call's worst-case cost against the budgets until it is released, or refuses it
+    /// as [`check`](Self::check) does. Calls that run at once thus never together pass a budget.
+    pub fn reserve(&mut self, agent: &str, worst_usd: f64) -> Result<HoldId, BudgetError> {
+        self.check(agent, worst_usd)?;
+        let id = HoldId(self.next_hold);
+        self.next_hold = self.next_hold.wrapping_add(1);
+        self.holds
+            .insert(id, (agent.to_owned(), worst_usd.max(0.0)));
+        Ok(id)
+    }
+
+    /// The call is over (done, failed or cancelled); what it used is booked with `record`.
+    pub fn release(&mut self, hold: HoldId) {
+        self.holds.remove(&hold);
+    }
+
+    /// The run's budget, then `agent`'s, each once it is 80 % spent: what to tell the user,
+    /// once per budget.
+    pub fn warnings(&mut self, agent: &str) -> Vec<String> {
+        let mut notes = Vec::new();
+        if let Some(limit) = self.budgets.total {
+            let spent = self.total_spent();
+            if spent >= WARN_AT * limit && self.warned.insert(None) {
+                notes.push(format!(
+                    "budget: {:.0} % of settings.budget_usd is spent (${spent:.4} of ${limit:.2}); calls that would pass it will be refused",
+                    percent(spent, limit)
+                ));
+            }
+        }
+        if let Some(&limit) = self.budgets.per_agent.get(agent) {
+            let spent = self.agent_spent(agent);
+            if spent >= WARN_AT * limit && self.warned.insert(Some(agent.to_owned())) {
+                notes.push(format!(
+                    "budget: {:.0} % of agents.{agent}.budget_usd is spent (${spent:.4} of ${limit:.2}); calls that would pass it will be refused",
+                    percent(spent, limit)
+                ));
+            }
+        }
+        notes
+    }
+
+    /// What the calls under way hold: all of them, or `agent`'s.
+    fn held(&self, agent: Option<&str>) -> f64 {
+        self.holds
+            .values()
+            .filter(|(owner, _)| agent.is_none_or(|a| a == owner))
+            .fold(0.0, |sum, (_, usd)| sum + usd)
     }
 
     /// Counts one model call of `agent` (one request, its tokens, its cost).
@@ -124,7 +207,10 @@ impl CostMeter {
     }
 
     pub fn total_spent(&self) -> f64 {
-        self.by_agent.values().map(|tally| tally.cost_usd).sum()
+        // A fold from +0.0: an empty `sum()` of floats is -0.0, shown as "$-0.0000".
+        self.by_agent
+            .values()
+            .fold(0.0, |sum, tally| sum + tally.cost_usd)
     }
 
     pub fn agent_spent(&self, agent: &str) -> f64 {
@@ -167,6 +253,14 @@ impl Tally {
         self.cache_read_tokens += other.cache_read_tokens;
         self.cache_write_tokens += other.cache_write_tokens;
         self.cost_usd += other.cost_usd;
+    }
+}
+
+fn percent(spent: f64, limit: f64) -> f64 {
+    if limit > 0.0 {
+        (spent / limit * 100.0).min(999.0)
+    } else {
+        100.0
     }
 }
 
@@ -218,6 +312,7 @@ mod tests {
             meter.check("reviewer", 0.30),
             Err(BudgetError::Total {
                 spent: 0.75,
+                held: 0.0,
                 limit: 1.0,
                 estimate: 0.30
             })
@@ -244,6 +339,7 @@ mod tests {
             Err(BudgetError::Agent {
                 agent: "coder".to_owned(),
                 spent: 0.5,
+                held: 0.0,
                 limit: 0.5,
                 estimate: 0.0
             })
@@ -266,23 +362,98 @@ mod tests {
     fn budget_errors_say_how_to_go_on() {
         let total = BudgetError::Total {
             spent: 0.75,
+            held: 0.0,
             limit: 1.0,
             estimate: 0.3,
         };
         assert_eq!(
             total.to_string(),
-            "budget: this call (about $0.3000) would take the run past settings.budget_usd ($0.7500 of $1.00 spent); raise budget_usd in the config to go on"
+            "budget: this call (up to $0.3000) would take the run past settings.budget_usd ($0.7500 of $1.00 spent); raise budget_usd in the config to go on"
         );
         let agent = BudgetError::Agent {
             agent: "coder".to_owned(),
             spent: 0.5,
+            held: 0.125,
             limit: 0.5,
             estimate: 0.01,
         };
         assert_eq!(
             agent.to_string(),
-            "budget: this call (about $0.0100) would take agent `coder` past its budget_usd ($0.5000 of $0.50 spent); raise agents.coder.budget_usd to go on"
+            "budget: this call (up to $0.0100) would take agent `coder` past its budget_usd ($0.5000 of $0.50 spent, $0.1250 held by calls under way); raise agents.coder.budget_usd to go on"
         );
+    }
+
+    #[test]
+    fn calls_under_way_hold_their_worst_case_until_released() {
+        let mut meter = CostMeter::new(budgets(Some(1.0), &[("coder", 0.5)]));
+        let first = meter.reserve("coder", 0.3).unwrap();
+        assert_eq!(
+            meter.reserve("coder", 0.3),
+            Err(BudgetError::Agent {
+                agent: "coder".to_owned(),
+                spent: 0.0,
+                held: 0.3,
+                limit: 0.5,
+                estimate: 0.3
+            }),
+            "two at once would pass the agent's budget"
+        );
+        let second = meter.reserve("reviewer", 0.6).unwrap();
+        assert!(
+            matches!(meter.reserve("reviewer", 0.2), Err(BudgetError::Total { held, .. }) if (held - 0.9).abs() < 1e-9)
+        );
+
+        meter.record("coder", "gpt-4o", usage(1, 1), 0.05);
+        meter.release(first);
+        assert!(
+            meter.reserve("coder", 0.3).is_ok(),
+            "the call settled at its real cost"
+        );
+        meter.release(second);
+        assert!((meter.held(None) - 0.3).abs() < 1e-9);
+    }
+
+    #[test]
+    fn nothing_spent_reads_as_zero_not_minus_zero() {
+        let meter = CostMeter::new(budgets(Some(0.01), &[]));
+        let refused = meter.check("coder", 1.0).unwrap_err().to_string();
+        assert!(refused.contains("($0.0000 of $0.01 spent)"), "{refused}");
+    }
+
+    #[test]
+    fn an_estimate_that_is_not_a_number_is_refused_under_a_budget() {
+        let meter = CostMeter::new(budgets(Some(1.0), &[]));
+        assert!(meter.check("coder", f64::NAN).is_err());
+        assert!(meter.check("coder", f64::INFINITY).is_err());
+        let free = CostMeter::new(Budgets::default());
+        assert_eq!(
+            free.check("coder", f64::NAN),
+            Ok(()),
+            "no budget, nothing to refuse"
+        );
+    }
+
+    #[test]
+    fn each_budget_warns_once_at_80_percent() {
+        let mut meter = CostMeter::new(budgets(Some(1.0), &[("coder", 0.5)]));
+        meter.record("coder", "gpt-4o", usage(1, 1), 0.39);
+        assert_eq!(meter.warnings("coder"), Vec::<String>::new());
+        meter.record("coder", "gpt-4o", usage(1, 1), 0.01);
+        assert_eq!(
+            meter.warnings("coder"),
+            [
+                "budget: 80 % of agents.coder.budget_usd is spent ($0.4000 of $0.50); calls that would pass it will be refused"
+            ]
+        );
+        assert_eq!(meter.warnings("coder"), Vec::<String>::new(), "once");
+        meter.record("reviewer", "gpt-4o", usage(1, 1), 0.45);
+        assert_eq!(
+            meter.warnings("reviewer"),
+            [
+                "budget: 85 % of settings.budget_usd is spent ($0.8500 of $1.00); calls that would pass it will be refused"
+            ]
+        );
+        assert_eq!(meter.warnings("coder"), Vec::<String>::new());
     }
 
     #[test]

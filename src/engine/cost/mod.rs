@@ -5,5 +5,5 @@ mod catalog;
 pub mod meter;
 pub mod prices;
 
-pub use meter::{BudgetError, Budgets, CostMeter, CostSummary, Tally};
+pub use meter::{BudgetError, Budgets, CostMeter, CostSummary, HoldId, Tally};
 pub use prices::{ModelInfo, Price, PriceTable};

@@ -268,6 +268,11 @@ impl Orchestrator {
             max_tokens: spec.max_tokens,
             prices: self.prices.clone(),
             meter: self.meter.clone(),
+            rate_limit: crate::engine::resilience::Limiter::new(
+                Some(config.settings.rate_limit_per_minute),
+                None,
+                None,
+            ),
             startup_notes: info.notes.clone(),
             conversation: Vec::new(),
             bridge,

@@ -46,8 +46,13 @@ pub async fn call_http(
             let mut tracking = |item: StreamItem| {
                 match &item {
                     StreamItem::Usage { usage, .. } => {
-                        used_tokens =
-                            Some(usage.input + usage.output + usage.cache_read + usage.cache_write);
+                        used_tokens = Some(
+                            usage
+                                .input
+                                .saturating_add(usage.output)
+                                .saturating_add(usage.cache_read)
+                                .saturating_add(usage.cache_write),
+                        );
                     }
                     StreamItem::TextDelta(_)
                     | StreamItem::Reasoning(_)
@@ -66,9 +71,10 @@ pub async fn call_http(
                 }
             }
         };
+        let call = permit.call();
         drop(permit);
         if let Some(actual) = used_tokens {
-            ep.limiter.record_tokens(est_tokens, actual);
+            ep.limiter.record_tokens(call, actual);
         }
         if let Some(breaker) = &ep.breaker {
             match &result {
@@ -80,7 +86,13 @@ pub async fn call_http(
         match result {
             Err(e) if e.is_retryable() && !streamed => {
                 retry += 1;
-                let Some(wait) = ep.retry.delay(retry, e.retry_after()) else {
+                let wait = ep.retry.delay(retry, e.retry_after());
+                if matches!(e, ProviderError::Http { status: 429, .. }) {
+                    // Every agent on the endpoint holds back, not only the one that was told.
+                    ep.limiter
+                        .pause(e.retry_after().or(wait).unwrap_or(ep.retry.base_delay));
+                }
+                let Some(wait) = wait else {
                     return Err(e);
                 };
                 ep.limiter.note_retry();

@@ -197,7 +197,9 @@ impl ProviderError {
             ProviderError::Untrusted { .. } | ProviderError::CliMissing { .. } => {
                 FailureKind::Config
             }
-            ProviderError::Connect { .. } | ProviderError::Timeout { .. } => FailureKind::Network,
+            ProviderError::Connect { .. }
+            | ProviderError::Timeout { .. }
+            | ProviderError::Deadline { .. } => FailureKind::Network,
             ProviderError::Quota { .. } => FailureKind::Quota,
             ProviderError::Http {
                 status, message, ..
@@ -209,9 +211,9 @@ impl ProviderError {
                 _ if says_context_is_full(message) => FailureKind::Context,
                 _ => FailureKind::Request,
             },
-            ProviderError::Protocol { .. } | ProviderError::BreakerOpen { .. } => {
-                FailureKind::Server
-            }
+            ProviderError::Protocol { .. }
+            | ProviderError::TooLarge { .. }
+            | ProviderError::BreakerOpen { .. } => FailureKind::Server,
             ProviderError::Cli { .. } | ProviderError::Scripted { .. } => FailureKind::Other,
             ProviderError::Cancelled => FailureKind::Cancelled,
         }

@@ -478,7 +478,7 @@ fn build(
         .or_else(|| models_entry(&agent.model))
         .or_else(|| models_entry(&price_model))
         .unwrap_or(ToolProtocol::Auto);
-    let settings_rpm = Some(config.settings.rate_limit_per_minute).filter(|r| *r > 0);
+    // `settings.rate_limit_per_minute` is per agent (v6), not the endpoint's.
     HttpRoute {
         dialect: vendor.dialect,
         vendor: label.to_owned(),
@@ -487,7 +487,7 @@ fn build(
         model: upstream,
         price_model,
         tool_protocol,
-        rpm: named.and_then(|p| p.rpm).or(settings_rpm),
+        rpm: named.and_then(|p| p.rpm),
         tpm: named.and_then(|p| p.tpm),
         concurrency: named.and_then(|p| p.concurrency),
     }
@@ -716,6 +716,21 @@ mod tests {
         assert!(matches!(route.key, KeyStatus::Found { ref var, .. } if var == "LOCAL_KEY"));
         assert_eq!((route.rpm, route.concurrency), (Some(600), Some(4)));
         assert_eq!(route.label(), "local llm.internal");
+    }
+
+    #[test]
+    fn the_per_agent_rate_limit_is_not_the_endpoints() {
+        let cfg = config();
+        assert_eq!(cfg.settings.rate_limit_per_minute, 60);
+        let route = http(resolve(
+            &agent("openai", "gpt-4o"),
+            &cfg,
+            &Environment::isolated([("OPENAI_API_KEY", "k")]),
+        ));
+        assert_eq!(
+            (route.rpm, route.tpm, route.concurrency),
+            (None, None, None)
+        );
     }
 
     #[test]

@@ -75,6 +75,7 @@ pub async fn send(
         Err(e) => return Err(send_error(url, ep.timeout, &e)),
         Ok(response) => response,
     };
+    ep.limiter.observe(response.headers());
     let status = response.status();
     if status.is_success() {
         return Ok(response);

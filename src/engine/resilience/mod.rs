@@ -4,6 +4,7 @@
 pub mod breaker;
 pub mod endpoint;
 pub mod limiter;
+pub mod quota;
 pub mod retry;
 
 pub use breaker::Breaker;

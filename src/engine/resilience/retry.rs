@@ -1,8 +1,11 @@
 //! When to try a failed call again, and after how long: exponential backoff with jitter, and the
 //! server's `Retry-After` when it sent one.
 
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// The longest `Retry-After` honoured even when `max_delay` is shorter: servers that ask for a
 /// minute usually mean it, but a hostile header must not park an agent for an hour.
@@ -24,6 +27,17 @@ impl RetryPolicy {
     /// A `Retry-After` from the server wins over the backoff (capped at `max(max_delay, 60 s)`);
     /// otherwise `base_delay * 2^(retry-1)`, ±25 % jitter, capped at `max_delay`.
     pub fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Option<Duration> {
+        self.delay_with_jitter(retry, retry_after, random_spread())
+    }
+
+    /// [`delay`](Self::delay) with the jitter given: `spread` in `[-1, 1]` moves the backoff
+    /// from 25 % shorter to 25 % longer (0: the nominal backoff). Pure, so tests can pin it.
+    pub fn delay_with_jitter(
+        &self,
+        retry: u32,
+        retry_after: Option<Duration>,
+        spread: f64,
+    ) -> Option<Duration> {
         if retry > self.max_retries {
             return None;
         }
@@ -35,21 +49,21 @@ impl RetryPolicy {
             .base_delay
             .saturating_mul(1 << doublings)
             .min(self.max_delay);
+        let factor = 1.0 + JITTER * spread.clamp(-1.0, 1.0);
         let jittered =
-            Duration::try_from_secs_f64(backoff.as_secs_f64() * jitter_factor()).unwrap_or(backoff);
+            Duration::try_from_secs_f64(backoff.as_secs_f64() * factor).unwrap_or(backoff);
         Some(jittered.min(self.max_delay))
     }
 }
 
-/// A factor in `[1 - JITTER, 1 + JITTER]`. Not cryptographic: a splitmix64 step over the wall
-/// clock and a call counter is plenty to spread retries, and needs no crate.
-fn jitter_factor() -> f64 {
+/// A spread in `[-1, 1)`. Not cryptographic: a splitmix64 step over a per-process random seed
+/// (std's hasher keys) and a call counter is plenty to spread retries, and needs no crate.
+fn random_spread() -> f64 {
     const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
+    static SEED: OnceLock<u64> = OnceLock::new();
     static CALLS: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_nanos() as u64);
-    let mut z = nanos
+    let seed = *SEED.get_or_init(|| RandomState::new().build_hasher().finish());
+    let mut z = seed
         ^ CALLS
             .fetch_add(GOLDEN, Ordering::Relaxed)
             .wrapping_add(GOLDEN);
@@ -57,7 +71,7 @@ fn jitter_factor() -> f64 {
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^= z >> 31;
     let unit = (z >> 11) as f64 / (1u64 << 53) as f64; // uniform in [0, 1)
-    1.0 - JITTER + unit * 2.0 * JITTER
+    unit * 2.0 - 1.0
 }
 
 #[cfg(test)]
@@ -128,6 +142,33 @@ mod tests {
         let delays: std::collections::HashSet<_> =
             (0..20).filter_map(|_| p.delay(1, None)).collect();
         assert!(delays.len() > 1, "20 delays were all equal: {delays:?}");
+    }
+
+    #[test]
+    fn jitter_can_be_pinned() {
+        let p = policy();
+        assert_eq!(
+            p.delay_with_jitter(2, None, 0.0),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(
+            p.delay_with_jitter(2, None, -1.0),
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(
+            p.delay_with_jitter(2, None, 1.0),
+            Some(Duration::from_millis(2500))
+        );
+        assert_eq!(
+            p.delay_with_jitter(2, None, 7.0),
+            Some(Duration::from_millis(2500)),
+            "a spread past 1 is clamped"
+        );
+        assert_eq!(
+            p.delay_with_jitter(1, Some(Duration::from_secs(3)), 1.0),
+            Some(Duration::from_secs(3)),
+            "Retry-After is never jittered"
+        );
     }
 
     #[test]

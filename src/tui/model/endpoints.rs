@@ -1,10 +1,10 @@
-//! The shared endpoints: breaker state (with the time of the next probe), limiter gauges, retries
-//! and the last error seen on each.
+//! The shared endpoints: breaker state (with the time of the next probe), limiter gauges, what
+//! the server said of its limits (with the time of its reset), retries and the last error seen.
 
 use std::time::Duration;
 
 use crate::engine::orchestrator::EndpointStatus;
-use crate::engine::protocol::{BreakerState, LimiterSnapshot};
+use crate::engine::protocol::{BreakerState, LimiterSnapshot, ServerQuota};
 
 /// The breaker as drawn: an open breaker knows when it probes again.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -21,19 +21,21 @@ pub struct EndpointView {
     pub agents: Vec<String>,
     pub breaker: Breaker,
     pub limiter: LimiterSnapshot,
+    /// When the server restores its request and token limits, as its headers said.
+    pub requests_reset_at: Option<jiff::Timestamp>,
+    pub tokens_reset_at: Option<jiff::Timestamp>,
+    /// Until when a 429 holds every call back.
+    pub paused_until: Option<jiff::Timestamp>,
     pub last_error: Option<String>,
 }
 
 impl EndpointView {
     pub fn new(status: &EndpointStatus) -> Self {
-        Self {
-            label: status.label.clone(),
-            base_url: status.base_url.clone(),
-            agents: status.agents.clone(),
-            breaker: breaker_at(status.breaker, jiff::Timestamp::now()),
-            limiter: status.limiter,
-            last_error: None,
-        }
+        let mut view = Self::named(&status.label);
+        view.base_url = status.base_url.clone();
+        view.agents = status.agents.clone();
+        view.update(status.breaker, status.limiter, jiff::Timestamp::now());
+        view
     }
 
     /// An endpoint first heard of in an event.
@@ -44,12 +46,20 @@ impl EndpointView {
             agents: Vec::new(),
             breaker: Breaker::Closed,
             limiter: LimiterSnapshot::default(),
+            requests_reset_at: None,
+            tokens_reset_at: None,
+            paused_until: None,
             last_error: None,
         }
     }
 
     pub fn update(&mut self, breaker: BreakerState, limiter: LimiterSnapshot, at: jiff::Timestamp) {
+        let reset_at =
+            |quota: Option<ServerQuota>| quota.and_then(|q| q.reset_in).map(|wait| later(at, wait));
         self.breaker = breaker_at(breaker, at);
+        self.requests_reset_at = reset_at(limiter.server_requests);
+        self.tokens_reset_at = reset_at(limiter.server_tokens);
+        self.paused_until = limiter.paused_for.map(|wait| later(at, wait));
         self.limiter = limiter;
     }
 }

@@ -1,5 +1,6 @@
 //! The endpoints pane: per shared HTTP endpoint, its breaker (with the countdown to the next
-//! probe), its rate-limit gauges, the calls queued and retried, and the last error seen.
+//! probe), its rate-limit gauges, what the server said of its limits (with the countdown to its
+//! reset), a 429's pause, the calls queued and retried, and the last error seen.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -10,6 +11,7 @@ use ratatui::widgets::Widget;
 use super::fit::{draw_rows, spread, text_width};
 use super::theme::{Theme, budget_style};
 use super::{Ctx, count, pane, seconds_until, short_duration, titled};
+use crate::engine::protocol::ServerQuota;
 use crate::sanitize::line_for_display;
 use crate::tui::app::state::Focus;
 use crate::tui::model::{Breaker, EndpointView};
@@ -96,13 +98,30 @@ fn lines(endpoint: &EndpointView, now: jiff::Timestamp, width: u16) -> Vec<Line<
             width,
         ),
         gauge("tpm", limiter.tpm_used, limiter.tpm_limit, width),
-        Line::from(vec![
-            Span::styled("queued ", Theme::dim()),
-            Span::styled(limiter.queued.to_string(), busy_if(limiter.queued > 0)),
-            Span::styled(" · retries ", Theme::dim()),
-            Span::styled(limiter.retries.to_string(), busy_if(limiter.retries > 0)),
-        ]),
     ];
+    let told = [
+        ("req", limiter.server_requests, endpoint.requests_reset_at),
+        ("tok", limiter.server_tokens, endpoint.tokens_reset_at),
+    ];
+    for (name, quota, reset_at) in told {
+        if let Some(quota) = quota {
+            lines.push(server_quota(name, quota, reset_at, now));
+        }
+    }
+    if let Some(until) = endpoint.paused_until
+        && until > now
+    {
+        lines.push(Line::from(vec![
+            Span::styled("429 · paused ", Theme::warn()),
+            Span::styled(short_duration(seconds_until(now, until)), Theme::warn()),
+        ]));
+    }
+    lines.push(Line::from(vec![
+        Span::styled("queued ", Theme::dim()),
+        Span::styled(limiter.queued.to_string(), busy_if(limiter.queued > 0)),
+        Span::styled(" · retries ", Theme::dim()),
+        Span::styled(limiter.retries.to_string(), busy_if(limiter.retries > 0)),
+    ]));
     if let Some(error) = &endpoint.last_error {
         lines.push(Line::styled(
             format!("✗ {}", line_for_display(error.trim())),
@@ -138,6 +157,33 @@ fn gauge(name: &'static str, used: u64, limit: Option<u64>, width: u16) -> Line<
         spans.push(Span::raw(" "));
     }
     spans.push(Span::styled(numbers, budget_style(ratio)));
+    Line::from(spans)
+}
+
+/// `req left 12/60 · reset 3s`: what the server's headers said, counted down as calls start;
+/// amber when none is left.
+fn server_quota(
+    name: &'static str,
+    quota: ServerQuota,
+    reset_at: Option<jiff::Timestamp>,
+    now: jiff::Timestamp,
+) -> Line<'static> {
+    let left = match (quota.remaining, quota.limit) {
+        (Some(remaining), Some(limit)) => {
+            format!("{}/{}", count(remaining.into()), count(limit.into()))
+        }
+        (Some(remaining), None) => count(remaining.into()),
+        (None, Some(limit)) => format!("?/{}", count(limit.into())),
+        (None, None) => "?".to_owned(),
+    };
+    let mut spans = vec![
+        Span::styled(format!("{name} left "), Theme::dim()),
+        Span::styled(left, busy_if(quota.remaining == Some(0))),
+    ];
+    if let Some(reset_at) = reset_at.filter(|&at| at > now) {
+        spans.push(Span::styled(" · reset ", Theme::dim()));
+        spans.push(Span::raw(short_duration(seconds_until(now, reset_at))));
+    }
     Line::from(spans)
 }
 
@@ -198,6 +244,7 @@ mod tests {
                         tpm_used: 81_000,
                         queued: 2,
                         retries: 0,
+                        ..LimiterSnapshot::default()
                     },
                 ),
             )
@@ -226,6 +273,7 @@ mod tests {
                         tpm_used: 40_000,
                         queued: 0,
                         retries: 7,
+                        ..LimiterSnapshot::default()
                     },
                 ),
             )
@@ -319,6 +367,50 @@ mod tests {
     #[test]
     fn a_narrow_pane_drops_the_bars_before_the_numbers() {
         insta::assert_snapshot!(screen(&endpoints_pane(&three_endpoints(), at(38), 18, 20)));
+    }
+
+    #[test]
+    fn what_the_server_said_is_shown_with_its_reset_countdown() {
+        let mut scene = Scene::new(vec![http_agent("coder", "openai")], None);
+        scene.event(
+            "coder",
+            10,
+            endpoint(
+                "openai",
+                BreakerState::Closed,
+                LimiterSnapshot {
+                    rpm_used: 2,
+                    server_requests: Some(ServerQuota {
+                        limit: Some(500),
+                        remaining: Some(0),
+                        reset_in: Some(Duration::from_millis(2_500)),
+                    }),
+                    server_tokens: Some(ServerQuota {
+                        limit: Some(30_000),
+                        remaining: Some(12_000),
+                        reset_in: Some(Duration::from_secs(90)),
+                    }),
+                    paused_for: Some(Duration::from_secs(5)),
+                    ..LimiterSnapshot::default()
+                },
+            ),
+        );
+        let buf = endpoints_pane(&scene, at(11), 44, 9);
+        let text = screen(&buf);
+        insta::assert_snapshot!(text);
+        assert!(text.contains("req left 0/500 · reset 2s"), "{text}");
+        assert!(
+            text.contains("tok left 12.0k/30.0k · reset 1m 29s"),
+            "{text}"
+        );
+        assert!(text.contains("429 · paused 4s"), "{text}");
+        assert_style(&buf, "0/500", Theme::warn());
+
+        let later = screen(&endpoints_pane(&scene, at(13), 44, 9));
+        assert!(!later.contains("0/500 · reset"), "past the reset: {later}");
+        assert!(later.contains("reset 1m 27s"), "{later}");
+        let after_pause = screen(&endpoints_pane(&scene, at(16), 44, 9));
+        assert!(!after_pause.contains("paused"), "{after_pause}");
     }
 
     #[test]

@@ -112,6 +112,8 @@ pub struct MockReply {
     pub cuts_last_call: bool,
     /// Stream exactly these frames instead of the rendered answer (hostile servers).
     pub raw_frames: Option<Vec<String>>,
+    /// Sent with the answer, whatever it is (rate-limit headers, …).
+    pub headers: Vec<(String, String)>,
 }
 
 impl MockReply {
@@ -237,6 +239,12 @@ impl MockReply {
     /// The `Retry-After` header value of an error reply (`"1"`, or an HTTP-date).
     pub fn retry_after(mut self, value: impl Into<String>) -> Self {
         self.retry_after = Some(value.into());
+        self
+    }
+
+    /// Adds a response header (to an answer or an error).
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
         self
     }
 

@@ -1,10 +1,10 @@
-//! What a model call may spend and what it did spend: the budget check before a call, the
-//! usage booked on the meter after it.
+//! What a model call may spend and what it did spend: its worst case held against the budgets
+//! before it starts, the usage booked on the meter as it comes, the hold released after.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use super::lock;
-use crate::engine::cost::{BudgetError, CostMeter, PriceTable};
+use crate::engine::cost::{BudgetError, CostMeter, HoldId, PriceTable};
 use crate::engine::protocol::{EventKind, TokenUsage};
 
 /// What the usage of a call is booked against.
@@ -43,22 +43,53 @@ impl UsageContext<'_> {
     }
 }
 
-/// Whether the agent may make a call whose prompt is about `est_tokens` tokens.
-pub(super) fn admit(
-    meter: &Mutex<CostMeter>,
+/// What a call is assumed to write at most when the agent sets no `max_tokens`.
+pub(super) const DEFAULT_OUTPUT_RESERVE: u32 = 4096;
+
+/// A call's worst case held against the budgets while it runs; released when dropped (the call
+/// ended, failed or was cancelled: what it used is booked as usage).
+pub(super) struct Hold {
+    meter: Arc<Mutex<CostMeter>>,
+    id: HoldId,
+    agent: String,
+}
+
+impl Hold {
+    /// Releases the hold and says which budgets just passed 80 %.
+    pub fn settle(self) -> Vec<String> {
+        let mut meter = lock(&self.meter);
+        meter.release(self.id);
+        meter.warnings(&self.agent)
+    }
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        lock(&self.meter).release(self.id);
+    }
+}
+
+/// Holds the worst case of a call whose prompt is about `est_tokens` tokens: the prompt and
+/// `max_tokens` of output (or [`DEFAULT_OUTPUT_RESERVE`]) at the model's price. Refused when
+/// it would take the run or the agent past a budget.
+pub(super) fn reserve(
+    meter: &Arc<Mutex<CostMeter>>,
     prices: &PriceTable,
     agent: &str,
     price_model: &str,
     est_tokens: u64,
-) -> Result<(), BudgetError> {
-    let est_cost = prices
-        .cost(
-            price_model,
-            &TokenUsage {
-                input: est_tokens,
-                ..TokenUsage::default()
-            },
-        )
-        .unwrap_or(0.0);
-    lock(meter).check(agent, est_cost)
+    max_tokens: Option<u32>,
+) -> Result<Hold, BudgetError> {
+    let worst = TokenUsage {
+        input: est_tokens,
+        output: u64::from(max_tokens.unwrap_or(DEFAULT_OUTPUT_RESERVE)),
+        ..TokenUsage::default()
+    };
+    let worst_usd = prices.cost(price_model, &worst).unwrap_or(0.0);
+    let id = lock(meter).reserve(agent, worst_usd)?;
+    Ok(Hold {
+        meter: Arc::clone(meter),
+        id,
+        agent: agent.to_owned(),
+    })
 }

@@ -4,6 +4,7 @@
 
 mod booking;
 mod forward;
+mod pace;
 mod tools;
 
 use std::collections::HashMap;
@@ -45,6 +46,7 @@ pub(super) async fn run_turn(
         max_tokens,
         prices,
         meter,
+        rate_limit,
         startup_notes,
         conversation,
     } = rt;
@@ -75,10 +77,15 @@ pub(super) async fn run_turn(
         };
         let tools: &[ToolSpec] = if uses_text { &[] } else { toolbox.specs() };
         let est_tokens = tokens::estimate_request(&system, conversation, tools);
-        if let Err(refused) = booking::admit(meter, prices, name, price_model, est_tokens) {
-            break Outcome::failed(FailureKind::Budget, refused.to_string());
+        if backend.endpoint().is_some() && !pace::wait_for_slot(rate_limit, name, out, cancel).await
+        {
+            break Outcome::Cancelled;
         }
-
+        let hold = match booking::reserve(meter, prices, name, price_model, est_tokens, *max_tokens)
+        {
+            Ok(hold) => hold,
+            Err(refused) => break Outcome::failed(FailureKind::Budget, refused.to_string()),
+        };
         calls_made += 1;
         let mut streamed = String::new();
         let result = {
@@ -122,6 +129,9 @@ pub(super) async fn run_turn(
                 None => complete.await,
             }
         };
+        for text in hold.settle() {
+            out.emit(EventKind::Notice { text });
+        }
         if let Some(endpoint) = backend.endpoint() {
             let (breaker, limiter) = endpoint.snapshot();
             out.emit(EventKind::Endpoint {
