@@ -51,6 +51,7 @@ fn v6_settings() -> Settings {
         approval: ApprovalPolicy::default().written_out(),
         require_sandbox: false,
         http_allow_private: false,
+        loop_guard: 3,
     }
 }
 

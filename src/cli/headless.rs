@@ -22,12 +22,13 @@ pub struct Finished {
     pub outcome: Outcome,
 }
 
-/// The exit status of a headless run: 130 if a turn was cancelled (Ctrl+C), 1 if one failed.
+/// The exit status of a headless run: 130 if a turn was cancelled (Ctrl+C), 1 if one failed or
+/// its answer was cut.
 pub fn exit_status(finished: &[Finished]) -> u8 {
     let any = |f: fn(&Outcome) -> bool| finished.iter().any(|t| f(&t.outcome));
     if any(|o| matches!(o, Outcome::Cancelled)) {
         130
-    } else if any(|o| matches!(o, Outcome::Failed { .. })) {
+    } else if any(|o| matches!(o, Outcome::Failed { .. } | Outcome::Stopped { .. })) {
         1
     } else {
         0
@@ -177,7 +178,8 @@ pub async fn run_task<O: Write, E: Write>(
         let Some(last) = outcome.pop() else { break };
         previous = match &last.outcome {
             Outcome::Done { text } => Some(text.clone()),
-            Outcome::Failed { .. } | Outcome::Cancelled => None,
+            // A cut answer is no ground for the next step.
+            Outcome::Stopped { .. } | Outcome::Failed { .. } | Outcome::Cancelled => None,
         };
         finished.push(last);
         if previous.is_none() || interrupts.received().is_some() {

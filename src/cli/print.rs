@@ -159,30 +159,11 @@ impl<O: Write, E: Write> Printer<O, E> {
         let streamed = self.answers.remove(agent).unwrap_or_default();
         self.new_step.remove(agent);
         match outcome {
-            Outcome::Done { text } => {
-                match self.layout {
-                    Layout::Stream => {
-                        // Streamed text is on stdout already; a provider that streamed nothing
-                        // still has its say.
-                        if streamed.is_empty() && !text.is_empty() {
-                            let text = self.cleaned(text);
-                            self.out.write_all(text.as_bytes())?;
-                            self.at_line_start = text.ends_with('\n');
-                        }
-                        self.end_stream_line()?;
-                    }
-                    Layout::Blocks => {
-                        let answer = if streamed.trim().is_empty() {
-                            self.cleaned(text)
-                        } else {
-                            streamed
-                        };
-                        writeln!(self.out, "── {} ──", sanitize::line_for_display(agent))?;
-                        writeln!(self.out, "{}", answer.trim_end())?;
-                        writeln!(self.out)?;
-                    }
-                }
-                self.out.flush()
+            Outcome::Done { text } => self.answer(agent, text, streamed),
+            Outcome::Stopped { text, reason } => {
+                self.answer(agent, text, streamed)?;
+                let agent = sanitize::line_for_display(agent);
+                writeln!(self.err, "tzzr: {agent}: stopped: {}", reason.describe())
             }
             Outcome::Failed { error, .. } => {
                 self.end_stream_line()?;
@@ -195,6 +176,33 @@ impl<O: Write, E: Write> Printer<O, E> {
                 writeln!(self.err, "tzzr: {agent}: cancelled")
             }
         }
+    }
+
+    /// The end of an answer: what did not stream yet (one agent), or the whole block (many).
+    fn answer(&mut self, agent: &str, text: &str, streamed: String) -> io::Result<()> {
+        match self.layout {
+            Layout::Stream => {
+                // Streamed text is on stdout already; a provider that streamed nothing
+                // still has its say.
+                if streamed.is_empty() && !text.is_empty() {
+                    let text = self.cleaned(text);
+                    self.out.write_all(text.as_bytes())?;
+                    self.at_line_start = text.ends_with('\n');
+                }
+                self.end_stream_line()?;
+            }
+            Layout::Blocks => {
+                let answer = if streamed.trim().is_empty() {
+                    self.cleaned(text)
+                } else {
+                    streamed
+                };
+                writeln!(self.out, "── {} ──", sanitize::line_for_display(agent))?;
+                writeln!(self.out, "{}", answer.trim_end())?;
+                writeln!(self.out)?;
+            }
+        }
+        self.out.flush()
     }
 
     fn end_stream_line(&mut self) -> io::Result<()> {
@@ -313,6 +321,25 @@ mod tests {
         assert_eq!(
             err,
             "→ read {\"path\":\"x.txt\"}\n✗ read (3 ms): File not found: x.txt\n"
+        );
+    }
+
+    #[test]
+    fn a_cut_answer_keeps_its_text_and_says_why_on_stderr() {
+        let stopped = ev(
+            "a",
+            EventKind::TurnFinished {
+                outcome: Outcome::Stopped {
+                    text: "one, two,".into(),
+                    reason: crate::engine::protocol::StoppedBy::MaxTokens,
+                },
+            },
+        );
+        let (out, err) = run(Layout::Stream, false, &[delta("a", "one, two,"), stopped]);
+        assert_eq!(out, "one, two,\n");
+        assert_eq!(
+            err,
+            "tzzr: a: stopped: the answer was cut off at max_tokens: raise the agent's max_tokens or ask for a shorter answer\n"
         );
     }
 

@@ -143,6 +143,9 @@ impl Journal {
                 self.pending_args.clear();
                 Some(match outcome {
                     Outcome::Done { text } => ("RESULT", text.clone()),
+                    Outcome::Stopped { text, reason } => {
+                        ("STOPPED", format!("{}.\n\n{text}", reason.describe()))
+                    }
                     Outcome::Failed { error, .. } => ("ERROR", error.clone()),
                     Outcome::Cancelled => ("CANCELLED", "The turn was cancelled.".to_owned()),
                 })

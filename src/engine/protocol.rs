@@ -162,6 +162,11 @@ pub enum Outcome {
     Done {
         text: String,
     },
+    /// The model stopped before it finished: `text` is what it wrote, cut or withheld.
+    Stopped {
+        text: String,
+        reason: StoppedBy,
+    },
     Cancelled,
     Failed {
         error: String,
@@ -179,6 +184,31 @@ impl Outcome {
         Outcome::Failed {
             error: error.into(),
             kind,
+        }
+    }
+}
+
+/// Why a model's answer is not whole.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoppedBy {
+    /// The answer reached `max_tokens` (twice, when a tool call was cut).
+    MaxTokens,
+    /// The provider's content filter withheld or cut the answer.
+    ContentFilter,
+    /// The model declined to answer.
+    Refusal,
+}
+
+impl StoppedBy {
+    /// One line for the user: what happened and what to do.
+    pub fn describe(self) -> &'static str {
+        match self {
+            StoppedBy::MaxTokens => {
+                "the answer was cut off at max_tokens: raise the agent's max_tokens or ask for a shorter answer"
+            }
+            StoppedBy::ContentFilter => "the provider's content filter withheld or cut the answer",
+            StoppedBy::Refusal => "the model declined to answer",
         }
     }
 }
@@ -357,6 +387,19 @@ mod tests {
                 "event": "tool_call_finished", "call": "call_1", "tool": "read",
                 "ok": true, "output": "hi", "duration": 12
             })
+        );
+    }
+
+    #[test]
+    fn a_cut_answer_is_stopped_not_done() {
+        let json = serde_json::to_value(Outcome::Stopped {
+            text: "The list: one, two,".into(),
+            reason: StoppedBy::MaxTokens,
+        })
+        .unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"status": "stopped", "text": "The list: one, two,", "reason": "max_tokens"})
         );
     }
 

@@ -143,7 +143,7 @@ impl Emitter {
             EventKind::Endpoint { endpoint, .. } => r.redact_string(endpoint),
             EventKind::Notice { text } => r.redact_string(text),
             EventKind::TurnFinished { outcome } => match outcome {
-                Outcome::Done { text } => r.redact_string(text),
+                Outcome::Done { text } | Outcome::Stopped { text, .. } => r.redact_string(text),
                 Outcome::Failed { error, .. } => r.redact_string(error),
                 Outcome::Cancelled => {}
             },

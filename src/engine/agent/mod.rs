@@ -38,6 +38,8 @@ pub struct AgentRuntime {
     pub tool_protocol: ToolProtocol,
     /// Model calls allowed in one turn.
     pub max_turns: u32,
+    /// Identical tool calls in a row that stop a turn (`settings.loop_guard`); 0 is off.
+    pub loop_guard: u32,
     pub temperature: Option<f32>,
     pub max_tokens: Option<u32>,
     pub prices: Arc<PriceTable>,

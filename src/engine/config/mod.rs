@@ -77,6 +77,9 @@ pub struct Settings {
     pub require_sandbox: bool,
     /// Let `http_request` reach loopback, private and link-local addresses (local services).
     pub http_allow_private: bool,
+    /// The same tool call with the same arguments this many times in a row stops a turn;
+    /// 0 turns the guard off.
+    pub loop_guard: u32,
 }
 
 /// An SSH host an agent may reach.
@@ -216,12 +219,28 @@ pub struct ScriptedReply {
     pub delay: Duration,
     /// If set, the call fails with this message instead.
     pub error: Option<String>,
+    /// How the reply ends when it is not a normal end (`stop: max_tokens`, …).
+    pub stop: Option<ScriptedStop>,
+}
+
+/// A scripted reply that ends as a real model's would when it is cut or refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScriptedStop {
+    MaxTokens,
+    ContentFilter,
+    Refusal,
+}
+
+impl ScriptedStop {
+    pub const NAMES: [&str; 3] = ["max_tokens", "content_filter", "refusal"];
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScriptedToolCall {
     pub tool: String,
     pub params: serde_json::Value,
+    /// The call's arguments were cut off (`max_tokens`): it arrives as a cut call.
+    pub cut: bool,
 }
 
 /// A pipeline: each step's output feeds the next.

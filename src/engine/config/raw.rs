@@ -59,6 +59,7 @@ pub struct RawSettings {
     pub approval: Option<RawApproval>,
     pub require_sandbox: Option<Flag>,
     pub http_allow_private: Option<Flag>,
+    pub loop_guard: Option<Whole<u32>>,
 }
 
 impl RawSettings {
@@ -83,6 +84,7 @@ impl RawSettings {
         "approval",
         "require_sandbox",
         "http_allow_private",
+        "loop_guard",
     ];
 }
 
@@ -214,10 +216,11 @@ pub struct RawReply {
     pub tool_calls: Option<Vec<RawToolCall>>,
     pub delay_ms: Option<Whole<u64>>,
     pub error: Option<String>,
+    pub stop: Option<String>,
 }
 
 impl RawReply {
-    pub const KEYS: &[&str] = &["text", "tool_calls", "delay_ms", "error"];
+    pub const KEYS: &[&str] = &["text", "tool_calls", "delay_ms", "error", "stop"];
 }
 
 /// The mapping form of [`RawReply`]; its own type so serde derives the field handling (and
@@ -228,6 +231,7 @@ struct ReplyFields {
     tool_calls: Option<Vec<RawToolCall>>,
     delay_ms: Option<Whole<u64>>,
     error: Option<String>,
+    stop: Option<String>,
 }
 
 impl<'de> Deserialize<'de> for RawReply {
@@ -251,7 +255,7 @@ impl<'de> Visitor<'de> for ReplyVisitor {
     type Value = RawReply;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a reply: a string, or a mapping with text, tool_calls, delay_ms, error")
+        f.write_str("a reply: a string, or a mapping with text, tool_calls, delay_ms, error, stop")
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<RawReply, E> {
@@ -281,7 +285,7 @@ impl<'de> Visitor<'de> for ReplyVisitor {
 
     fn visit_seq<A: SeqAccess<'de>>(self, _seq: A) -> Result<RawReply, A::Error> {
         Err(de::Error::custom(
-            "expected a reply (a string, or a mapping with text, tool_calls, delay_ms, error), found a list",
+            "expected a reply (a string, or a mapping with text, tool_calls, delay_ms, error, stop), found a list",
         ))
     }
 
@@ -292,6 +296,7 @@ impl<'de> Visitor<'de> for ReplyVisitor {
             tool_calls: fields.tool_calls,
             delay_ms: fields.delay_ms,
             error: fields.error,
+            stop: fields.stop,
         })
     }
 }
@@ -300,10 +305,11 @@ impl<'de> Visitor<'de> for ReplyVisitor {
 pub struct RawToolCall {
     pub tool: Option<String>,
     pub params: Option<serde_json::Value>,
+    pub cut: Option<Flag>,
 }
 
 impl RawToolCall {
-    pub const KEYS: &[&str] = &["tool", "params"];
+    pub const KEYS: &[&str] = &["tool", "params", "cut"];
 }
 
 #[derive(Debug, Default, Deserialize)]

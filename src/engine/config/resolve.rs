@@ -15,8 +15,8 @@ use super::raw::{
 use super::scalar::{Flag, Real, Seconds, Whole};
 use super::{
     AgentSpec, BUILTIN_PROVIDERS, Config, McpServerSpec, McpTransport, ModelSpec, ProviderKind,
-    ProviderSpec, ScriptedReply, ScriptedToolCall, Server, Settings, TaskSpec, TaskStep,
-    ToolProtocol,
+    ProviderSpec, ScriptedReply, ScriptedStop, ScriptedToolCall, Server, Settings, TaskSpec,
+    TaskStep, ToolProtocol,
 };
 
 use crate::engine::mcp::naming;
@@ -192,6 +192,7 @@ fn settings(
         ),
         require_sandbox: flag(raw.require_sandbox, false),
         http_allow_private: flag(raw.http_allow_private, false),
+        loop_guard: count(raw.loop_guard, 3),
     }
 }
 
@@ -450,9 +451,32 @@ fn scripted_reply(raw: RawReply, path: &KeyPath, report: &mut Report<'_>) -> Scr
                 }
                 Some(params) => params,
             };
-            Some(ScriptedToolCall { tool, params })
+            Some(ScriptedToolCall {
+                tool,
+                params,
+                cut: call.cut.is_some_and(|Flag(cut)| cut),
+            })
         })
         .collect();
+    let stop = raw.stop.and_then(|written| {
+        let stop = match written.trim() {
+            "max_tokens" => Some(ScriptedStop::MaxTokens),
+            "content_filter" => Some(ScriptedStop::ContentFilter),
+            "refusal" => Some(ScriptedStop::Refusal),
+            _ => None,
+        };
+        if stop.is_none() {
+            report.error_at_value(
+                &path.key("stop"),
+                format!(
+                    "{path} has unknown stop `{written}`{} (one of: {})",
+                    did_you_mean(&written, ScriptedStop::NAMES),
+                    ScriptedStop::NAMES.join(", ")
+                ),
+            );
+        }
+        stop
+    });
     ScriptedReply {
         text: raw.text.unwrap_or_default(),
         tool_calls,
@@ -460,6 +484,7 @@ fn scripted_reply(raw: RawReply, path: &KeyPath, report: &mut Report<'_>) -> Scr
             .delay_ms
             .map_or(Duration::ZERO, |Whole(ms)| Duration::from_millis(ms)),
         error: raw.error,
+        stop,
     }
 }
 

@@ -459,14 +459,17 @@ agents:
                     ScriptedToolCall {
                         tool: "read".into(),
                         params: serde_json::json!({"path": "README.md"}),
+                        cut: false,
                     },
                     ScriptedToolCall {
                         tool: "list_dir".into(),
                         params: serde_json::json!({}),
+                        cut: false,
                     },
                 ],
                 delay: Duration::from_millis(20),
                 error: None,
+                stop: None,
             },
             ScriptedReply {
                 error: Some("rate limited".into()),
@@ -1020,5 +1023,31 @@ fn an_approval_key_that_looks_like_mcp_but_names_no_tool_is_an_error() {
             "mcp_servers:\n  everything: {command: node}\nsettings:\n  approval:\n    mcp__everything: auto\n"
         ),
         "/project/config.yaml:5:5: settings's approval names `mcp__everything`, which is not a tool of an MCP server; write mcp__SERVER__TOOL (e.g. mcp__everything__echo)"
+    );
+}
+
+#[test]
+fn a_scripted_reply_may_end_cut_with_a_cut_call() {
+    let text = "
+agents:
+  bot:
+    provider: scripted
+    script:
+      - text: The list goes on
+        stop: max_tokens
+        tool_calls:
+          - {tool: write, params: {path: a.txt}, cut: true}
+";
+    let script = load(text).config.agents["bot"].script.clone();
+    assert_eq!(
+        script[0].stop,
+        Some(crate::engine::config::ScriptedStop::MaxTokens)
+    );
+    assert!(script[0].tool_calls[0].cut);
+    assert_eq!(
+        error(
+            "agents:\n  a:\n    provider: scripted\n    script:\n      - {text: x, stop: max_token}\n"
+        ),
+        "/project/config.yaml:5:25: agents.a.script[0] has unknown stop `max_token`; did you mean `max_tokens`? (one of: max_tokens, content_filter, refusal)"
     );
 }

@@ -264,6 +264,7 @@ impl Orchestrator {
             gate: Gate::new(&spec.name, spec.approval.clone(), self.asker),
             tool_protocol,
             max_turns: spec.max_turns.max(1),
+            loop_guard: config.settings.loop_guard,
             temperature: spec.temperature,
             max_tokens: spec.max_tokens,
             prices: self.prices.clone(),

@@ -556,6 +556,7 @@ mod tests {
                 approval: ApprovalPolicy::default(),
                 require_sandbox: false,
                 http_allow_private: false,
+                loop_guard: 3,
             },
             servers: IndexMap::new(),
             mcp_servers: IndexMap::new(),

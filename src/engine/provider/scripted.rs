@@ -1,10 +1,10 @@
 //! The `scripted` provider: replays replies written in the config (text streamed word by word,
-//! tool calls, failures), for demos and tests. It is no model, and is labelled so wherever shown.
+//! tool calls, failures, replies cut by max_tokens), for demos and tests. It is no model, and is labelled so wherever shown.
 
 use tokio_util::sync::CancellationToken;
 
 use super::{ModelReply, ModelRequest, ProviderError, Sink, StopReason, StreamItem};
-use crate::engine::config::ScriptedReply;
+use crate::engine::config::{ScriptedReply, ScriptedStop};
 use crate::engine::conversation::{Message, ToolCall, last_user_text};
 use crate::engine::protocol::{CallId, TokenUsage};
 
@@ -59,16 +59,20 @@ impl Scripted {
             sink(StreamItem::TextDelta(piece.to_owned()));
             words += 1;
         }
-        let tool_calls: Vec<ToolCall> = reply
-            .tool_calls
-            .iter()
-            .enumerate()
-            .map(|(i, call)| ToolCall {
+        let mut tool_calls = Vec::new();
+        let mut cut_calls = Vec::new();
+        for (i, call) in reply.tool_calls.iter().enumerate() {
+            let made = ToolCall {
                 id: CallId(format!("script-{}-{}", self.calls, i + 1)),
                 tool: call.tool.clone(),
                 args: call.params.clone(),
-            })
-            .collect();
+            };
+            if call.cut {
+                cut_calls.push(made);
+            } else {
+                tool_calls.push(made);
+            }
+        }
         let input_chars: usize = req.system.len()
             + req
                 .messages
@@ -85,16 +89,18 @@ impl Scripted {
             reported_cost_usd: None,
             estimated: false,
         });
-        let stop = if tool_calls.is_empty() {
-            StopReason::EndTurn
-        } else {
-            StopReason::ToolUse
+        let stop = match reply.stop {
+            Some(ScriptedStop::MaxTokens) => StopReason::MaxTokens,
+            Some(ScriptedStop::ContentFilter) => StopReason::ContentFilter,
+            Some(ScriptedStop::Refusal) => StopReason::Refusal,
+            None if tool_calls.is_empty() => StopReason::EndTurn,
+            None => StopReason::ToolUse,
         };
         Ok(ModelReply {
             text: reply.text,
             tool_calls,
             stop,
-            cut_calls: Vec::new(),
+            cut_calls,
         })
     }
 }
@@ -166,6 +172,7 @@ mod tests {
                 tool_calls: vec![ScriptedToolCall {
                     tool: "read".into(),
                     params: serde_json::json!({"path": "a.txt"}),
+                    cut: false,
                 }],
                 ..ScriptedReply::default()
             },

@@ -5,7 +5,9 @@ use super::endpoints::later;
 use super::trace::{CallState, ToolCallView};
 use super::transcript::{Entry, Transcript};
 use crate::engine::orchestrator::AgentInfo;
-use crate::engine::protocol::{AgentEvent, CallId, EventKind, FailureKind, Outcome, TurnId};
+use crate::engine::protocol::{
+    AgentEvent, CallId, EventKind, FailureKind, Outcome, StoppedBy, TurnId,
+};
 
 /// What an agent is doing right now.
 #[derive(Clone, Debug, PartialEq)]
@@ -47,6 +49,8 @@ impl Activity {
 pub enum LastOutcome {
     Done,
     Cancelled,
+    /// The answer was cut or withheld.
+    Stopped(StoppedBy),
     Failed(FailureKind),
 }
 
@@ -229,6 +233,10 @@ impl AgentView {
                 self.transcript.end_streaming();
                 self.last = Some(match outcome {
                     Outcome::Done { .. } => LastOutcome::Done,
+                    Outcome::Stopped { reason, .. } => {
+                        self.transcript.push(Entry::Stopped { reason: *reason });
+                        LastOutcome::Stopped(*reason)
+                    }
                     Outcome::Cancelled => {
                         self.transcript.push(Entry::Notice {
                             text: "cancelled".to_owned(),

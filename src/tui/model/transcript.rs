@@ -2,7 +2,7 @@
 //! calls (by id, drawn from the trace), notices and errors. Each entry has a revision that changes
 //! whenever its text does, so rendered lines can be cached per entry.
 
-use crate::engine::protocol::{CallId, FailureKind};
+use crate::engine::protocol::{CallId, FailureKind, StoppedBy};
 
 /// Identifies an entry for the whole life of a transcript.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -26,6 +26,10 @@ pub enum Entry {
     },
     Notice {
         text: String,
+    },
+    /// Why the answer above is not whole.
+    Stopped {
+        reason: StoppedBy,
     },
     /// How a turn failed.
     Error {
@@ -64,7 +68,11 @@ impl Transcript {
     pub fn push(&mut self, entry: Entry) {
         if matches!(
             entry,
-            Entry::User { .. } | Entry::Tool { .. } | Entry::Notice { .. } | Entry::Error { .. }
+            Entry::User { .. }
+                | Entry::Tool { .. }
+                | Entry::Notice { .. }
+                | Entry::Stopped { .. }
+                | Entry::Error { .. }
         ) {
             self.end_streaming();
         }

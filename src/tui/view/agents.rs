@@ -140,6 +140,10 @@ pub fn state_text(ctx: &Ctx<'_>, agent: &AgentView) -> (String, ratatui::style::
             Theme::warn(),
         ),
         Activity::Idle => match (&agent.info.problem, &agent.last) {
+            (None, Some(LastOutcome::Stopped(reason))) => (
+                format!("⚠ {}", outcome::stopped_label(*reason)),
+                Theme::warn(),
+            ),
             (_, Some(LastOutcome::Failed(kind))) => (
                 format!("✗ {}", outcome::failure_label(*kind)),
                 outcome::failure_style(*kind),

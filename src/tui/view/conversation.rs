@@ -291,6 +291,9 @@ fn render_entry(agent: &AgentView, entry: &Entry, width: u16) -> Vec<Line<'stati
         Entry::Notice { text } => {
             wrap::wrap_text(&format!("· {}", for_display(text)), Theme::dim(), width)
         }
+        Entry::Stopped { reason } => {
+            wrap::wrap_text(&format!("⚠ {}", reason.describe()), Theme::warn(), width)
+        }
         Entry::Error { text, kind } => wrap::wrap_text(
             &format!("✗ {}", for_display(text)),
             outcome::failure_style(*kind),

@@ -1,10 +1,10 @@
-//! How a turn's ending reads and looks: a word for each kind of failure and the colour it
-//! shows in (money and quota amber: the user can act; the rest red).
+//! How a turn's ending reads and looks: a word for each kind of failure or cut answer and the
+//! colour it shows in (money, quota and cut answers amber: the user can act; the rest red).
 
 use ratatui::style::Style;
 
 use super::theme::Theme;
-use crate::engine::protocol::FailureKind;
+use crate::engine::protocol::{FailureKind, StoppedBy};
 
 /// A few words for the agents pane: what went wrong, at a glance.
 pub fn failure_label(kind: FailureKind) -> &'static str {
@@ -22,6 +22,15 @@ pub fn failure_label(kind: FailureKind) -> &'static str {
         FailureKind::Cancelled => "cancelled",
         FailureKind::Internal => "internal error",
         FailureKind::Other => "failed",
+    }
+}
+
+/// A few words for the agents pane: why the last answer is not whole.
+pub fn stopped_label(reason: StoppedBy) -> &'static str {
+    match reason {
+        StoppedBy::MaxTokens => "cut off",
+        StoppedBy::ContentFilter => "filtered",
+        StoppedBy::Refusal => "refused",
     }
 }
 

@@ -8,7 +8,9 @@ use ratatui::layout::Rect;
 
 use super::{Ctx, render};
 use crate::engine::orchestrator::AgentInfo;
-use crate::engine::protocol::{AgentEvent, CallId, EventKind, Outcome, TokenUsage, TurnId};
+use crate::engine::protocol::{
+    AgentEvent, CallId, EventKind, FailureKind, Outcome, StoppedBy, TokenUsage, TurnId,
+};
 use crate::tui::app::state::View;
 use crate::tui::app::tests::info;
 use crate::tui::app::{App, AppEvent};
@@ -162,6 +164,59 @@ fn the_main_screen_at_80_by_24() {
     let mut app = busy_app();
     app.size = Rect::new(0, 0, 80, 24);
     insta::assert_snapshot!(screen(&app, 80, 24, 6));
+}
+
+#[test]
+fn a_cut_answer_and_a_budget_refusal_say_so_in_the_transcript_and_the_agents_pane() {
+    let mut app = App::new(&team(), &[], Some(1.0));
+    app.size = Rect::new(0, 0, 100, 20);
+    send(
+        &mut app,
+        "coder",
+        1,
+        EventKind::TurnStarted {
+            prompt: "list them all".into(),
+        },
+    );
+    send(
+        &mut app,
+        "coder",
+        2,
+        EventKind::TextDelta {
+            text: "One, two, three,".into(),
+        },
+    );
+    send(
+        &mut app,
+        "coder",
+        3,
+        EventKind::TurnFinished {
+            outcome: Outcome::Stopped {
+                text: "One, two, three,".into(),
+                reason: StoppedBy::MaxTokens,
+            },
+        },
+    );
+    send(
+        &mut app,
+        "demo",
+        1,
+        EventKind::TurnStarted {
+            prompt: "again".into(),
+        },
+    );
+    send(
+        &mut app,
+        "demo",
+        2,
+        EventKind::TurnFinished {
+            outcome: Outcome::failed(
+                FailureKind::Budget,
+                "budget reached: $1.0000 of $1.0000 spent (settings.budget_usd)",
+            ),
+        },
+    );
+    insta::assert_snapshot!(screen(&app, 100, 20, 4));
 }
 
 #[test]

@@ -1,10 +1,13 @@
 //! One turn: the prompt, then model calls and tool runs until the model answers without tools,
-//! `max_turns` model calls are made, the budget says no, or the user cancels. Whatever happens,
-//! the conversation is left in a state every provider accepts.
+//! `max_turns` model calls are made, the budget says no, the answer is cut or withheld, the loop
+//! guard trips, or the user cancels. Whatever happens, the conversation is left in a state
+//! every provider accepts (every tool call answered).
 
 mod booking;
 mod forward;
+mod guard;
 mod pace;
+mod stop;
 mod tools;
 
 use std::collections::HashMap;
@@ -15,14 +18,15 @@ use tokio_util::sync::CancellationToken;
 use super::{AgentRuntime, Emitter, host};
 use crate::engine::config::ToolProtocol;
 use crate::engine::conversation::Message;
-use crate::engine::protocol::{EventKind, FailureKind, Outcome};
+use crate::engine::protocol::{EventKind, FailureKind, Outcome, StoppedBy};
 use crate::engine::provider::{ModelRequest, ProviderError, StreamItem};
 use crate::engine::tokens;
 use crate::engine::tools::{ToolSpec, text_protocol};
 use booking::UsageContext;
 use forward::forward;
+use guard::LoopGuard;
 pub(super) use tools::{Emit, pass_gate, run_one};
-use tools::{not_run, push_results, run_tools};
+use tools::{StepCalls, not_run, push_results, run_tools};
 
 /// Runs one turn to its end and says how it ended. Emits `TurnStarted` but not `TurnFinished`.
 pub(super) async fn run_turn(
@@ -42,6 +46,7 @@ pub(super) async fn run_turn(
         gate,
         tool_protocol,
         max_turns,
+        loop_guard,
         temperature,
         max_tokens,
         prices,
@@ -65,6 +70,8 @@ pub(super) async fn run_turn(
     conversation.push(Message::user(prompt));
 
     let mut calls_made = 0u32;
+    let mut guard = LoopGuard::new(*loop_guard);
+    let mut cut_before = false;
     let outcome = loop {
         let uses_text = *tool_protocol == ToolProtocol::Text && !toolbox.specs().is_empty();
         let system = if uses_text {
@@ -165,34 +172,81 @@ pub(super) async fn run_turn(
             }
         };
 
-        let calls = if uses_text {
-            text_protocol::parse_calls(&reply.text)
+        let (calls, cut) = if uses_text {
+            (text_protocol::parse_calls(&reply.text), Vec::new())
         } else {
-            reply.tool_calls.clone()
+            (reply.tool_calls.clone(), reply.cut_calls.clone())
         };
         conversation.push(Message::Assistant {
             text: reply.text.clone(),
             // Text-protocol calls live in the text; sending them as native calls would confuse the model.
-            tool_calls: if uses_text { Vec::new() } else { calls.clone() },
+            tool_calls: if uses_text {
+                Vec::new()
+            } else {
+                stop::calls_kept(&calls, &cut)
+            },
         });
-        if calls.is_empty() {
-            break Outcome::Done { text: reply.text };
+        let stopped = stop::stopped_by(&reply.stop);
+        if let Some(reason @ (StoppedBy::ContentFilter | StoppedBy::Refusal)) = stopped {
+            // A withheld answer's calls are not run, but still answered.
+            let all = [calls, cut].concat();
+            if !all.is_empty() {
+                push_results(
+                    conversation,
+                    uses_text,
+                    not_run(&all, "not run: the reply was withheld"),
+                );
+            }
+            break Outcome::Stopped {
+                text: reply.text,
+                reason,
+            };
         }
+        if calls.is_empty() && cut.is_empty() {
+            break match stopped {
+                Some(reason) => Outcome::Stopped {
+                    text: reply.text,
+                    reason,
+                },
+                None => Outcome::Done { text: reply.text },
+            };
+        }
+        let mut looped = None;
         let results = if calls_made >= *max_turns {
-            let names: Vec<&str> = calls.iter().map(|c| c.tool.as_str()).collect();
+            let all: Vec<_> = calls.iter().chain(&cut).cloned().collect();
+            let names: Vec<&str> = all.iter().map(|c| c.tool.as_str()).collect();
             out.emit(EventKind::Notice {
                 text: format!(
                     "stopped after {calls_made} model calls (max_turns); the model still wanted: {}",
                     names.join(", ")
                 ),
             });
-            not_run(&calls, &format!("not run: max_turns ({max_turns}) reached"))
+            not_run(&all, &format!("not run: max_turns ({max_turns}) reached"))
         } else {
-            run_tools(toolbox, gate, out, &calls, cancel).await
+            let step = StepCalls {
+                whole: &calls,
+                cut: &cut,
+                cut_before,
+            };
+            let ran = run_tools(toolbox, gate, out, step, &mut guard, cancel).await;
+            looped = ran.looped;
+            ran.results
         };
         push_results(conversation, uses_text, results);
         if cancel.is_cancelled() {
             break Outcome::Cancelled;
+        }
+        if let Some(why) = looped {
+            break Outcome::failed(FailureKind::Loop, why);
+        }
+        if !cut.is_empty() {
+            if cut_before {
+                break Outcome::Stopped {
+                    text: reply.text,
+                    reason: StoppedBy::MaxTokens,
+                };
+            }
+            cut_before = true;
         }
         if calls_made >= *max_turns {
             break Outcome::Done { text: reply.text };
