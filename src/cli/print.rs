@@ -142,6 +142,15 @@ impl<O: Write, E: Write> Printer<O, E> {
                 let line = format!("{tag}note: {}", one_line(text, 300));
                 self.progress(&line)
             }
+            EventKind::FallbackTaken { from, to, why } => {
+                let line = format!(
+                    "{tag}↪ going on with {} instead of {}: {}",
+                    sanitize::line_for_display(to),
+                    sanitize::line_for_display(from),
+                    one_line(why, 300)
+                );
+                self.progress(&line)
+            }
             EventKind::TurnFinished { outcome } => self.finished(agent, outcome),
         }
     }

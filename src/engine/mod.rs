@@ -6,6 +6,7 @@ pub mod config;
 pub mod conversation;
 pub mod cost;
 pub mod env;
+pub mod fallbacks;
 pub mod health;
 pub mod journal;
 pub mod json_text;

@@ -14,6 +14,7 @@ use crate::engine::agent::{self, AgentHandle, AgentRuntime, BridgeLink, Emitter}
 use crate::engine::config::{AgentSpec, Config, ToolProtocol, diagnose};
 use crate::engine::cost::{Budgets, CostMeter, CostSummary, PriceTable};
 use crate::engine::env::Environment;
+use crate::engine::fallbacks;
 use crate::engine::journal::{Journal, JournalHeader};
 use crate::engine::mcp::bridge::{Bridge, RuntimeDir};
 use crate::engine::mcp::{McpHub, Phase};
@@ -509,6 +510,20 @@ impl Orchestrator {
                 .map(|link| link.bridge.mcp_config().to_path_buf()),
         );
         info.endpoint = backend.endpoint().map(|e| e.label.clone());
+        let (fallbacks, fallback_notes) =
+            fallbacks::build(&spec, config, &self.env, |spec, route| {
+                let (backend, _, model, price_model, protocol) = build_backend(
+                    spec,
+                    route,
+                    config,
+                    &self.env,
+                    &self.working_dir,
+                    &mut self.endpoints,
+                    None,
+                );
+                (backend, model, price_model, protocol)
+            });
+        info.notes.extend(fallback_notes);
         let journal = Journal::open(
             &config.settings.log_dir,
             &JournalHeader {
@@ -529,7 +544,9 @@ impl Orchestrator {
             system_prompt: system_prompt(&spec, config),
             model,
             price_model,
+            model_label: format!("{}/{}", spec.provider, spec.model),
             backend,
+            fallbacks,
             toolbox: Toolbox::new(
                 &spec.tools,
                 tool_context(
