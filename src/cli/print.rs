@@ -353,6 +353,24 @@ mod tests {
     }
 
     #[test]
+    fn a_fallback_is_a_line_on_stderr() {
+        let taken = ev(
+            "a",
+            EventKind::FallbackTaken {
+                from: "openai/gpt-4o".into(),
+                to: "backup/gpt-4o-mini".into(),
+                why: "circuit breaker open for openai: next try in 30s".into(),
+            },
+        );
+        let (out, err) = run(Layout::Blocks, false, &[taken]);
+        assert_eq!(out, "");
+        assert_eq!(
+            err,
+            "[a] ↪ going on with backup/gpt-4o-mini instead of openai/gpt-4o: circuit breaker open for openai: next try in 30s\n"
+        );
+    }
+
+    #[test]
     fn text_after_tool_calls_starts_a_new_paragraph() {
         let call = |tool: &str| {
             ev(
