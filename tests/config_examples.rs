@@ -52,6 +52,7 @@ fn v6_settings() -> Settings {
         require_sandbox: false,
         http_allow_private: false,
         loop_guard: 3,
+        fallback: Vec::new(),
     }
 }
 
@@ -73,6 +74,7 @@ fn agent(name: &str, role: &str, provider: &str, model: &str, tools: &[&str]) ->
         script: Vec::new(),
         approval: ApprovalPolicy::default().written_out(),
         mcp: Vec::new(),
+        fallback: Vec::new(),
     }
 }
 

@@ -1,12 +1,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! How turns end when the model does not finish cleanly, as a front end sees it: answers cut by
 //! max_tokens or withheld, tool calls whose arguments were cut, too many calls in one reply,
-//! and the loop guard. Driven by the scripted provider.
+//! and the loop guard. Driven by the scripted provider, and the in-process API server where the
+//! wire matters.
 
 mod support;
 
 use pretty_assertions::assert_eq;
 use support::harness::{Done, Harness, done_in};
+use support::mock_llm::{MockLlm, MockReply, MockStop};
 use tzzr::engine::protocol::{EventKind, FailureKind, Outcome, StoppedBy};
 
 fn notices(events: &[tzzr::engine::protocol::AgentEvent]) -> Vec<String> {
@@ -270,5 +272,33 @@ agents:
     let events = h.until_finished(turn).await;
     assert!(h.outcome(&events).is_done(), "{events:?}");
     assert_eq!(done_in(&events).iter().filter(|d| d.ok).count(), 4);
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_answer_cut_by_max_tokens_over_http_is_stopped_for_both_dialects() {
+    let mock = MockLlm::start().await;
+    mock.push_all([
+        MockReply::text(["The list: one,"]).stop(MockStop::MaxTokens),
+        MockReply::text(["The list: one,"]).stop(MockStop::MaxTokens),
+    ]);
+    let config = format!(
+        "agents:\n  gpt:\n    provider: openai\n    model: gpt-4o\n    api_base: {}\n  claude:\n    provider: anthropic\n    model: claude-sonnet-4-5\n    api_base: {}\n",
+        mock.openai_base(),
+        mock.anthropic_base()
+    );
+    let mut h = Harness::start_with_env(&config, &[("ANTHROPIC_API_KEY", "sk-ant-test")]).await;
+    for agent in ["gpt", "claude"] {
+        let turn = h.prompt(agent, "list everything");
+        let events = h.until_finished(turn).await;
+        assert_eq!(
+            h.outcome(&events),
+            Outcome::Stopped {
+                text: "The list: one,".into(),
+                reason: StoppedBy::MaxTokens,
+            },
+            "{agent}: {events:?}"
+        );
+    }
     h.shutdown().await;
 }

@@ -142,6 +142,15 @@ impl<O: Write, E: Write> Printer<O, E> {
                 let line = format!("{tag}note: {}", one_line(text, 300));
                 self.progress(&line)
             }
+            EventKind::FallbackTaken { from, to, why } => {
+                let line = format!(
+                    "{tag}↪ going on with {} instead of {}: {}",
+                    sanitize::line_for_display(to),
+                    sanitize::line_for_display(from),
+                    one_line(why, 300)
+                );
+                self.progress(&line)
+            }
             EventKind::TurnFinished { outcome } => self.finished(agent, outcome),
         }
     }
@@ -340,6 +349,24 @@ mod tests {
         assert_eq!(
             err,
             "tzzr: a: stopped: the answer was cut off at max_tokens: raise the agent's max_tokens or ask for a shorter answer\n"
+        );
+    }
+
+    #[test]
+    fn a_fallback_is_a_line_on_stderr() {
+        let taken = ev(
+            "a",
+            EventKind::FallbackTaken {
+                from: "openai/gpt-4o".into(),
+                to: "backup/gpt-4o-mini".into(),
+                why: "circuit breaker open for openai: next try in 30s".into(),
+            },
+        );
+        let (out, err) = run(Layout::Blocks, false, &[taken]);
+        assert_eq!(out, "");
+        assert_eq!(
+            err,
+            "[a] ↪ going on with backup/gpt-4o-mini instead of openai/gpt-4o: circuit breaker open for openai: next try in 30s\n"
         );
     }
 

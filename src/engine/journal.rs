@@ -151,6 +151,10 @@ impl Journal {
                 })
             }
             EventKind::Notice { text } => Some(("NOTE", text.clone())),
+            EventKind::FallbackTaken { from, to, why } => Some((
+                "FALLBACK",
+                format!("Going on with {to} instead of {from}: {why}"),
+            )),
             EventKind::TextDelta { .. }
             | EventKind::Reasoning { .. }
             | EventKind::ApprovalNeeded { .. }

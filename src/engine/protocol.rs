@@ -331,6 +331,12 @@ pub enum EventKind {
         breaker: BreakerState,
         limiter: LimiterSnapshot,
     },
+    /// The turn went on with another model because `from` could not answer (`why`).
+    FallbackTaken {
+        from: String,
+        to: String,
+        why: String,
+    },
     /// Something the user should know that is neither output nor failure
     /// (a fallback taken, a budget nearly spent).
     Notice {

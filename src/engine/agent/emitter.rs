@@ -142,6 +142,11 @@ impl Emitter {
             EventKind::Usage { model, .. } => r.redact_string(model),
             EventKind::Endpoint { endpoint, .. } => r.redact_string(endpoint),
             EventKind::Notice { text } => r.redact_string(text),
+            EventKind::FallbackTaken { from, to, why } => {
+                r.redact_string(from);
+                r.redact_string(to);
+                r.redact_string(why);
+            }
             EventKind::TurnFinished { outcome } => match outcome {
                 Outcome::Done { text } | Outcome::Stopped { text, .. } => r.redact_string(text),
                 Outcome::Failed { error, .. } => r.redact_string(error),

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 pub use emitter::Emitter;
 pub use host::BridgeLink;
 pub use task::{AgentHandle, Predecessor, spawn, spawn_after};
+pub use turn::FallbackModel;
 
 use crate::engine::config::ToolProtocol;
 use crate::engine::conversation::Message;
@@ -31,7 +32,11 @@ pub struct AgentRuntime {
     pub model: String,
     /// The name prices are looked up by.
     pub price_model: String,
+    /// `provider/model` as written, for messages about fallbacks.
+    pub model_label: String,
     pub backend: Backend,
+    /// Models the turn goes on with, in order, when this one cannot answer.
+    pub fallbacks: Vec<FallbackModel>,
     pub toolbox: Toolbox,
     /// Every tool call passes it: runs, asks the user, or is refused.
     pub gate: Gate,

@@ -9,8 +9,8 @@ use regex::Regex;
 use super::Diagnostic;
 use super::locate::{KeyPath, Position, Segment, key_position, value_position};
 use super::raw::{
-    RawAgent, RawConfig, RawMcpServer, RawModel, RawProvider, RawReply, RawServer, RawSettings,
-    RawStep, RawTask, RawToolCall,
+    RawAgent, RawConfig, RawFallback, RawMcpServer, RawModel, RawProvider, RawReply, RawServer,
+    RawSettings, RawStep, RawTask, RawToolCall,
 };
 
 /// How alike a typo and a known name must be (Jaro-Winkler) to be offered as "did you mean".
@@ -130,6 +130,8 @@ pub fn known_keys(parent: &KeyPath) -> &'static [&'static str] {
             Some("tool_calls"),
             None,
         ] => RawToolCall::KEYS,
+        [Some("settings"), Some("fallback"), None]
+        | [Some("agents"), Some(_), Some("fallback"), None] => RawFallback::KEYS,
         [Some("tasks"), Some(_)] => RawTask::KEYS,
         [Some("tasks"), Some(_), Some("steps"), None] => RawStep::KEYS,
         _ => &[],

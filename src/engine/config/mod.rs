@@ -80,6 +80,16 @@ pub struct Settings {
     /// The same tool call with the same arguments this many times in a row stops a turn;
     /// 0 turns the guard off.
     pub loop_guard: u32,
+    /// The models agents without their own `fallback:` go on with when theirs fails.
+    pub fallback: Vec<Fallback>,
+}
+
+/// One entry of `fallback:`: a model to go on with when the agent's own model cannot answer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fallback {
+    /// As written; `None` means the agent's own provider.
+    pub provider: Option<String>,
+    pub model: String,
 }
 
 /// An SSH host an agent may reach.
@@ -207,6 +217,9 @@ pub struct AgentSpec {
     pub approval: ApprovalPolicy,
     /// Names of `mcp_servers:` whose tools this agent gets.
     pub mcp: Vec<String>,
+    /// Models to go on with, in order, when this agent's own cannot answer: its own
+    /// `fallback:`, else `settings.fallback`.
+    pub fallback: Vec<Fallback>,
 }
 
 /// One reply of a scripted agent.

@@ -60,6 +60,7 @@ pub struct RawSettings {
     pub require_sandbox: Option<Flag>,
     pub http_allow_private: Option<Flag>,
     pub loop_guard: Option<Whole<u32>>,
+    pub fallback: Option<Vec<RawFallback>>,
 }
 
 impl RawSettings {
@@ -85,6 +86,7 @@ impl RawSettings {
         "require_sandbox",
         "http_allow_private",
         "loop_guard",
+        "fallback",
     ];
 }
 
@@ -179,6 +181,7 @@ pub struct RawAgent {
     pub script: Option<Vec<RawReply>>,
     pub approval: Option<RawApproval>,
     pub mcp: Option<Vec<String>>,
+    pub fallback: Option<Vec<RawFallback>>,
 }
 
 impl RawAgent {
@@ -197,6 +200,7 @@ impl RawAgent {
         "script",
         "approval",
         "mcp",
+        "fallback",
     ];
 }
 
@@ -297,6 +301,55 @@ impl<'de> Visitor<'de> for ReplyVisitor {
             delay_ms: fields.delay_ms,
             error: fields.error,
             stop: fields.stop,
+        })
+    }
+}
+
+/// One entry of `fallback:`: a model name (served by the agent's own provider), or a mapping
+/// with `provider` and `model`.
+#[derive(Debug, Default, PartialEq)]
+pub struct RawFallback {
+    pub provider: Option<String>,
+    pub model: Option<String>,
+}
+
+impl RawFallback {
+    pub const KEYS: &[&str] = &["provider", "model"];
+}
+
+#[derive(Deserialize)]
+struct FallbackFields {
+    provider: Option<String>,
+    model: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for RawFallback {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        de.deserialize_any(FallbackVisitor)
+    }
+}
+
+struct FallbackVisitor;
+
+impl<'de> Visitor<'de> for FallbackVisitor {
+    type Value = RawFallback;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a fallback: a model name, or a mapping with provider and model")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<RawFallback, E> {
+        Ok(RawFallback {
+            provider: None,
+            model: Some(v.to_owned()),
+        })
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawFallback, A::Error> {
+        let fields = FallbackFields::deserialize(MapAccessDeserializer::new(map))?;
+        Ok(RawFallback {
+            provider: fields.provider,
+            model: fields.model,
         })
     }
 }

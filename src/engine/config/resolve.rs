@@ -9,14 +9,14 @@ use indexmap::IndexMap;
 use super::diagnose::{Report, did_you_mean};
 use super::locate::KeyPath;
 use super::raw::{
-    RawAgent, RawApproval, RawConfig, RawMcpServer, RawModel, RawProvider, RawReply, RawServer,
-    RawSettings, RawTask,
+    RawAgent, RawApproval, RawConfig, RawFallback, RawMcpServer, RawModel, RawProvider, RawReply,
+    RawServer, RawSettings, RawTask,
 };
 use super::scalar::{Flag, Real, Seconds, Whole};
 use super::{
-    AgentSpec, BUILTIN_PROVIDERS, Config, McpServerSpec, McpTransport, ModelSpec, ProviderKind,
-    ProviderSpec, ScriptedReply, ScriptedStop, ScriptedToolCall, Server, Settings, TaskSpec,
-    TaskStep, ToolProtocol,
+    AgentSpec, BUILTIN_PROVIDERS, Config, Fallback, McpServerSpec, McpTransport, ModelSpec,
+    ProviderKind, ProviderSpec, ScriptedReply, ScriptedStop, ScriptedToolCall, Server, Settings,
+    TaskSpec, TaskStep, ToolProtocol,
 };
 
 use crate::engine::mcp::naming;
@@ -193,6 +193,12 @@ fn settings(
         require_sandbox: flag(raw.require_sandbox, false),
         http_allow_private: flag(raw.http_allow_private, false),
         loop_guard: count(raw.loop_guard, 3),
+        fallback: fallbacks(
+            raw.fallback,
+            &KeyPath::root().key("settings"),
+            "settings",
+            report,
+        ),
     }
 }
 
@@ -430,7 +436,40 @@ fn agent(name: &str, raw: RawAgent, settings: &Settings, report: &mut Report<'_>
         script,
         approval,
         mcp: raw.mcp.unwrap_or_default(),
+        fallback: match raw.fallback {
+            Some(own) => fallbacks(Some(own), &path, &format!("agent `{name}`"), report),
+            None => settings.fallback.clone(),
+        },
     }
+}
+
+/// The entries of a `fallback:` list under `owner`; one without a model is an error.
+fn fallbacks(
+    raw: Option<Vec<RawFallback>>,
+    owner: &KeyPath,
+    owner_name: &str,
+    report: &mut Report<'_>,
+) -> Vec<Fallback> {
+    raw.unwrap_or_default()
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, entry)| {
+            let model = entry.model.filter(|m| !m.trim().is_empty());
+            if model.is_none() {
+                report.error_at_key(
+                    &owner.key("fallback").index(i),
+                    format!(
+                        "{owner_name}'s fallback {} names no model; write a model name, or {{provider: NAME, model: MODEL}}",
+                        i + 1
+                    ),
+                );
+            }
+            Some(Fallback {
+                provider: entry.provider,
+                model: model?,
+            })
+        })
+        .collect()
 }
 
 fn scripted_reply(raw: RawReply, path: &KeyPath, report: &mut Report<'_>) -> ScriptedReply {

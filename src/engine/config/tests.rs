@@ -1051,3 +1051,52 @@ agents:
         "/project/config.yaml:5:25: agents.a.script[0] has unknown stop `max_token`; did you mean `max_tokens`? (one of: max_tokens, content_filter, refusal)"
     );
 }
+
+#[test]
+fn fallbacks_are_model_names_or_a_provider_and_model_and_agents_inherit_settings() {
+    use crate::engine::config::Fallback;
+    let text = "
+settings:
+  fallback: [gpt-4o-mini]
+agents:
+  a: {provider: openai, model: gpt-4o}
+  b:
+    provider: openai
+    model: gpt-4o
+    fallback:
+      - {provider: anthropic, model: claude-3-5-haiku}
+      - gpt-4o-mini
+";
+    let config = load(text).config;
+    let own = |model: &str| Fallback {
+        provider: None,
+        model: model.into(),
+    };
+    assert_eq!(config.agents["a"].fallback, [own("gpt-4o-mini")]);
+    assert_eq!(
+        config.agents["b"].fallback,
+        [
+            Fallback {
+                provider: Some("anthropic".into()),
+                model: "claude-3-5-haiku".into()
+            },
+            own("gpt-4o-mini")
+        ]
+    );
+}
+
+#[test]
+fn a_fallback_with_an_unknown_provider_or_no_model_is_an_error() {
+    assert_eq!(
+        error("agents:\n  a:\n    fallback:\n      - {provider: antropic, model: m}\n"),
+        "/project/config.yaml:4:20: agent `a`'s fallback 1 uses unknown provider `antropic`; did you mean `anthropic`? (known: claude, litellm, openai, anthropic, scripted)"
+    );
+    assert_eq!(
+        error("settings:\n  fallback:\n    - {provider: opena, model: m}\n"),
+        "/project/config.yaml:3:18: settings's fallback 1 uses unknown provider `opena`; did you mean `openai`? (known: claude, litellm, openai, anthropic, scripted)"
+    );
+    assert_eq!(
+        error("agents:\n  a:\n    fallback:\n      - {provider: openai}\n"),
+        "/project/config.yaml:4:7: agent `a`'s fallback 1 names no model; write a model name, or {provider: NAME, model: MODEL}"
+    );
+}

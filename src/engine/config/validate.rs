@@ -7,7 +7,7 @@ use crate::engine::tools::approval::ApprovalPolicy;
 
 use super::diagnose::{Report, did_you_mean};
 use super::locate::{KeyPath, key_position};
-use super::{AgentSpec, BUILTIN_PROVIDERS, Config, ProviderKind};
+use super::{AgentSpec, BUILTIN_PROVIDERS, Config, Fallback, ProviderKind};
 
 /// Reports every mistake of `config` to `report`.
 pub fn validate(config: &Config, report: &mut Report<'_>) {
@@ -106,6 +106,34 @@ fn check_settings(config: &Config, path: &KeyPath, report: &mut Report<'_>) {
             format!("settings.budget_usd is negative ({budget}); it must be 0 or more"),
         );
     }
+    check_fallback_providers(config, &settings.fallback, path, "settings", report);
+}
+
+/// Each `fallback:` entry that names a provider names a known one.
+fn check_fallback_providers(
+    config: &Config,
+    fallbacks: &[Fallback],
+    owner: &KeyPath,
+    owner_name: &str,
+    report: &mut Report<'_>,
+) {
+    let known = provider_names(config);
+    for (i, fallback) in fallbacks.iter().enumerate() {
+        let Some(provider) = &fallback.provider else {
+            continue;
+        };
+        if !known.contains(&provider.as_str()) {
+            report.error_at_value(
+                &owner.key("fallback").index(i).key("provider"),
+                format!(
+                    "{owner_name}'s fallback {} uses unknown provider `{provider}`{} (known: {})",
+                    i + 1,
+                    did_you_mean(provider, known.iter().copied()),
+                    known.join(", ")
+                ),
+            );
+        }
+    }
 }
 
 /// Every name an agent's `provider:` may use: the built-in ones, then those of `providers:`.
@@ -149,6 +177,12 @@ fn check_agent(config: &Config, agent: &AgentSpec, report: &mut Report<'_>) {
                 known_providers.join(", ")
             ),
         );
+    }
+
+    // A list taken from settings.fallback is checked there.
+    if key_position(report.text(), &path.key("fallback")).is_some() {
+        let owner_name = format!("agent `{name}`");
+        check_fallback_providers(config, &agent.fallback, &path, &owner_name, report);
     }
 
     for (i, tool) in agent.tools.iter().enumerate() {

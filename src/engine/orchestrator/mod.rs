@@ -5,6 +5,7 @@
 mod backend;
 mod describe;
 mod endpoints;
+mod fallbacks;
 mod reload;
 mod status;
 mod tool_context;
@@ -227,6 +228,21 @@ impl Orchestrator {
         );
         let probe = Probe::of(&backend);
         info.endpoint = backend.endpoint().map(|e| e.label.clone());
+        let (fallbacks, fallback_notes) =
+            fallbacks::build(&spec, config, &self.env, |spec, route| {
+                AgentBackend::build(
+                    spec,
+                    route,
+                    &BackendSite {
+                        config,
+                        env: &self.env,
+                        working_dir: &self.working_dir,
+                    },
+                    &mut self.endpoints,
+                    None,
+                )
+            });
+        info.notes.extend(fallback_notes);
         let journal = Journal::open(
             &self.journals,
             &config.settings.log_dir,
@@ -249,7 +265,9 @@ impl Orchestrator {
             system_prompt: system_prompt.clone(),
             model,
             price_model,
+            model_label: format!("{}/{}", spec.provider, spec.model),
             backend,
+            fallbacks,
             toolbox: Toolbox::new(
                 &spec.tools,
                 tool_context(

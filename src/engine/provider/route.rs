@@ -557,6 +557,7 @@ mod tests {
                 require_sandbox: false,
                 http_allow_private: false,
                 loop_guard: 3,
+                fallback: Vec::new(),
             },
             servers: IndexMap::new(),
             mcp_servers: IndexMap::new(),
@@ -584,6 +585,7 @@ mod tests {
             script: vec![],
             approval: ApprovalPolicy::default(),
             mcp: vec![],
+            fallback: vec![],
         }
     }
 

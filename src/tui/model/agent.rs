@@ -226,6 +226,9 @@ impl AgentView {
             EventKind::Notice { text } => {
                 self.transcript.push(Entry::Notice { text: text.clone() })
             }
+            EventKind::FallbackTaken { from, to, why } => self.transcript.push(Entry::Notice {
+                text: format!("↪ going on with {to} instead of {from}: {why}"),
+            }),
             EventKind::TurnFinished { outcome } => {
                 self.activity = Activity::Idle;
                 self.turn_ended = Some(at);

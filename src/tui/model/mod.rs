@@ -103,6 +103,8 @@ impl Model {
             | EventKind::ToolCallFinished { .. }
             | EventKind::Waiting { .. }
             | EventKind::Notice { .. }
+            // Its `why` may be about a fallback's endpoint, not the agent's own.
+            | EventKind::FallbackTaken { .. }
             | EventKind::TurnFinished { .. } => {}
         }
         self.agents[index].apply(event);

@@ -167,7 +167,7 @@ fn the_main_screen_at_80_by_24() {
 }
 
 #[test]
-fn a_cut_answer_and_a_budget_refusal_say_so_in_the_transcript_and_the_agents_pane() {
+fn a_fallback_a_cut_answer_and_a_budget_refusal_say_so_in_the_transcript_and_the_agents_pane() {
     let mut app = App::new(&team(), &[], Some(1.0));
     app.size = Rect::new(0, 0, 100, 20);
     send(
@@ -176,6 +176,16 @@ fn a_cut_answer_and_a_budget_refusal_say_so_in_the_transcript_and_the_agents_pan
         1,
         EventKind::TurnStarted {
             prompt: "list them all".into(),
+        },
+    );
+    send(
+        &mut app,
+        "coder",
+        2,
+        EventKind::FallbackTaken {
+            from: "litellm/gpt4o".into(),
+            to: "backup/gpt-4o-mini".into(),
+            why: "circuit breaker open for openai api.openai.com: next try in 30s".into(),
         },
     );
     send(

@@ -125,6 +125,10 @@ pub fn completion(answer: &Answer) -> Value {
 }
 
 pub fn error_body(status: u16, message: &str) -> Value {
+    // OpenAI's answer to a key with no quota left: a 429 that is no rate limit.
+    if message.contains("exceeded your current quota") {
+        return json!({"error": {"message": message, "type": "insufficient_quota", "param": null, "code": "insufficient_quota"}});
+    }
     let kind = match status {
         400 | 404 | 413 | 422 => "invalid_request_error",
         401 | 403 => "authentication_error",

@@ -4,6 +4,7 @@
 //! every provider accepts (every tool call answered).
 
 mod booking;
+mod fallback;
 mod forward;
 mod guard;
 mod pace;
@@ -23,6 +24,7 @@ use crate::engine::provider::{ModelRequest, ProviderError, StreamItem};
 use crate::engine::tokens;
 use crate::engine::tools::{ToolSpec, text_protocol};
 use booking::UsageContext;
+pub use fallback::FallbackModel;
 use forward::forward;
 use guard::LoopGuard;
 pub(super) use tools::{Emit, pass_gate, run_one};
@@ -41,7 +43,9 @@ pub(super) async fn run_turn(
         system_prompt,
         model,
         price_model,
+        model_label,
         backend,
+        fallbacks,
         toolbox,
         gate,
         tool_protocol,
@@ -72,7 +76,24 @@ pub(super) async fn run_turn(
     let mut calls_made = 0u32;
     let mut guard = LoopGuard::new(*loop_guard);
     let mut cut_before = false;
+    // 0: the agent's own model; n: `fallbacks[n - 1]`. Every turn starts from its own.
+    let mut active = 0usize;
     let outcome = loop {
+        let (backend, model, price_model, tool_protocol) =
+            match active.checked_sub(1).and_then(|i| fallbacks.get_mut(i)) {
+                None => (
+                    &mut *backend,
+                    model.as_str(),
+                    price_model.as_str(),
+                    &mut *tool_protocol,
+                ),
+                Some(next) => (
+                    &mut next.backend,
+                    next.model.as_str(),
+                    next.price_model.as_str(),
+                    &mut next.tool_protocol,
+                ),
+            };
         let uses_text = *tool_protocol == ToolProtocol::Text && !toolbox.specs().is_empty();
         let system = if uses_text {
             format!(
@@ -167,6 +188,19 @@ pub(super) async fn run_turn(
                 break Outcome::Cancelled;
             }
             Err(error) => {
+                if let Some(why) = fallback::reason_to_fall_back(&error, !streamed.is_empty())
+                    && active < fallbacks.len()
+                {
+                    let from = match active.checked_sub(1) {
+                        None => model_label.clone(),
+                        Some(i) => fallbacks[i].label.clone(),
+                    };
+                    let to = fallbacks[active].label.clone();
+                    active += 1;
+                    calls_made -= 1;
+                    out.emit(EventKind::FallbackTaken { from, to, why });
+                    continue;
+                }
                 keep_partial(conversation, streamed);
                 break Outcome::failed(error.kind(), error.to_string());
             }
