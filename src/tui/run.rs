@@ -186,6 +186,7 @@ fn apply_config(
             endpoints: orchestrator.endpoints(),
             budget_usd,
             summary: summary.to_string(),
+            new_conversation: summary.new_conversation,
         },
         Err(e) => AppEvent::ReloadFailed {
             error: e.to_string(),

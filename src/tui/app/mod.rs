@@ -39,6 +39,9 @@ pub enum AppEvent {
         agents: Vec<AgentInfo>,
         endpoints: Vec<EndpointStatus>,
         budget_usd: Option<f64>,
+        /// Agents that restarted with a new conversation (their provider changed): what the
+        /// screen showed of the old one goes.
+        new_conversation: Vec<String>,
         summary: String,
     },
     /// `/reload` could not load the config (the running team is untouched).
@@ -133,8 +136,17 @@ impl App {
                 agents,
                 endpoints,
                 budget_usd,
+                new_conversation,
                 summary,
-            } => self.reloaded(&agents, &endpoints, budget_usd, summary),
+            } => {
+                let effects = self.reloaded(&agents, &endpoints, budget_usd, summary);
+                for agent in &mut self.model.agents {
+                    if new_conversation.contains(&agent.info.name) {
+                        agent.clear();
+                    }
+                }
+                effects
+            }
             AppEvent::ReloadFailed { error } => {
                 self.ui.complain(format!(
                     "/reload: {error}; the running agents are unchanged"
