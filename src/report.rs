@@ -29,7 +29,7 @@ pub fn agents_text(agents: &[AgentInfo]) -> String {
 }
 
 /// What keeps an agent from running, then what its user should know, one indented line each.
-pub fn agent_details(agent: &AgentInfo) -> Vec<String> {
+pub(crate) fn agent_details(agent: &AgentInfo) -> Vec<String> {
     agent
         .problem
         .iter()
@@ -39,7 +39,7 @@ pub fn agent_details(agent: &AgentInfo) -> Vec<String> {
 }
 
 /// v6's `  ✅ name` / `  ❌ name` lines with what was checked or what is wrong.
-pub fn health_lines(reports: &[HealthReport]) -> Vec<String> {
+pub(crate) fn health_lines(reports: &[HealthReport]) -> Vec<String> {
     reports
         .iter()
         .map(|r| {

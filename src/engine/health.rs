@@ -85,13 +85,13 @@ fn add_sandbox(report: &mut HealthReport, support: &SandboxSupport, require_sand
 
 /// Each agent's probe, and the secrets to mask in what servers answer.
 #[derive(Clone, Debug)]
-pub struct Probes {
+pub(crate) struct Probes {
     pub list: Vec<(String, Probe)>,
     pub secrets: Arc<Redactor>,
 }
 
 /// Each agent's probe, to check away from the orchestrator (a background task of the TUI).
-pub fn probes(orchestrator: &Orchestrator) -> Probes {
+pub(crate) fn probes(orchestrator: &Orchestrator) -> Probes {
     Probes {
         list: orchestrator
             .probes()
@@ -103,7 +103,7 @@ pub fn probes(orchestrator: &Orchestrator) -> Probes {
 
 /// Checks the given probes, each endpoint once, all at the same time. A server that echoes a
 /// key in its answer gets it masked.
-pub async fn check_probes(probes: Probes) -> Vec<HealthReport> {
+pub(crate) async fn check_probes(probes: Probes) -> Vec<HealthReport> {
     let Probes {
         list: probes,
         secrets,

@@ -37,11 +37,13 @@ pub type AgentName = Arc<str>;
 /// What a front end asks of one agent.
 #[derive(Clone, Debug, PartialEq)]
 pub enum AgentCommand {
-    /// Start a turn. Ignored with a `TurnFinished { Failed }` if a turn is already running.
+    /// Start a turn. If one is running, this one is queued and starts when it ends (in order).
     Prompt { turn: TurnId, text: String },
-    /// Stop the running turn, if any, leaving the conversation consistent.
+    /// Stop the running turn, if any, leaving the conversation consistent. Queued prompts still
+    /// run after it.
     Cancel,
-    /// Forget the conversation (a new Claude CLI session too).
+    /// Forget the conversation (a new Claude CLI session too). A running turn is cancelled, and
+    /// the prompts queued behind it end `Cancelled` without running.
     Reset,
     /// Answer an `ApprovalNeeded` event.
     Approve { call: CallId, decision: Approval },

@@ -140,6 +140,10 @@ pub async fn run(
             update = next_log(&mut tail) => {
                 if let Some(update) = update {
                     pending = app.handle(AppEvent::Log(update));
+                    // A busy log sends many lines at once: take them all, then draw once.
+                    while let Some(update) = tail.as_mut().and_then(LogTail::try_recv) {
+                        pending.extend(app.handle(AppEvent::Log(update)));
+                    }
                     dirty = true;
                 }
             }
@@ -182,6 +186,7 @@ fn apply_config(
             endpoints: orchestrator.endpoints(),
             budget_usd,
             summary: summary.to_string(),
+            new_conversation: summary.new_conversation,
         },
         Err(e) => AppEvent::ReloadFailed {
             error: e.to_string(),

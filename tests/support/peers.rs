@@ -1,5 +1,6 @@
 //! The real peers of the end-to-end tests. Each is named by an environment variable; a test
-//! whose peer is missing says so and passes, unless TZZR_E2E_REQUIRED=1 (CI), where it fails.
+//! whose peer is missing prints a `SKIPPED …` line (visible in `cargo test`'s output) and
+//! passes, unless TZZR_E2E_REQUIRED=1 (CI), where it fails.
 
 use std::path::PathBuf;
 
@@ -39,19 +40,32 @@ pub fn mcp_everything() -> Option<PathBuf> {
     .map(PathBuf::from)
 }
 
-#[expect(
-    clippy::print_stderr,
-    reason = "a skipped test says why in the test output"
-)]
 fn peer(var: &str, what: &str) -> Option<String> {
     match std::env::var(var) {
         Ok(value) if !value.trim().is_empty() => Some(value),
-        _ if std::env::var("TZZR_E2E_REQUIRED").as_deref() == Ok("1") => {
-            panic!("{var} is not set and TZZR_E2E_REQUIRED=1: set it to {what}")
-        }
         _ => {
-            eprintln!("skipped: set {var} to run against {what}");
+            skip(&format!("{var} is not set; set it to {what}"));
             None
         }
     }
 }
+
+/// Says, past the test harness's capture, that the running test is skipped and why, or fails
+/// it when TZZR_E2E_REQUIRED=1 (CI). A skipped test still shows `ok` in cargo's summary: this
+/// line is what tells the two apart (`cargo test 2>&1 | grep SKIPPED` lists them, with a count).
+pub fn skip(why: &str) {
+    let test = std::thread::current().name().unwrap_or("a test").to_owned();
+    if std::env::var("TZZR_E2E_REQUIRED").as_deref() == Ok("1") {
+        panic!("{test}: {why}, and TZZR_E2E_REQUIRED=1 forbids skipping it");
+    }
+    let count = SKIPPED.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+    // Written to the process's stderr, not through `eprintln!`, which the harness captures
+    // and shows only for failed tests.
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "SKIPPED ({count} in this test binary) {test}: {why}"
+    );
+}
+
+static SKIPPED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);

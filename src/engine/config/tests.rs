@@ -185,22 +185,71 @@ fn a_file_that_is_not_a_mapping_is_an_error() {
     );
 }
 
+/// What a text gives, in one line: the agents and warnings of a config, or the error.
+fn outcome(text: &str) -> String {
+    match load_with(text, &[]) {
+        Ok(loaded) => format!(
+            "ok: agents {:?}; warnings {:?}",
+            loaded.config.agents.keys().collect::<Vec<_>>(),
+            loaded
+                .warnings
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+        ),
+        Err(e) => format!("error: {e}"),
+    }
+}
+
 #[test]
 fn odd_input_is_an_error_or_a_config_never_a_panic() {
-    for text in [
-        "\u{feff}agents: {}\n",
-        "a: &x {b: *x}\n",
-        "agents:\n  a:\n    <<: 5\n",
-        "agents: {}\n---\nagents: {}\n",
-        "agents:\n\ta: {}\n",
-        "agents:\n  ? [a]\n  : {}\n",
-        "agents:\n  1: {}\n  true: {}\n  ~: {}\n",
-        "settings:\n  timeout: 1e400\n",
-        "settings:\n  log_dir: ~\n  working_dir: \"\"\n",
-        "agents:\n  a:\n    script:\n      - [x]\n",
-        "tasks:\n  t:\n    steps: [~]\n",
-    ] {
-        let _ = load_with(text, &[]);
+    let cases = [
+        ("\u{feff}agents: {}\n", "ok: agents []; warnings []"),
+        (
+            "a: &x {b: *x}\n",
+            "ok: agents []; warnings [\"/project/config.yaml:1:1: unknown key `a` at the top level (known keys: settings, servers, mcp_servers, providers, models, agents, tasks)\"]",
+        ),
+        (
+            "agents:\n  a:\n    <<: 5\n",
+            "error: /project/config.yaml: expected a mapping or list of mappings for merging, but found scalar",
+        ),
+        (
+            "agents: {}\n---\nagents: {}\n",
+            "error: /project/config.yaml: invalid YAML: deserializing from YAML containing more than one document is not supported",
+        ),
+        (
+            "agents:\n\ta: {}\n",
+            "error: /project/config.yaml:2:1: invalid YAML: found character that cannot start any token, while scanning for the next token",
+        ),
+        (
+            "agents:\n  ? [a]\n  : {}\n",
+            "error: /project/config.yaml:2:5: agents: expected a string, found a list",
+        ),
+        // Keys YAML reads as a number, a boolean or null are names as written.
+        (
+            "agents:\n  1: {}\n  true: {}\n  ~: {}\n",
+            "ok: agents [\"1\", \"true\", \"~\"]; warnings []",
+        ),
+        (
+            "settings:\n  timeout: 1e400\n",
+            "error: /project/config.yaml:2:12: settings.timeout: expected a number of seconds, 0 or more, found string \"1e400\"",
+        ),
+        // Empty paths fall back to their defaults.
+        (
+            "settings:\n  log_dir: ~\n  working_dir: \"\"\n",
+            "ok: agents []; warnings []",
+        ),
+        (
+            "agents:\n  a:\n    script:\n      - [x]\n",
+            "error: /project/config.yaml:4:9: agents.a.script[0]: expected a reply (a string, or a mapping with text, tool_calls, delay_ms, error), found a list",
+        ),
+        (
+            "tasks:\n  t:\n    steps: [~]\n",
+            "error: /project/config.yaml:3:13: tasks.t.steps[0]: expected a mapping, found nothing (null)",
+        ),
+    ];
+    for (text, expected) in cases {
+        assert_eq!(outcome(text), expected, "for {text:?}");
     }
 }
 

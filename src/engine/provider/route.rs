@@ -11,7 +11,7 @@ use crate::engine::resilience::endpoint::Dialect;
 
 /// Where an agent's calls go.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Route {
+pub(crate) enum Route {
     Http(HttpRoute),
     ClaudeCli {
         program: String,
@@ -27,7 +27,7 @@ pub enum Route {
 
 /// An HTTP API endpoint and the model to ask for on it.
 #[derive(Clone, Debug, PartialEq)]
-pub struct HttpRoute {
+pub(crate) struct HttpRoute {
     pub dialect: Dialect,
     /// `openai`, `anthropic`, `gemini`, `groq`, …, or the name of a `providers:` entry.
     pub vendor: String,
@@ -60,7 +60,7 @@ impl HttpRoute {
 
 /// Whether the route has the key it needs.
 #[derive(Clone, Debug, PartialEq)]
-pub enum KeyStatus {
+pub(crate) enum KeyStatus {
     Found {
         var: String,
         key: ApiKey,
@@ -225,7 +225,7 @@ const ANTHROPIC_ALIASES: [(&str, &str); 7] = [
 
 /// The program the `claude` provider runs: the provider's `command`, else `TZZR_CLAUDE_BIN`,
 /// else `claude` on PATH; with why it must not run when a workspace file chose it.
-pub fn claude_program(
+pub(crate) fn claude_program(
     env: &Environment,
     spec: Option<(&str, &ProviderSpec)>,
     config_origin: &Origin,
@@ -277,7 +277,7 @@ fn claude_destination(agent: &AgentSpec, config: &Config, env: &Environment) -> 
 /// only the CLI's own `ANTHROPIC_*` settings pass (their base URL checked by
 /// [`claude_destination`]): a cloned file must not set `PATH`, `NODE_OPTIONS` or
 /// `LD_PRELOAD` for a program tzzr starts.
-pub fn claude_child_env(env: &Environment) -> Vec<(String, String)> {
+pub(crate) fn claude_child_env(env: &Environment) -> Vec<(String, String)> {
     let is_set_in_process = |name: &str| env.inherits_process() && std::env::var_os(name).is_some();
     let mut vars: Vec<(String, String)> = env
         .dotenv_entries()
@@ -299,7 +299,7 @@ pub fn claude_child_env(env: &Environment) -> Vec<(String, String)> {
 }
 
 /// Works out where `agent`'s calls go.
-pub fn resolve(agent: &AgentSpec, config: &Config, env: &Environment) -> Route {
+pub(crate) fn resolve(agent: &AgentSpec, config: &Config, env: &Environment) -> Route {
     let named = config.providers.get(&agent.provider);
     let kind = named
         .map(|p| p.kind)
@@ -509,7 +509,7 @@ fn normalize_base(vendor: &Vendor, base: &str, came_from_env: bool) -> String {
 }
 
 /// Whether a base URL points at this machine (no key needed there).
-pub fn is_local(base_url: &str) -> bool {
+pub(crate) fn is_local(base_url: &str) -> bool {
     let Ok(url) = Url::parse(base_url) else {
         return false;
     };

@@ -72,10 +72,6 @@ impl Sandbox {
         &self.root
     }
 
-    pub fn is_enabled(&self) -> bool {
-        self.enabled
-    }
-
     /// The absolute path, with `..` and symlinks resolved, that `given` names. A path that
     /// does not exist yet (for `write`) resolves through its deepest existing ancestor.
     pub fn resolve(&self, given: &str) -> Result<PathBuf, SandboxError> {

@@ -39,6 +39,9 @@ pub enum AppEvent {
         agents: Vec<AgentInfo>,
         endpoints: Vec<EndpointStatus>,
         budget_usd: Option<f64>,
+        /// Agents that restarted with a new conversation (their provider changed): what the
+        /// screen showed of the old one goes.
+        new_conversation: Vec<String>,
         summary: String,
     },
     /// `/reload` could not load the config (the running team is untouched).
@@ -97,7 +100,7 @@ impl App {
     }
 
     /// The effects to run at start: follow the first agent's log.
-    pub fn start(&self) -> Vec<Effect> {
+    pub(crate) fn start(&self) -> Vec<Effect> {
         self.follow_selected_log()
     }
 
@@ -133,8 +136,17 @@ impl App {
                 agents,
                 endpoints,
                 budget_usd,
+                new_conversation,
                 summary,
-            } => self.reloaded(&agents, &endpoints, budget_usd, summary),
+            } => {
+                let effects = self.reloaded(&agents, &endpoints, budget_usd, summary);
+                for agent in &mut self.model.agents {
+                    if new_conversation.contains(&agent.info.name) {
+                        agent.clear();
+                    }
+                }
+                effects
+            }
             AppEvent::ReloadFailed { error } => {
                 self.ui.complain(format!(
                     "/reload: {error}; the running agents are unchanged"
@@ -157,7 +169,7 @@ impl App {
     }
 
     /// The layout of the current screen.
-    pub fn areas(&self) -> Areas {
+    pub(crate) fn areas(&self) -> Areas {
         view::layout(self.size, &self.ui, self.input.height())
     }
 
@@ -211,7 +223,7 @@ impl App {
     }
 
     /// Selects an agent: its conversation, tool calls and log.
-    pub fn select(&mut self, index: usize) -> Vec<Effect> {
+    pub(crate) fn select(&mut self, index: usize) -> Vec<Effect> {
         if index >= self.model.agents.len() || index == self.ui.selected {
             return Vec::new();
         }
@@ -252,7 +264,7 @@ impl App {
     }
 
     /// Scrolls the approval window's body down (positive) or up (negative), within bounds.
-    pub fn scroll_approval(&mut self, lines: isize) -> Vec<Effect> {
+    pub(crate) fn scroll_approval(&mut self, lines: isize) -> Vec<Effect> {
         let Some((_, pending)) = self.model.pending_approval() else {
             return Vec::new();
         };
@@ -266,13 +278,13 @@ impl App {
         Vec::new()
     }
 
-    pub fn scroll_log(&mut self, lines: isize) {
+    pub(crate) fn scroll_log(&mut self, lines: isize) {
         let max = self.model.log.lines.len();
         self.ui.log_scroll = self.ui.log_scroll.saturating_add_signed(lines).min(max);
     }
 
     /// Moves the tool-call selection; past the newest it follows the newest again.
-    pub fn move_tool_row(&mut self, by: isize) {
+    pub(crate) fn move_tool_row(&mut self, by: isize) {
         let selected = self.ui.selected;
         let Some(agent) = self.model.agents.get(selected) else {
             return;

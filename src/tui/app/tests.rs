@@ -434,6 +434,7 @@ fn a_reload_keeps_what_was_shown_of_agents_that_stay() {
         agents: vec![info("beta"), info("delta")],
         endpoints: vec![],
         budget_usd: None,
+        new_conversation: vec![],
         summary: "config reloaded: added delta; removed alpha, gamma".into(),
     });
     let names: Vec<&str> = app.model.agents.iter().map(|a| a.name()).collect();
@@ -476,6 +477,7 @@ fn removing_an_agent_leaves_the_others_scroll_and_tool_selection_alone() {
         agents: vec![info("beta"), info("gamma")],
         endpoints: vec![],
         budget_usd: None,
+        new_conversation: vec![],
         summary: "config reloaded: removed alpha; 2 unchanged".into(),
     });
     assert_eq!(app.ui.selected, 1, "gamma is still selected");
@@ -484,5 +486,36 @@ fn removing_an_agent_leaves_the_others_scroll_and_tool_selection_alone() {
     assert!(
         app.ui.scroll.first().is_some_and(|s| s.follows_tail()),
         "beta's is its own"
+    );
+}
+
+#[test]
+fn an_agent_reloaded_with_a_new_conversation_shows_none_of_the_old_one() {
+    let mut app = app();
+    for agent in ["alpha", "beta"] {
+        app.handle(event(
+            agent,
+            EventKind::TurnStarted {
+                prompt: "before".into(),
+            },
+        ));
+    }
+    app.handle(AppEvent::Reloaded {
+        agents: vec![info("alpha"), info("beta")],
+        endpoints: vec![],
+        budget_usd: None,
+        new_conversation: vec!["beta".into()],
+        summary: "config reloaded: restarted beta; new conversation for beta (provider changed); 1 unchanged".into(),
+    });
+    let shown: Vec<usize> = app
+        .model
+        .agents
+        .iter()
+        .map(|a| a.transcript.len())
+        .collect();
+    assert_eq!(
+        shown,
+        [1, 0],
+        "alpha keeps its conversation on screen, beta starts anew"
     );
 }

@@ -102,11 +102,6 @@ impl AgentView {
         &self.info.name
     }
 
-    /// Whether the agent can run at all (it has its key, its CLI, …).
-    pub fn can_run(&self) -> bool {
-        self.info.problem.is_none()
-    }
-
     pub fn call(&self, id: &CallId) -> Option<&ToolCallView> {
         self.calls.iter().rev().find(|c| &c.call == id)
     }
