@@ -23,7 +23,8 @@ pub trait Decoder {
     /// Takes one event, reporting text and reasoning to `sink` as they come.
     fn feed(&mut self, event: &SseEvent, sink: Sink<'_>) -> Result<Progress, ProviderError>;
 
-    /// Bytes of tool-call names and arguments so far (text and reasoning pass through the sink).
+    /// Bytes the tool calls hold so far (text and reasoning pass through the sink). Kept as
+    /// pieces arrive: the loop asks after every event.
     fn call_bytes(&self) -> usize;
 
     /// Whether the model said why it stopped (a stop reason, or the end marker). A stream that
