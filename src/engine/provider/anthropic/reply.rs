@@ -171,6 +171,10 @@ impl Decoder for MessageStream {
         Ok(Progress::More)
     }
 
+    fn reported_usage(&self) -> Option<TokenUsage> {
+        self.saw_usage.then_some(self.usage)
+    }
+
     fn call_bytes(&self) -> usize {
         self.call_bytes
     }
