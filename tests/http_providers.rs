@@ -1256,3 +1256,33 @@ async fn a_usage_of_u64_max_is_clamped_with_a_notice_and_wraps_nothing() {
         "{items:?}"
     );
 }
+
+#[tokio::test]
+async fn a_broken_anthropic_stream_counts_the_input_its_server_reported() {
+    let mock = MockLlm::start().await;
+    mock.push(
+        MockReply::text(["12345678", "tail"])
+            .usage(MockUsage {
+                input: 77,
+                output: 9,
+                cache_read: 5,
+                cache_write: 0,
+            })
+            .cut(),
+    );
+    let (reply, items) = call_once(&anthropic_endpoint(&mock), &[Message::user("hi")]).await;
+    assert!(reply.is_err());
+    // message_start said 77 in (5 cached) and 1 out; two tokens streamed before the break.
+    assert_eq!(
+        usages_marked(&items),
+        [(
+            TokenUsage {
+                input: 77,
+                output: 2,
+                cache_read: 5,
+                cache_write: 0
+            },
+            true
+        )]
+    );
+}

@@ -27,6 +27,10 @@ const EXIT_GRACE: Duration = Duration::from_secs(10);
 /// pipes, before leftovers that hold the pipes open are killed.
 const DRAIN_GRACE: Duration = Duration::from_secs(1);
 
+/// The longest line of the CLI's output tzzr keeps; the rest of a longer line is dropped (the
+/// cut line is not JSON, so it is skipped with a warning), so memory stays bounded.
+const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+
 /// How to run the CLI for one agent.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ClaudeCliConfig {
@@ -406,12 +410,13 @@ fn describe_exit(status: Option<ExitStatus>) -> String {
     }
 }
 
-/// Lines of a child's pipe, tolerant of bad UTF-8.
+/// Lines of a child's pipe, tolerant of bad UTF-8, each cut at `max_line` bytes.
 struct LineReader<R> {
     reader: BufReader<R>,
     /// A line read in part when a `select!` dropped the read; the next read completes it.
     pending: Vec<u8>,
     is_open: bool,
+    max_line: usize,
 }
 
 impl<R: AsyncRead + Unpin> LineReader<R> {
@@ -420,17 +425,31 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
             reader: BufReader::new(inner),
             pending: Vec::new(),
             is_open: true,
+            max_line: MAX_LINE_BYTES,
         }
     }
 
-    /// The next line without its line end; `None` at the end of the stream. Cancel-safe.
+    /// The next line without its line end; `None` at the end of the stream. Cancel-safe: what
+    /// was read stays in `pending` (only `fill_buf` awaits).
     async fn next_line(&mut self) -> Option<String> {
-        let read = self.reader.read_until(b'\n', &mut self.pending).await;
-        let at_end = match read {
-            Ok(n) => n == 0,
-            Err(e) => {
-                tracing::warn!(error = %e, "reading the claude CLI's output failed");
-                true
+        let at_end = loop {
+            let buffer = match self.reader.fill_buf().await {
+                Ok(buffer) => buffer,
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading the claude CLI's output failed");
+                    break true;
+                }
+            };
+            if buffer.is_empty() {
+                break true;
+            }
+            let newline = buffer.iter().position(|&b| b == b'\n');
+            let taken = newline.map_or(buffer.len(), |at| at + 1);
+            let room = self.max_line.saturating_sub(self.pending.len());
+            self.pending.extend_from_slice(&buffer[..taken.min(room)]);
+            self.reader.consume(taken);
+            if newline.is_some() {
+                break false;
             }
         };
         if at_end {
@@ -538,6 +557,19 @@ mod tests {
 
     fn names(names: &[&str]) -> Vec<String> {
         names.iter().map(|n| (*n).to_owned()).collect()
+    }
+
+    #[tokio::test]
+    async fn a_line_longer_than_the_cap_is_cut_and_the_next_line_is_whole() {
+        let text = format!("short\r\n{}\nafter\nlast", "x".repeat(100));
+        let mut lines = LineReader::new(text.as_bytes());
+        lines.max_line = 10;
+        assert_eq!(lines.next_line().await.as_deref(), Some("short"));
+        assert_eq!(lines.next_line().await.as_deref(), Some("xxxxxxxxxx"));
+        assert_eq!(lines.next_line().await.as_deref(), Some("after"));
+        assert_eq!(lines.next_line().await.as_deref(), Some("last"));
+        assert_eq!(lines.next_line().await, None);
+        assert!(!lines.is_open);
     }
 
     fn config(tools: &[&str]) -> ClaudeCliConfig {

@@ -96,7 +96,7 @@ fn report_completion(
         None => {
             let calls = reply.tool_calls.iter().chain(&reply.cut_calls);
             let call_bytes: usize = calls.map(|c| c.tool.len() + c.args.to_string().len()).sum();
-            usage::estimated(req, output_bytes + call_bytes)
+            usage::estimated(req, usage::estimate(req, output_bytes + call_bytes))
         }
     };
     usage::pass_on(url, counted, sink);

@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 use super::bounds::{Bounds, output_token_limit, size};
 use super::sse::{SseEvent, SseEvents, ended_early};
 use super::{ModelReply, ModelRequest, ProviderError, Sink, StreamItem, usage};
+use crate::engine::protocol::TokenUsage;
 
 /// Whether the stream has more to say.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,8 +24,13 @@ pub trait Decoder {
     /// Takes one event, reporting text and reasoning to `sink` as they come.
     fn feed(&mut self, event: &SseEvent, sink: Sink<'_>) -> Result<Progress, ProviderError>;
 
-    /// Bytes of tool-call names and arguments so far (text and reasoning pass through the sink).
+    /// Bytes the tool calls hold so far (text and reasoning pass through the sink). Kept as
+    /// pieces arrive: the loop asks after every event.
     fn call_bytes(&self) -> usize;
+
+    /// The usage the server reported so far, if any (Anthropic's `message_start` gives the
+    /// input before any output): a stream that breaks counts it rather than an estimate.
+    fn reported_usage(&self) -> Option<TokenUsage>;
 
     /// Whether the model said why it stopped (a stop reason, or the end marker). A stream that
     /// ends before this is cut, not finished.
@@ -119,6 +125,7 @@ pub async fn read<D: Decoder>(
     let limits = ReplyLimits::new(bounds, req.max_tokens);
     let result = read_events(url, events, &mut decoder, limits, cancel, &mut counting).await;
     let call_bytes = decoder.call_bytes();
+    let reported = decoder.reported_usage();
     let result = match result {
         Ok(saw_data) => conclude(url, saw_data, decoder, &mut counting),
         Err(e) => Err(e),
@@ -132,7 +139,16 @@ pub async fn read<D: Decoder>(
         Err(_) => !is_counted && output > 0,
     };
     if needs_estimate {
-        sink(usage::estimated(req, output));
+        let guess = usage::estimate(req, output);
+        let counted = match reported {
+            // What the server said of the input, and at least what streamed out.
+            Some(known) => TokenUsage {
+                output: known.output.max(guess.output),
+                ..known
+            },
+            None => guess,
+        };
+        usage::pass_on(url, usage::estimated(req, counted), sink);
     }
     result
 }

@@ -36,18 +36,23 @@ pub fn sane(url: &str, usage: TokenUsage) -> (TokenUsage, Option<String>) {
     (clamped, Some(notice))
 }
 
-/// Estimated usage of a call whose server reported none: the request's tokens in, the
+/// tzzr's estimate of a call whose server reported no usage: the request's tokens in, the
 /// `output_bytes` that streamed (text, reasoning, tool calls) out.
-pub fn estimated(req: &ModelRequest<'_>, output_bytes: usize) -> StreamItem {
+pub fn estimate(req: &ModelRequest<'_>, output_bytes: usize) -> TokenUsage {
+    TokenUsage {
+        input: tokens::estimate_request(req.system, req.messages, req.tools),
+        // Four bytes a token, as `engine::tokens` estimates text.
+        output: u64::try_from(output_bytes.div_ceil(4)).unwrap_or(u64::MAX),
+        cache_read: 0,
+        cache_write: 0,
+    }
+}
+
+/// `usage` of `req`'s model, marked as tzzr's estimate.
+pub fn estimated(req: &ModelRequest<'_>, usage: TokenUsage) -> StreamItem {
     StreamItem::Usage {
         model: req.model.to_owned(),
-        usage: TokenUsage {
-            input: tokens::estimate_request(req.system, req.messages, req.tools),
-            // Four bytes a token, as `engine::tokens` estimates text.
-            output: u64::try_from(output_bytes.div_ceil(4)).unwrap_or(u64::MAX),
-            cache_read: 0,
-            cache_write: 0,
-        },
+        usage,
         reported_cost_usd: None,
         estimated: true,
     }
@@ -137,13 +142,7 @@ mod tests {
             temperature: None,
             max_tokens: None,
         };
-        let StreamItem::Usage {
-            usage, estimated, ..
-        } = estimated(&req, 9)
-        else {
-            panic!("not a usage");
-        };
-        assert!(estimated);
+        let usage = estimate(&req, 9);
         assert_eq!(usage.output, 3);
         assert_eq!(usage.input, tokens::estimate_request("", &messages, &[]));
     }

@@ -32,6 +32,8 @@ pub struct MessageStream {
     text: String,
     /// Tool uses by content-block index, in the order the model wrote them.
     tool_uses: BTreeMap<u64, PartialToolUse>,
+    /// Bytes the tool uses hold, kept as they arrive (see [`Decoder::call_bytes`]).
+    call_bytes: usize,
     stop_reason: Option<String>,
     usage: TokenUsage,
     saw_usage: bool,
@@ -45,6 +47,7 @@ impl MessageStream {
             model: model.to_owned(),
             text: String::new(),
             tool_uses: BTreeMap::new(),
+            call_bytes: 0,
             stop_reason: None,
             usage: TokenUsage::default(),
             saw_usage: false,
@@ -83,6 +86,9 @@ impl MessageStream {
                 }
             }
             Block::ToolUse { id, name, input } => {
+                // A fixed cost per block too, so endless empty blocks count.
+                let held = 64 + id.len() + name.len() + input.to_string().len();
+                self.call_bytes = self.call_bytes.saturating_add(held);
                 self.tool_uses.insert(
                     index,
                     PartialToolUse {
@@ -113,6 +119,7 @@ impl MessageStream {
             }
             Delta::InputJsonDelta { partial_json } => {
                 if let Some(tool_use) = self.tool_uses.get_mut(&index) {
+                    self.call_bytes = self.call_bytes.saturating_add(partial_json.len());
                     tool_use.json.push_str(&partial_json);
                 }
             }
@@ -164,11 +171,12 @@ impl Decoder for MessageStream {
         Ok(Progress::More)
     }
 
+    fn reported_usage(&self) -> Option<TokenUsage> {
+        self.saw_usage.then_some(self.usage)
+    }
+
     fn call_bytes(&self) -> usize {
-        self.tool_uses
-            .values()
-            .map(|t| t.name.len() + t.json.len())
-            .sum()
+        self.call_bytes
     }
 
     fn has_finished(&self) -> bool {

@@ -2,6 +2,7 @@
 //! index, or the whole calls of a non-streaming reply (each one piece).
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 
 use serde_json::Value;
 
@@ -23,11 +24,17 @@ impl PartialCall {
     }
 }
 
+/// What one call held apart from its text costs, counted in [`CallAssembly::bytes`] so a server
+/// cannot grow memory with endless empty calls.
+const CALL_OVERHEAD_BYTES: usize = 64;
+
 /// The calls of one reply, by the `index` the server gave each, so pieces of several calls can
 /// interleave.
 #[derive(Debug, Default)]
 pub struct CallAssembly {
     calls: BTreeMap<u64, PartialCall>,
+    /// Kept as pieces arrive: summing at every event would cost time squared in the calls.
+    bytes: usize,
 }
 
 impl CallAssembly {
@@ -44,7 +51,14 @@ impl CallAssembly {
             .get("index")
             .and_then(Value::as_u64)
             .unwrap_or(position as u64);
-        let call = self.calls.entry(index).or_default();
+        let call = match self.calls.entry(index) {
+            Entry::Occupied(entry) => entry.into_mut(),
+            Entry::Vacant(entry) => {
+                self.bytes = self.bytes.saturating_add(CALL_OVERHEAD_BYTES);
+                entry.insert(PartialCall::default())
+            }
+        };
+        let before = call.id.len() + call.name.len() + call.arguments.len();
         if let Some(id) = piece.get("id").and_then(Value::as_str)
             && call.id.is_empty()
         {
@@ -63,14 +77,13 @@ impl CallAssembly {
             // A few servers send the arguments as an object rather than JSON text.
             Some(object) => call.arguments.push_str(&object.to_string()),
         }
+        let after = call.id.len() + call.name.len() + call.arguments.len();
+        self.bytes = self.bytes.saturating_add(after - before);
     }
 
-    /// Bytes of names and argument text so far.
+    /// Bytes of ids, names and argument text so far, and a fixed cost per call.
     pub fn bytes(&self) -> usize {
-        self.calls
-            .values()
-            .map(|c| c.name.len() + c.arguments.len())
-            .sum()
+        self.bytes
     }
 
     /// Whether some call's arguments are not yet complete JSON (the stream is inside them).
@@ -108,4 +121,36 @@ impl CallAssembly {
 /// Whether argument text is one whole JSON value (empty text is not: the model never wrote it).
 fn is_complete_json(text: &str) -> bool {
     serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn every_call_counts_even_an_empty_one_so_endless_calls_hit_the_reply_limit() {
+        let mut calls = CallAssembly::default();
+        let empty: Vec<Value> = (0..1000).map(|i| json!({"index": i})).collect();
+        calls.take(&empty);
+        assert_eq!(calls.bytes(), 1000 * CALL_OVERHEAD_BYTES);
+        calls
+            .take(&[json!({"index": 0, "id": "c", "function": {"name": "ls", "arguments": "{}"}})]);
+        assert_eq!(calls.bytes(), 1000 * CALL_OVERHEAD_BYTES + 5);
+        assert_eq!(calls.into_calls(false).0.len(), 1);
+    }
+
+    #[test]
+    fn a_cut_reply_sets_apart_only_the_calls_with_unfinished_arguments() {
+        let mut calls = CallAssembly::default();
+        calls.take(&[
+            json!({"index": 0, "id": "a", "function": {"name": "ls", "arguments": "{}"}}),
+            json!({"index": 1, "id": "b", "function": {"name": "rm", "arguments": "{\"pa"}}),
+        ]);
+        assert!(calls.has_open_call());
+        let (whole, cut) = calls.into_calls(true);
+        assert_eq!(whole[0].id, CallId("a".into()));
+        assert_eq!(cut[0].id, CallId("b".into()));
+    }
 }

@@ -81,6 +81,10 @@ impl Decoder for ChatStream {
         Ok(Progress::More)
     }
 
+    fn reported_usage(&self) -> Option<TokenUsage> {
+        self.usage
+    }
+
     fn call_bytes(&self) -> usize {
         self.calls.bytes()
     }
