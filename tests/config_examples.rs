@@ -50,6 +50,8 @@ fn v6_settings() -> Settings {
         approval: ApprovalPolicy::default().written_out(),
         require_sandbox: false,
         http_allow_private: false,
+        compact_at: 0.85,
+        compaction_model: None,
     }
 }
 
@@ -71,6 +73,8 @@ fn agent(name: &str, role: &str, provider: &str, model: &str, tools: &[&str]) ->
         script: Vec::new(),
         approval: ApprovalPolicy::default().written_out(),
         mcp: Vec::new(),
+        compact_at: 0.85,
+        compaction_model: None,
     }
 }
 

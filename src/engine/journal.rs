@@ -121,12 +121,23 @@ impl Journal {
                 })
             }
             EventKind::Notice { text } => Some(("NOTE", text.clone())),
+            EventKind::Compacted {
+                before_tokens,
+                after_tokens,
+                messages,
+            } => Some((
+                "COMPACTED",
+                format!(
+                    "{messages} older messages were replaced by a summary: about {before_tokens} → {after_tokens} tokens."
+                ),
+            )),
             EventKind::TextDelta { .. }
             | EventKind::Reasoning { .. }
             | EventKind::ApprovalNeeded { .. }
             | EventKind::Retry { .. }
             | EventKind::Waiting { .. }
             | EventKind::Usage { .. }
+            | EventKind::Context { .. }
             | EventKind::Endpoint { .. } => None,
         }
     }

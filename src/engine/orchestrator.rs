@@ -12,6 +12,7 @@ use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 
 use crate::engine::agent::{self, AgentHandle, AgentRuntime, BridgeLink, Emitter};
 use crate::engine::config::{AgentSpec, Config, ToolProtocol, diagnose};
+use crate::engine::context::{ContextKeeper, ContextWindow};
 use crate::engine::cost::{Budgets, CostMeter, CostSummary, PriceTable};
 use crate::engine::env::Environment;
 use crate::engine::journal::{Journal, JournalHeader};
@@ -524,6 +525,11 @@ impl Orchestrator {
             error,
         })?;
         let name: Arc<str> = spec.name.as_str().into();
+        let context = ContextKeeper::new(
+            ContextWindow::for_model(&self.prices, &price_model),
+            spec.compact_at,
+            spec.compaction_model.clone(),
+        );
         let runtime = AgentRuntime {
             name: name.clone(),
             system_prompt: system_prompt(&spec, config),
@@ -550,6 +556,7 @@ impl Orchestrator {
             meter: self.meter.clone(),
             startup_notes: info.notes.clone(),
             conversation: Vec::new(),
+            context,
             bridge,
         };
         let handle = agent::spawn(

@@ -144,6 +144,9 @@ struct Shared {
 #[derive(Default)]
 struct MockState {
     queue: VecDeque<MockReply>,
+    /// Standing answers: a request whose body contains the text gets the reply, every time,
+    /// before the queue is looked at.
+    rules: Vec<(String, MockReply)>,
     requests: Vec<RecordedRequest>,
     serial: u64,
     /// Clients whose connection served an empty stream: like llama-cpp-python, the mock drops
@@ -217,6 +220,12 @@ impl MockLlm {
 
     pub fn push_all(&self, replies: impl IntoIterator<Item = MockReply>) {
         self.shared.state().queue.extend(replies);
+    }
+
+    /// Answers every request whose JSON body contains `needle` with `reply`, leaving the queue
+    /// for the others (a summariser's requests among an agent's, say).
+    pub fn answer_matching(&self, needle: impl Into<String>, reply: MockReply) {
+        self.shared.state().rules.push((needle.into(), reply));
     }
 
     /// Replies queued and not yet used.
@@ -377,7 +386,14 @@ async fn chat(
     let (queued, serial) = {
         let mut state = shared.state();
         state.serial += 1;
-        (state.queue.pop_front(), state.serial)
+        let text = body.to_string();
+        let ruled = state
+            .rules
+            .iter()
+            .find(|(needle, _)| text.contains(needle.as_str()))
+            .map(|(_, reply)| reply.clone());
+        let next = ruled.or_else(|| state.queue.pop_front());
+        (next, state.serial)
     };
     let reply = queued
         .or_else(|| Directives::parse(&incoming.user_text()).reply())

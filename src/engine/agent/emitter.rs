@@ -118,6 +118,7 @@ impl Emitter {
             EventKind::Usage { model, .. } => r.redact_string(model),
             EventKind::Endpoint { endpoint, .. } => r.redact_string(endpoint),
             EventKind::Notice { text } => r.redact_string(text),
+            EventKind::Context { .. } | EventKind::Compacted { .. } => {}
             EventKind::TurnFinished { outcome } => match outcome {
                 Outcome::Done { text } => r.redact_string(text),
                 Outcome::Failed { error } => r.redact_string(error),

@@ -75,6 +75,11 @@ pub struct Settings {
     pub require_sandbox: bool,
     /// Let `http_request` reach loopback, private and link-local addresses (local services).
     pub http_allow_private: bool,
+    /// Compact an agent's conversation when the next call would fill more than this share of
+    /// its model's context window (`settings.compact_at`, 0.85 by default).
+    pub compact_at: f64,
+    /// The model that writes compaction summaries; `None`: each agent's own model.
+    pub compaction_model: Option<String>,
 }
 
 /// An SSH host an agent may reach.
@@ -202,6 +207,10 @@ pub struct AgentSpec {
     pub approval: ApprovalPolicy,
     /// Names of `mcp_servers:` whose tools this agent gets.
     pub mcp: Vec<String>,
+    /// `settings.compact_at` unless the agent sets its own.
+    pub compact_at: f64,
+    /// `settings.compaction_model` unless the agent sets its own.
+    pub compaction_model: Option<String>,
 }
 
 /// One reply of a scripted agent.

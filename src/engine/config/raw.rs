@@ -58,6 +58,8 @@ pub struct RawSettings {
     pub approval: Option<RawApproval>,
     pub require_sandbox: Option<Flag>,
     pub http_allow_private: Option<Flag>,
+    pub compact_at: Option<Real>,
+    pub compaction_model: Option<String>,
 }
 
 impl RawSettings {
@@ -81,6 +83,8 @@ impl RawSettings {
         "approval",
         "require_sandbox",
         "http_allow_private",
+        "compact_at",
+        "compaction_model",
     ];
 }
 
@@ -175,6 +179,8 @@ pub struct RawAgent {
     pub script: Option<Vec<RawReply>>,
     pub approval: Option<RawApproval>,
     pub mcp: Option<Vec<String>>,
+    pub compact_at: Option<Real>,
+    pub compaction_model: Option<String>,
 }
 
 impl RawAgent {
@@ -193,6 +199,8 @@ impl RawAgent {
         "script",
         "approval",
         "mcp",
+        "compact_at",
+        "compaction_model",
     ];
 }
 

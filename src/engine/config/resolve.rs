@@ -150,6 +150,9 @@ fn env_flag(value: Option<String>, default: bool) -> bool {
     }
 }
 
+/// `settings.compact_at` when the file does not set it: compact at 85 % of the window.
+pub const DEFAULT_COMPACT_AT: f64 = 0.85;
+
 fn settings(
     raw: RawSettings,
     base_dir: &Path,
@@ -188,6 +191,8 @@ fn settings(
         ),
         require_sandbox: flag(raw.require_sandbox, false),
         http_allow_private: flag(raw.http_allow_private, false),
+        compact_at: raw.compact_at.map_or(DEFAULT_COMPACT_AT, |Real(x)| x),
+        compaction_model: raw.compaction_model,
     }
 }
 
@@ -425,6 +430,10 @@ fn agent(name: &str, raw: RawAgent, settings: &Settings, report: &mut Report<'_>
         script,
         approval,
         mcp: raw.mcp.unwrap_or_default(),
+        compact_at: raw.compact_at.map_or(settings.compact_at, |Real(x)| x),
+        compaction_model: raw
+            .compaction_model
+            .or_else(|| settings.compaction_model.clone()),
     }
 }
 

@@ -1019,3 +1019,34 @@ fn an_approval_key_that_looks_like_mcp_but_names_no_tool_is_an_error() {
         "/project/config.yaml:5:5: settings's approval names `mcp__everything`, which is not a tool of an MCP server; write mcp__SERVER__TOOL (e.g. mcp__everything__echo)"
     );
 }
+
+#[test]
+fn compaction_settings_default_to_85_percent_and_the_agents_own_model() {
+    let loaded = load("agents:\n  a: {}\n  b:\n    compact_at: 0.5\n    compaction_model: small\n");
+    let settings = &loaded.config.settings;
+    assert_eq!(
+        (settings.compact_at, settings.compaction_model.as_deref()),
+        (0.85, None)
+    );
+    let a = &loaded.config.agents["a"];
+    assert_eq!((a.compact_at, a.compaction_model.as_deref()), (0.85, None));
+    let b = &loaded.config.agents["b"];
+    assert_eq!(
+        (b.compact_at, b.compaction_model.as_deref()),
+        (0.5, Some("small"))
+    );
+    let inherited = load("settings:\n  compaction_model: cheap\nagents:\n  a: {}\n");
+    assert_eq!(
+        inherited.config.agents["a"].compaction_model.as_deref(),
+        Some("cheap")
+    );
+}
+
+#[test]
+fn a_compact_at_that_is_no_share_of_the_window_is_an_error() {
+    assert_eq!(
+        error("settings:\n  compact_at: 85\n"),
+        "/project/config.yaml:2:15: settings has compact_at 85; it must be a share of the context window above 0.1 and at most 1 (0.85 is the default)"
+    );
+    assert!(error("agents:\n  a:\n    compact_at: 0\n").contains("agent `a` has compact_at 0"));
+}

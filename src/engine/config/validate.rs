@@ -106,6 +106,22 @@ fn check_settings(config: &Config, path: &KeyPath, report: &mut Report<'_>) {
             format!("settings.budget_usd is negative ({budget}); it must be 0 or more"),
         );
     }
+    check_compact_at(
+        settings.compact_at,
+        &path.key("compact_at"),
+        "settings",
+        report,
+    );
+}
+
+/// `compact_at` is a share of the context window: above 0.1 (or every call compacts) and at most 1.
+fn check_compact_at(value: f64, at: &KeyPath, owner: &str, report: &mut Report<'_>) {
+    if !(value > 0.1 && value <= 1.0) {
+        report.error_at_value(
+            at,
+            format!("{owner} has compact_at {value}; it must be a share of the context window above 0.1 and at most 1 (0.85 is the default)"),
+        );
+    }
 }
 
 /// Every name an agent's `provider:` may use: the built-in ones, then those of `providers:`.
@@ -225,6 +241,14 @@ fn check_agent(config: &Config, agent: &AgentSpec, report: &mut Report<'_>) {
         report.error_at_value(
             &path.key("budget_usd"),
             format!("agent `{name}` has a negative budget_usd ({budget}); it must be 0 or more"),
+        );
+    }
+    if agent.compact_at != config.settings.compact_at {
+        check_compact_at(
+            agent.compact_at,
+            &path.key("compact_at"),
+            &format!("agent `{name}`"),
+            report,
         );
     }
 

@@ -7,6 +7,7 @@ pub mod backend;
 pub mod call;
 pub mod claude_cli;
 pub mod claude_stream;
+pub mod context_limit;
 pub mod openai;
 pub mod provenance;
 pub mod route;
@@ -136,6 +137,9 @@ pub enum ProviderError {
         endpoint: String,
         probe_in: Duration,
     },
+    /// The server says the prompt does not fit the model's context window.
+    #[error("{url}: the prompt is longer than the model's context window: {message}")]
+    ContextTooLong { url: String, message: String },
     #[error("scripted provider: {message}")]
     Scripted { message: String },
     #[error("cancelled")]

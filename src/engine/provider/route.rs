@@ -555,6 +555,8 @@ mod tests {
                 approval: ApprovalPolicy::default(),
                 require_sandbox: false,
                 http_allow_private: false,
+                compact_at: 0.85,
+                compaction_model: None,
             },
             servers: IndexMap::new(),
             mcp_servers: IndexMap::new(),
@@ -582,6 +584,8 @@ mod tests {
             script: vec![],
             approval: ApprovalPolicy::default(),
             mcp: vec![],
+            compact_at: 0.85,
+            compaction_model: None,
         }
     }
 

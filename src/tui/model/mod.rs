@@ -9,7 +9,7 @@ mod transcript;
 
 use std::path::PathBuf;
 
-pub use agent::{Activity, AgentView, LastOutcome, PendingApproval};
+pub use agent::{Activity, AgentView, ContextFill, LastOutcome, PendingApproval};
 pub use costs::{CostView, Tokens};
 pub use endpoints::{Breaker, EndpointView};
 pub use trace::{CallState, ToolCallView};
@@ -102,6 +102,8 @@ impl Model {
             | EventKind::ToolCallFinished { .. }
             | EventKind::Waiting { .. }
             | EventKind::Notice { .. }
+            | EventKind::Context { .. }
+            | EventKind::Compacted { .. }
             | EventKind::TurnFinished { .. } => {}
         }
         self.agents[index].apply(event);

@@ -3,6 +3,7 @@
 //! the conversation is left in a state every provider accepts.
 
 mod booking;
+mod context;
 mod forward;
 mod tools;
 
@@ -15,10 +16,11 @@ use super::{AgentRuntime, Emitter, host};
 use crate::engine::config::ToolProtocol;
 use crate::engine::conversation::Message;
 use crate::engine::protocol::{EventKind, Outcome};
+use crate::engine::provider::backend::Backend;
 use crate::engine::provider::{ModelRequest, ProviderError, StreamItem};
-use crate::engine::tokens;
 use crate::engine::tools::{ToolSpec, text_protocol};
 use booking::UsageContext;
+pub(super) use context::{compact_now, report_now as report_context};
 use forward::forward;
 pub(super) use tools::{Emit, pass_gate, run_one};
 use tools::{not_run, push_results, run_tools};
@@ -47,7 +49,9 @@ pub(super) async fn run_turn(
         meter,
         startup_notes,
         conversation,
+        context: keeper,
     } = rt;
+    let keeps_own_context = matches!(backend, Backend::ClaudeCli(_));
     out.emit(EventKind::TurnStarted {
         prompt: prompt.clone(),
     });
@@ -59,10 +63,11 @@ pub(super) async fn run_turn(
     for text in toolbox.refresh_mcp(start_limit, cancel).await {
         out.emit(EventKind::Notice { text });
     }
-    let start_len = conversation.len();
+    let mut start_len = conversation.len();
     conversation.push(Message::user(prompt));
 
     let mut calls_made = 0u32;
+    let mut retried_too_long = false;
     let outcome = loop {
         let uses_text = *tool_protocol == ToolProtocol::Text && !toolbox.specs().is_empty();
         let system = if uses_text {
@@ -74,7 +79,47 @@ pub(super) async fn run_turn(
             system_prompt.clone()
         };
         let tools: &[ToolSpec] = if uses_text { &[] } else { toolbox.specs() };
-        let est_tokens = tokens::estimate_request(&system, conversation, tools);
+        let frame = context::Frame {
+            system: &system,
+            tools,
+        };
+        let mut measured = context::measure(keeper, frame, conversation);
+        if !keeps_own_context && keeper.wants_compaction(measured.used) {
+            let mut who = context::Summariser {
+                agent: name,
+                model,
+                price_model,
+                prices,
+                meter,
+                backend,
+            };
+            let why = match context::compact(
+                &mut who,
+                keeper,
+                frame,
+                conversation,
+                out,
+                cancel,
+                context::Aim::HalfTheWindow,
+            )
+            .await
+            {
+                Ok(replaced) => {
+                    start_len = context::start_after(start_len, replaced);
+                    measured = context::measure(keeper, frame, conversation);
+                    String::from("even the newest messages alone are too long")
+                }
+                Err(context::CompactError::Cancelled) => break Outcome::Cancelled,
+                Err(error) => error.to_string(),
+            };
+            if !keeper.fits(measured.used) {
+                conversation.truncate(start_len);
+                break Outcome::Failed {
+                    error: context::cannot_fit(keeper, measured.used, &why),
+                };
+            }
+        }
+        let est_tokens = measured.used;
         if let Err(refused) = booking::admit(meter, prices, name, price_model, est_tokens) {
             break Outcome::Failed {
                 error: refused.to_string(),
@@ -83,6 +128,7 @@ pub(super) async fn run_turn(
 
         calls_made += 1;
         let mut streamed = String::new();
+        let mut reported_input = None;
         let result = {
             let req = ModelRequest {
                 model,
@@ -104,6 +150,9 @@ pub(super) async fn run_turn(
             // too: both sides emit, each holding the emitter only for one event.
             let shared_out = Mutex::new(&mut *out);
             let mut sink = |item: StreamItem| {
+                if let Some(tokens) = context::reported_input(&item) {
+                    reported_input = Some(tokens);
+                }
                 forward(
                     item,
                     &mut lock(&shared_out),
@@ -134,7 +183,13 @@ pub(super) async fn run_turn(
         }
 
         let reply = match result {
-            Ok(reply) => reply,
+            Ok(reply) => {
+                if let Some(tokens) = reported_input.filter(|_| !keeps_own_context) {
+                    keeper.estimator.learn(measured.raw, tokens);
+                }
+                retried_too_long = false;
+                reply
+            }
             Err(error) if should_fall_back_to_text(&error, *tool_protocol, tools) => {
                 *tool_protocol = ToolProtocol::Text;
                 calls_made -= 1;
@@ -148,6 +203,56 @@ pub(super) async fn run_turn(
             Err(ProviderError::Cancelled) => {
                 keep_partial(conversation, streamed);
                 break Outcome::Cancelled;
+            }
+            Err(ProviderError::ContextTooLong { .. })
+                if !keeps_own_context && !retried_too_long =>
+            {
+                // Our estimate was low: count more from now on, make room, and try once more.
+                retried_too_long = true;
+                calls_made -= 1;
+                keeper.estimator.was_too_low();
+                let mut who = context::Summariser {
+                    agent: name,
+                    model,
+                    price_model,
+                    prices,
+                    meter,
+                    backend,
+                };
+                match context::compact(
+                    &mut who,
+                    keeper,
+                    frame,
+                    conversation,
+                    out,
+                    cancel,
+                    context::Aim::HalfThePrompt {
+                        sent: measured.used,
+                    },
+                )
+                .await
+                {
+                    Ok(replaced) => {
+                        start_len = context::start_after(start_len, replaced);
+                        continue;
+                    }
+                    Err(context::CompactError::Cancelled) => break Outcome::Cancelled,
+                    Err(error) => {
+                        conversation.truncate(start_len);
+                        break Outcome::Failed {
+                            error: context::cannot_fit(keeper, measured.used, &error.to_string()),
+                        };
+                    }
+                }
+            }
+            Err(error @ ProviderError::ContextTooLong { .. }) => {
+                // Compacted and still too long: this turn's messages go, so the next turn works.
+                conversation.truncate(start_len);
+                break Outcome::Failed {
+                    error: format!(
+                        "{error} (even after compacting the conversation; this turn's messages were dropped so the next prompt starts from what fitted)"
+                    ),
+                };
             }
             Err(error) => {
                 keep_partial(conversation, streamed);
@@ -167,6 +272,7 @@ pub(super) async fn run_turn(
             // Text-protocol calls live in the text; sending them as native calls would confuse the model.
             tool_calls: if uses_text { Vec::new() } else { calls.clone() },
         });
+        context::report(out, keeper, frame, conversation);
         if calls.is_empty() {
             break Outcome::Done { text: reply.text };
         }
@@ -190,7 +296,9 @@ pub(super) async fn run_turn(
             break Outcome::Done { text: reply.text };
         }
     };
-    if conversation.len() == start_len + 1 {
+    if conversation.len() == start_len + 1
+        && matches!(conversation.last(), Some(Message::User { .. }))
+    {
         // Nothing came back: forget the prompt so the next one does not follow a dangling message.
         conversation.truncate(start_len);
     }

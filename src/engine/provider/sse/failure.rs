@@ -73,7 +73,12 @@ pub fn status_error(
     now: jiff::Timestamp,
 ) -> ProviderError {
     let message = error_message(status, body);
-    if matches!(status, 401 | 403) {
+    if super::super::context_limit::is_context_too_long(status, body) {
+        ProviderError::ContextTooLong {
+            url: url.to_owned(),
+            message,
+        }
+    } else if matches!(status, 401 | 403) {
         ProviderError::Auth {
             url: url.to_owned(),
             status,
