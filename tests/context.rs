@@ -249,3 +249,42 @@ agents:
     assert!(log.contains("COMPACTED"), "{log}");
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_local_server_that_reports_its_context_size_sets_the_window() {
+    use support::mock_llm::MockOptions;
+    let mock = MockLlm::start_with(MockOptions::default().n_ctx(3_072))
+        .await
+        .unwrap();
+    let mut h = Harness::start(&format!(
+        "settings:\n  rate_limit_per_minute: 0\nagents:\n  bot:\n    provider: openai\n    model: some-local-gguf\n    api_base: {}\n",
+        mock.openai_base()
+    ))
+    .await;
+    // The probe runs in the background: until it answers, the stated default holds.
+    let mut seen = None;
+    for i in 0..50 {
+        let turn = h.prompt("bot", &format!("hello {i}"));
+        let events = h.until_finished(turn).await;
+        let window = events.iter().rev().find_map(|e| match e.kind {
+            EventKind::Context { window, source, .. } => Some((window, source)),
+            _ => None,
+        });
+        if window.is_some_and(|(w, _)| w != 8_192) {
+            seen = window;
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(
+        seen,
+        Some((3_072, tzzr::engine::protocol::WindowSource::Server))
+    );
+    let probes = mock
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/props")
+        .count();
+    assert_eq!(probes, 1, "asked once per endpoint and model");
+    h.shutdown().await;
+}

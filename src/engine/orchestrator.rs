@@ -22,6 +22,7 @@ use crate::engine::protocol::{AgentCommand, AgentEvent, BreakerState, LimiterSna
 use crate::engine::provider::ProviderError;
 use crate::engine::provider::backend::Backend;
 use crate::engine::provider::claude_cli::{self, ClaudeCli, ClaudeCliConfig};
+use crate::engine::provider::context_probe::WindowProbes;
 use crate::engine::provider::route::{self, HttpRoute, KeyStatus, Route};
 use crate::engine::provider::scripted::Scripted;
 use crate::engine::redact::Redactor;
@@ -179,6 +180,8 @@ pub struct Orchestrator {
     bridges_opened: usize,
     slots: IndexMap<String, Slot>,
     next_turn: u64,
+    /// What local servers said about their models' context windows.
+    window_probes: WindowProbes,
 }
 
 impl std::fmt::Debug for Orchestrator {
@@ -471,6 +474,7 @@ impl Orchestrator {
             events,
             slots: IndexMap::new(),
             next_turn: 1,
+            window_probes: WindowProbes::default(),
             config,
         };
         let specs: Vec<AgentSpec> = orchestrator.config.agents.values().cloned().collect();
@@ -525,11 +529,14 @@ impl Orchestrator {
             error,
         })?;
         let name: Arc<str> = spec.name.as_str().into();
-        let context = ContextKeeper::new(
-            ContextWindow::for_model(&self.prices, &price_model),
-            spec.compact_at,
-            spec.compaction_model.clone(),
-        );
+        let window = ContextWindow::for_model(&self.prices, &price_model);
+        // Only a server that speaks the OpenAI dialect can be llama.cpp or Ollama.
+        let reported = backend
+            .endpoint()
+            .filter(|e| window.is_default() && e.dialect == Dialect::OpenAi)
+            .map(|e| self.window_probes.window_of(e, &model));
+        let context = ContextKeeper::new(window, spec.compact_at, spec.compaction_model.clone())
+            .with_reported(reported);
         let runtime = AgentRuntime {
             name: name.clone(),
             system_prompt: system_prompt(&spec, config),

@@ -1,9 +1,9 @@
 //! One agent's context bookkeeping: its window, when to compact, which model summarises, and
 //! how its estimates are corrected.
 
-use super::{ContextWindow, Estimator};
+use super::{ContextWindow, Estimator, ReportedWindow};
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct ContextKeeper {
     pub window: ContextWindow,
     /// Compact when the next prompt would take more than this share of the window.
@@ -11,6 +11,8 @@ pub struct ContextKeeper {
     /// The model that writes summaries; `None`: the agent's own.
     pub compaction_model: Option<String>,
     pub estimator: Estimator,
+    /// Where the server's own figure arrives, when the window is only a default.
+    pub reported: Option<ReportedWindow>,
 }
 
 impl ContextKeeper {
@@ -20,6 +22,21 @@ impl ContextKeeper {
             compact_at: compact_at.clamp(0.1, 1.0),
             compaction_model,
             estimator: Estimator::default(),
+            reported: None,
+        }
+    }
+
+    /// Listens for the server's figure (it replaces a default window only).
+    pub fn with_reported(mut self, reported: Option<ReportedWindow>) -> Self {
+        self.reported = reported.filter(|_| self.window.is_default());
+        self
+    }
+
+    /// Takes the server's figure once it has arrived.
+    pub fn adopt_reported_window(&mut self) {
+        if let Some(window) = self.reported.as_ref().and_then(ReportedWindow::get) {
+            self.window = window;
+            self.reported = None;
         }
     }
 
@@ -48,6 +65,27 @@ mod tests {
             0.85,
             None,
         )
+    }
+
+    #[test]
+    fn a_window_the_server_reports_replaces_the_default_once_it_arrives() {
+        let reported = ReportedWindow::default();
+        let mut k = ContextKeeper::new(ContextWindow::default_window(), 0.85, None)
+            .with_reported(Some(reported.clone()));
+        k.adopt_reported_window();
+        assert_eq!(k.window, ContextWindow::default_window());
+        reported.set(ContextWindow::reported(4_096).unwrap());
+        k.adopt_reported_window();
+        assert_eq!(
+            (k.window.tokens, k.window.source),
+            (4_096, WindowSource::Server)
+        );
+    }
+
+    #[test]
+    fn a_configured_window_does_not_listen_to_the_server() {
+        let k = keeper(2_000).with_reported(Some(ReportedWindow::default()));
+        assert!(k.reported.is_none());
     }
 
     #[test]

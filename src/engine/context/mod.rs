@@ -11,4 +11,4 @@ pub mod window;
 pub use estimate::Estimator;
 pub use keeper::ContextKeeper;
 pub use plan::{Cut, plan_cut};
-pub use window::{ContextWindow, DEFAULT_WINDOW_TOKENS, WindowSource};
+pub use window::{ContextWindow, DEFAULT_WINDOW_TOKENS, ReportedWindow, WindowSource};

@@ -1,7 +1,41 @@
 //! An agent's context window and where tzzr learnt it: the config's `models:` or the built-in
 //! price table, the server itself, or a stated default.
 
+use std::sync::{Arc, OnceLock};
+
+use tokio::sync::Notify;
+
 use crate::engine::cost::PriceTable;
+
+/// What a server said about a model's window: empty until (and unless) it answered. Shared by
+/// the agents on one endpoint and model; filled by a background probe that waits until one of
+/// them is first used (`--health` or an idle agent asks nothing).
+#[derive(Clone, Debug, Default)]
+pub struct ReportedWindow {
+    answer: Arc<OnceLock<ContextWindow>>,
+    wanted: Arc<Notify>,
+}
+
+impl ReportedWindow {
+    /// The window, once the server told it; asks for it to be found out otherwise.
+    pub fn get(&self) -> Option<ContextWindow> {
+        let found = self.answer.get().copied();
+        if found.is_none() {
+            self.wanted.notify_one();
+        }
+        found
+    }
+
+    /// Waits until an agent wants the answer (for the probe).
+    pub async fn wanted(&self) {
+        self.wanted.notified().await;
+    }
+
+    /// Records the server's answer (the first one counts).
+    pub fn set(&self, window: ContextWindow) {
+        let _ = self.answer.set(window);
+    }
+}
 
 /// The window assumed when nothing says otherwise: small enough to be safe on a local server.
 pub const DEFAULT_WINDOW_TOKENS: u64 = 8_192;

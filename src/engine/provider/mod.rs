@@ -8,6 +8,7 @@ pub mod call;
 pub mod claude_cli;
 pub mod claude_stream;
 pub mod context_limit;
+pub mod context_probe;
 pub mod openai;
 pub mod provenance;
 pub mod route;

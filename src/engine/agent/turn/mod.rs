@@ -83,6 +83,7 @@ pub(super) async fn run_turn(
             system: &system,
             tools,
         };
+        keeper.adopt_reported_window();
         let mut measured = context::measure(keeper, frame, conversation);
         if !keeps_own_context && keeper.wants_compaction(measured.used) {
             let mut who = context::Summariser {
