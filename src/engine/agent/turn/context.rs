@@ -87,6 +87,26 @@ pub(crate) struct Summariser<'a> {
     pub backend: &'a mut Backend,
 }
 
+impl<'a> Summariser<'a> {
+    pub fn new(
+        agent: &'a str,
+        model: &'a str,
+        price_model: &'a str,
+        prices: &'a PriceTable,
+        meter: &'a Mutex<CostMeter>,
+        backend: &'a mut Backend,
+    ) -> Self {
+        Self {
+            agent,
+            model,
+            price_model,
+            prices,
+            meter,
+            backend,
+        }
+    }
+}
+
 /// Why a compaction did not happen.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum CompactError {

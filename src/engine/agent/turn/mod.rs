@@ -86,14 +86,8 @@ pub(super) async fn run_turn(
         keeper.adopt_reported_window();
         let mut measured = context::measure(keeper, frame, conversation);
         if !keeps_own_context && keeper.wants_compaction(measured.used) {
-            let mut who = context::Summariser {
-                agent: name,
-                model,
-                price_model,
-                prices,
-                meter,
-                backend,
-            };
+            let mut who =
+                context::Summariser::new(name, model, price_model, prices, meter, backend);
             let why = match context::compact(
                 &mut who,
                 keeper,
@@ -212,14 +206,8 @@ pub(super) async fn run_turn(
                 retried_too_long = true;
                 calls_made -= 1;
                 keeper.estimator.was_too_low();
-                let mut who = context::Summariser {
-                    agent: name,
-                    model,
-                    price_model,
-                    prices,
-                    meter,
-                    backend,
-                };
+                let mut who =
+                    context::Summariser::new(name, model, price_model, prices, meter, backend);
                 match context::compact(
                     &mut who,
                     keeper,
