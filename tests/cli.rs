@@ -429,9 +429,18 @@ async fn a_prompt_to_a_real_http_endpoint_streams_and_logs_its_cost() {
     assert_eq!(usage["model"], "gpt-4o");
     assert_eq!(usage["priced"], true);
     assert!(usage["cost_usd"].as_f64().unwrap() > 0.0);
+    assert!(
+        stdout.contains(r#""event":"context""#),
+        "the context window's fill is reported after the call: {stdout}"
+    );
     let journal = std::fs::read_to_string(p.path().join("logs/bot.jsonl")).unwrap();
+    // The journal also holds what the agent reported before any turn (its context at start).
+    let of_turns = journal
+        .lines()
+        .filter(|l| !l.contains(r#""turn":0,"#))
+        .count();
     assert_eq!(
-        journal.lines().count(),
+        of_turns,
         stdout.lines().count(),
         "every event is on disk too"
     );

@@ -53,6 +53,8 @@ fn v6_settings() -> Settings {
         http_allow_private: false,
         loop_guard: 3,
         fallback: Vec::new(),
+        compact_at: 0.85,
+        compaction_model: None,
     }
 }
 
@@ -75,6 +77,8 @@ fn agent(name: &str, role: &str, provider: &str, model: &str, tools: &[&str]) ->
         approval: ApprovalPolicy::default().written_out(),
         mcp: Vec::new(),
         fallback: Vec::new(),
+        compact_at: 0.85,
+        compaction_model: None,
     }
 }
 

@@ -36,6 +36,7 @@ agents:
             "turn_started",
             "text_delta",
             "usage",
+            "context",
             "tool_call_requested",
             "tool_call_finished",
             "text_delta",
@@ -43,6 +44,7 @@ agents:
             "text_delta",
             "text_delta",
             "usage",
+            "context",
             "turn_finished"
         ]
     );
@@ -72,7 +74,12 @@ agents:
         assert!(log.contains(entry), "log lacks {entry:?}:\n{log}");
     }
     let journal = h.read_log("demo.jsonl");
-    assert_eq!(journal.lines().count(), events.len());
+    // Besides the turn's events, the journal holds the agent's context at start (turn 0).
+    let of_turns = journal
+        .lines()
+        .filter(|l| !l.contains(r#""turn":0,"#))
+        .count();
+    assert_eq!(of_turns, events.len());
     h.shutdown().await;
 }
 

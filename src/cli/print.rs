@@ -75,6 +75,7 @@ impl<O: Write, E: Write> Printer<O, E> {
             EventKind::TurnStarted { .. }
             | EventKind::Reasoning { .. }
             | EventKind::Usage { .. }
+            | EventKind::Context { .. }
             | EventKind::Endpoint { .. } => Ok(()),
             EventKind::TextDelta { text } => {
                 let mut text = self.cleaned(text);
@@ -148,6 +149,16 @@ impl<O: Write, E: Write> Printer<O, E> {
                     sanitize::line_for_display(to),
                     sanitize::line_for_display(from),
                     one_line(why, 300)
+                );
+                self.progress(&line)
+            }
+            EventKind::Compacted {
+                before_tokens,
+                after_tokens,
+                messages,
+            } => {
+                let line = format!(
+                    "{tag}⇣ compacted {messages} messages into a summary: ~{before_tokens} → ~{after_tokens} tokens"
                 );
                 self.progress(&line)
             }

@@ -155,12 +155,23 @@ impl Journal {
                 "FALLBACK",
                 format!("Going on with {to} instead of {from}: {why}"),
             )),
+            EventKind::Compacted {
+                before_tokens,
+                after_tokens,
+                messages,
+            } => Some((
+                "COMPACTED",
+                format!(
+                    "{messages} older messages were replaced by a summary: about {before_tokens} → {after_tokens} tokens."
+                ),
+            )),
             EventKind::TextDelta { .. }
             | EventKind::Reasoning { .. }
             | EventKind::ApprovalNeeded { .. }
             | EventKind::Retry { .. }
             | EventKind::Waiting { .. }
             | EventKind::Usage { .. }
+            | EventKind::Context { .. }
             | EventKind::Endpoint { .. } => None,
         }
     }

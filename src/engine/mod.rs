@@ -3,6 +3,7 @@
 
 pub mod agent;
 pub mod config;
+pub mod context;
 pub mod conversation;
 pub mod cost;
 pub mod env;

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::engine::context::WindowSource;
+
 /// Identifies one user turn of one agent (a prompt and everything it caused).
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
@@ -47,6 +49,8 @@ pub enum AgentCommand {
     Reset,
     /// Answer an `ApprovalNeeded` event.
     Approve { call: CallId, decision: Approval },
+    /// Summarise the older part of the conversation now (after the running turn, if any).
+    Compact,
 }
 
 /// The user's answer to an approval request.
@@ -338,6 +342,23 @@ pub enum EventKind {
         from: String,
         to: String,
         why: String,
+    },
+    /// How full the agent's context window is: after each model call, a compaction, a reset,
+    /// and once at start.
+    Context {
+        /// Tokens the next call's prompt takes (system prompt, tools, conversation), estimated
+        /// and corrected by what the server reported.
+        used: u64,
+        window: u64,
+        /// Where the window comes from; `default` means nothing said (8,192 assumed).
+        source: WindowSource,
+    },
+    /// The older part of the conversation was replaced by a summary.
+    Compacted {
+        before_tokens: u64,
+        after_tokens: u64,
+        /// How many messages the summary replaced.
+        messages: usize,
     },
     /// Something the user should know that is neither output nor failure
     /// (a fallback taken, a budget nearly spent).

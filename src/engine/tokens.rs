@@ -15,6 +15,11 @@ pub fn estimate_request(system: &str, messages: &[Message], tools: &[ToolSpec]) 
     chars_to_tokens(chars)
 }
 
+/// The tokens of one message, as [`estimate_request`] counts it.
+pub fn estimate_message(message: &Message) -> u64 {
+    chars_to_tokens(message.approx_chars())
+}
+
 /// The tokens of a piece of text (a streamed answer, say).
 pub fn estimate_text(text: &str) -> u64 {
     chars_to_tokens(text.len())

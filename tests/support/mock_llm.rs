@@ -3,7 +3,8 @@
 //! a FIFO queue of [`MockReply`]s, else from directives in the last user message, else a default.
 //!
 //! Routes: `POST /v1/chat/completions`, `POST /v1/messages` (`?beta=true` too), `GET /v1/models`
-//! (Anthropic's shape when the request has `anthropic-version`), `HEAD /api/hello` → 404.
+//! (Anthropic's shape when the request has `anthropic-version`), `GET /props` (llama.cpp's, when
+//! `MockOptions::n_ctx` is set), `HEAD /api/hello` → 404.
 //! Directives: `[[tool:NAME {json args}]]`, `[[status:N]]` (429 adds `retry-after: 1`),
 //! `[[delay:MS]]`, `[[cut]]`, `[[stall]]`, `[[empty]]` (an empty 200 stream, after which the
 //! connection is dropped at its next request, as llama-cpp-python does). Default reply:
@@ -78,6 +79,8 @@ pub struct MockOptions {
     pub models: Vec<String>,
     /// Append every request as a JSON line to this file.
     pub log: Option<PathBuf>,
+    /// When set, `GET /props` answers as llama.cpp does, with this context size.
+    pub n_ctx: Option<u64>,
 }
 
 impl Default for MockOptions {
@@ -88,6 +91,7 @@ impl Default for MockOptions {
             default_delay: Duration::ZERO,
             models: vec!["mock-model".to_owned(), "mock-model-large".to_owned()],
             log: None,
+            n_ctx: None,
         }
     }
 }
@@ -95,6 +99,12 @@ impl Default for MockOptions {
 impl MockOptions {
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
         self.api_key = Some(key.into());
+        self
+    }
+
+    /// Answers `GET /props` like a llama.cpp server with `--ctx-size n`.
+    pub fn n_ctx(mut self, n: u64) -> Self {
+        self.n_ctx = Some(n);
         self
     }
 
@@ -144,6 +154,9 @@ struct Shared {
 #[derive(Default)]
 struct MockState {
     queue: VecDeque<MockReply>,
+    /// Standing answers: a request whose body contains the text gets the reply, every time,
+    /// before the queue is looked at.
+    rules: Vec<(String, MockReply)>,
     requests: Vec<RecordedRequest>,
     serial: u64,
     /// Clients whose connection served an empty stream: like llama-cpp-python, the mock drops
@@ -219,6 +232,12 @@ impl MockLlm {
         self.shared.state().queue.extend(replies);
     }
 
+    /// Answers every request whose JSON body contains `needle` with `reply`, leaving the queue
+    /// for the others (a summariser's requests among an agent's, say).
+    pub fn answer_matching(&self, needle: impl Into<String>, reply: MockReply) {
+        self.shared.state().rules.push((needle.into(), reply));
+    }
+
     /// Replies queued and not yet used.
     pub fn queued(&self) -> usize {
         self.shared.state().queue.len()
@@ -229,11 +248,15 @@ impl MockLlm {
         self.shared.state().requests.clone()
     }
 
-    /// The chat requests (`POST`) received so far, in order.
+    /// The chat requests (`POST` to a chat route) received so far, in order.
     pub fn chat_requests(&self) -> Vec<RecordedRequest> {
+        let is_chat = |path: &str| {
+            let path = path.split('?').next().unwrap_or(path);
+            path.ends_with("/chat/completions") || path.ends_with("/messages")
+        };
         self.requests()
             .into_iter()
-            .filter(|r| r.method == "POST")
+            .filter(|r| r.method == "POST" && is_chat(&r.path))
             .collect()
     }
 
@@ -293,6 +316,10 @@ async fn handle(
         (&Method::POST, "/v1/messages") => {
             chat(&shared, peer, Dialect::Anthropic, body, bytes.len()).await
         }
+        (&Method::GET, "/props") if shared.options.n_ctx.is_some() => axum::Json(json!({
+            "default_generation_settings": { "n_ctx": shared.options.n_ctx }
+        }))
+        .into_response(),
         (&Method::GET, "/v1/models" | "/models") => {
             let models = &shared.options.models;
             let list = match dialect {
@@ -377,7 +404,14 @@ async fn chat(
     let (queued, serial) = {
         let mut state = shared.state();
         state.serial += 1;
-        (state.queue.pop_front(), state.serial)
+        let text = body.to_string();
+        let ruled = state
+            .rules
+            .iter()
+            .find(|(needle, _)| text.contains(needle.as_str()))
+            .map(|(_, reply)| reply.clone());
+        let next = ruled.or_else(|| state.queue.pop_front());
+        (next, state.serial)
     };
     let reply = queued
         .or_else(|| Directives::parse(&incoming.user_text()).reply())

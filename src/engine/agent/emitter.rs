@@ -147,6 +147,7 @@ impl Emitter {
                 r.redact_string(to);
                 r.redact_string(why);
             }
+            EventKind::Context { .. } | EventKind::Compacted { .. } => {}
             EventKind::TurnFinished { outcome } => match outcome {
                 Outcome::Done { text } | Outcome::Stopped { text, .. } => r.redact_string(text),
                 Outcome::Failed { error, .. } => r.redact_string(error),

@@ -14,6 +14,7 @@ pub use task::{AgentHandle, Predecessor, spawn, spawn_after};
 pub use turn::FallbackModel;
 
 use crate::engine::config::ToolProtocol;
+use crate::engine::context::ContextKeeper;
 use crate::engine::conversation::Message;
 use crate::engine::cost::{CostMeter, PriceTable};
 use crate::engine::protocol::AgentName;
@@ -55,6 +56,8 @@ pub struct AgentRuntime {
     /// Something to say at the first turn (tools this build cannot give the agent, …).
     pub startup_notes: Vec<String>,
     pub conversation: Vec<Message>,
+    /// The model's context window and how full the conversation may get.
+    pub context: ContextKeeper,
     /// A Claude agent's bridge: the CLI's requests are served while its run goes on.
     pub bridge: Option<BridgeLink>,
 }

@@ -10,7 +10,7 @@ use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::turn::run_turn;
+use super::turn::{compact_now, report_context, run_turn};
 use super::{AgentRuntime, Emitter};
 use crate::engine::conversation::Message;
 use crate::engine::protocol::{
@@ -94,6 +94,7 @@ async fn run(
 ) -> Vec<Message> {
     let mut queue: VecDeque<(TurnId, String)> = VecDeque::new();
     let mut inbox_open = true;
+    report_context(&rt, &mut out);
     loop {
         let (turn, text) = match queue.pop_front() {
             Some(next) => next,
@@ -103,6 +104,11 @@ async fn run(
                 Some(AgentCommand::Prompt { turn, text }) => (turn, text),
                 Some(AgentCommand::Reset) => {
                     reset(&mut rt);
+                    report_context(&rt, &mut out);
+                    continue;
+                }
+                Some(AgentCommand::Compact) => {
+                    compact_now(&mut rt, &mut out, &CancellationToken::new()).await;
                     continue;
                 }
                 // Nothing is running: nothing to cancel or approve.
@@ -113,6 +119,7 @@ async fn run(
         out.set_turn(turn);
         let cancel = CancellationToken::new();
         let mut reset_after = false;
+        let mut compact_after = false;
         let mut dropped: Vec<TurnId> = Vec::new();
         let finished = {
             // A bug in a turn must not take the agent (or the front end waiting on it) down.
@@ -131,6 +138,7 @@ async fn run(
                         }
                         Some(AgentCommand::Prompt { turn, text }) => queue.push_back((turn, text)),
                         Some(AgentCommand::Cancel) => cancel.cancel(),
+                        Some(AgentCommand::Compact) => compact_after = true,
                         Some(AgentCommand::Reset) => {
                             reset_after = true;
                             dropped.extend(queue.drain(..).map(|(turn, _)| turn));
@@ -161,6 +169,9 @@ async fn run(
         }
         if reset_after {
             reset(&mut rt);
+            report_context(&rt, &mut out);
+        } else if compact_after {
+            compact_now(&mut rt, &mut out, &CancellationToken::new()).await;
         }
     }
 }

@@ -82,6 +82,11 @@ pub struct Settings {
     pub loop_guard: u32,
     /// The models agents without their own `fallback:` go on with when theirs fails.
     pub fallback: Vec<Fallback>,
+    /// Compact an agent's conversation when the next call would fill more than this share of
+    /// its model's context window (`settings.compact_at`, 0.85 by default).
+    pub compact_at: f64,
+    /// The model that writes compaction summaries; `None`: each agent's own model.
+    pub compaction_model: Option<String>,
 }
 
 /// One entry of `fallback:`: a model to go on with when the agent's own model cannot answer.
@@ -220,6 +225,10 @@ pub struct AgentSpec {
     /// Models to go on with, in order, when this agent's own cannot answer: its own
     /// `fallback:`, else `settings.fallback`.
     pub fallback: Vec<Fallback>,
+    /// `settings.compact_at` unless the agent sets its own.
+    pub compact_at: f64,
+    /// `settings.compaction_model` unless the agent sets its own.
+    pub compaction_model: Option<String>,
 }
 
 /// One reply of a scripted agent.

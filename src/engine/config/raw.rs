@@ -61,6 +61,8 @@ pub struct RawSettings {
     pub http_allow_private: Option<Flag>,
     pub loop_guard: Option<Whole<u32>>,
     pub fallback: Option<Vec<RawFallback>>,
+    pub compact_at: Option<Real>,
+    pub compaction_model: Option<String>,
 }
 
 impl RawSettings {
@@ -87,6 +89,8 @@ impl RawSettings {
         "http_allow_private",
         "loop_guard",
         "fallback",
+        "compact_at",
+        "compaction_model",
     ];
 }
 
@@ -182,6 +186,8 @@ pub struct RawAgent {
     pub approval: Option<RawApproval>,
     pub mcp: Option<Vec<String>>,
     pub fallback: Option<Vec<RawFallback>>,
+    pub compact_at: Option<Real>,
+    pub compaction_model: Option<String>,
 }
 
 impl RawAgent {
@@ -201,6 +207,8 @@ impl RawAgent {
         "approval",
         "mcp",
         "fallback",
+        "compact_at",
+        "compaction_model",
     ];
 }
 

@@ -150,6 +150,9 @@ fn env_flag(value: Option<String>, default: bool) -> bool {
     }
 }
 
+/// `settings.compact_at` when the file does not set it: compact at 85 % of the window.
+pub const DEFAULT_COMPACT_AT: f64 = 0.85;
+
 fn settings(
     raw: RawSettings,
     base_dir: &Path,
@@ -199,6 +202,8 @@ fn settings(
             "settings",
             report,
         ),
+        compact_at: raw.compact_at.map_or(DEFAULT_COMPACT_AT, |Real(x)| x),
+        compaction_model: raw.compaction_model,
     }
 }
 
@@ -440,6 +445,10 @@ fn agent(name: &str, raw: RawAgent, settings: &Settings, report: &mut Report<'_>
             Some(own) => fallbacks(Some(own), &path, &format!("agent `{name}`"), report),
             None => settings.fallback.clone(),
         },
+        compact_at: raw.compact_at.map_or(settings.compact_at, |Real(x)| x),
+        compaction_model: raw
+            .compaction_model
+            .or_else(|| settings.compaction_model.clone()),
     }
 }
 

@@ -241,7 +241,7 @@ fn odd_input_is_an_error_or_a_config_never_a_panic() {
         ),
         (
             "agents:\n  a:\n    script:\n      - [x]\n",
-            "error: /project/config.yaml:4:9: agents.a.script[0]: expected a reply (a string, or a mapping with text, tool_calls, delay_ms, error), found a list",
+            "error: /project/config.yaml:4:9: agents.a.script[0]: expected a reply (a string, or a mapping with text, tool_calls, delay_ms, error, stop), found a list",
         ),
         (
             "tasks:\n  t:\n    steps: [~]\n",
@@ -1102,6 +1102,28 @@ agents:
 }
 
 #[test]
+fn compaction_settings_default_to_85_percent_and_the_agents_own_model() {
+    let loaded = load("agents:\n  a: {}\n  b:\n    compact_at: 0.5\n    compaction_model: small\n");
+    let settings = &loaded.config.settings;
+    assert_eq!(
+        (settings.compact_at, settings.compaction_model.as_deref()),
+        (0.85, None)
+    );
+    let a = &loaded.config.agents["a"];
+    assert_eq!((a.compact_at, a.compaction_model.as_deref()), (0.85, None));
+    let b = &loaded.config.agents["b"];
+    assert_eq!(
+        (b.compact_at, b.compaction_model.as_deref()),
+        (0.5, Some("small"))
+    );
+    let inherited = load("settings:\n  compaction_model: cheap\nagents:\n  a: {}\n");
+    assert_eq!(
+        inherited.config.agents["a"].compaction_model.as_deref(),
+        Some("cheap")
+    );
+}
+
+#[test]
 fn fallbacks_are_model_names_or_a_provider_and_model_and_agents_inherit_settings() {
     use crate::engine::config::Fallback;
     let text = "
@@ -1148,4 +1170,13 @@ fn a_fallback_with_an_unknown_provider_or_no_model_is_an_error() {
         error("agents:\n  a:\n    fallback:\n      - {provider: openai}\n"),
         "/project/config.yaml:4:7: agent `a`'s fallback 1 names no model; write a model name, or {provider: NAME, model: MODEL}"
     );
+}
+
+#[test]
+fn a_compact_at_that_is_no_share_of_the_window_is_an_error() {
+    assert_eq!(
+        error("settings:\n  compact_at: 85\n"),
+        "/project/config.yaml:2:15: settings has compact_at 85; it must be a share of the context window above 0.1 and at most 1 (0.85 is the default)"
+    );
+    assert!(error("agents:\n  a:\n    compact_at: 0\n").contains("agent `a` has compact_at 0"));
 }

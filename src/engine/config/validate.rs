@@ -107,6 +107,12 @@ fn check_settings(config: &Config, path: &KeyPath, report: &mut Report<'_>) {
         );
     }
     check_fallback_providers(config, &settings.fallback, path, "settings", report);
+    check_compact_at(
+        settings.compact_at,
+        &path.key("compact_at"),
+        "settings",
+        report,
+    );
 }
 
 /// Each `fallback:` entry that names a provider names a known one.
@@ -133,6 +139,16 @@ fn check_fallback_providers(
                 ),
             );
         }
+    }
+}
+
+/// `compact_at` is a share of the context window: above 0.1 (or every call compacts) and at most 1.
+fn check_compact_at(value: f64, at: &KeyPath, owner: &str, report: &mut Report<'_>) {
+    if !(value > 0.1 && value <= 1.0) {
+        report.error_at_value(
+            at,
+            format!("{owner} has compact_at {value}; it must be a share of the context window above 0.1 and at most 1 (0.85 is the default)"),
+        );
     }
 }
 
@@ -259,6 +275,14 @@ fn check_agent(config: &Config, agent: &AgentSpec, report: &mut Report<'_>) {
         report.error_at_value(
             &path.key("budget_usd"),
             format!("agent `{name}` has a negative budget_usd ({budget}); it must be 0 or more"),
+        );
+    }
+    if agent.compact_at != config.settings.compact_at {
+        check_compact_at(
+            agent.compact_at,
+            &path.key("compact_at"),
+            &format!("agent `{name}`"),
+            report,
         );
     }
 

@@ -22,6 +22,7 @@ use self::endpoints::EndpointPool;
 use self::tool_context::tool_context;
 use crate::engine::agent::{self, AgentHandle, AgentRuntime, BridgeLink, Emitter, Predecessor};
 use crate::engine::config::{AgentSpec, Config, diagnose};
+use crate::engine::context::{ContextKeeper, ContextWindow};
 use crate::engine::cost::{Budgets, CostMeter, CostSummary, PriceTable};
 use crate::engine::env::Environment;
 use crate::engine::health::Probe;
@@ -30,8 +31,10 @@ use crate::engine::journal_writer::JournalWriter;
 use crate::engine::mcp::McpHub;
 use crate::engine::mcp::bridge::{Bridge, RuntimeDir};
 use crate::engine::protocol::{AgentCommand, AgentEvent, TurnId};
+use crate::engine::provider::context_probe::WindowProbes;
 use crate::engine::provider::route::{self, Route};
 use crate::engine::redact::Redactor;
+use crate::engine::resilience::endpoint::Dialect;
 use crate::engine::tools::Toolbox;
 use crate::engine::tools::approval::{Asker, Gate};
 
@@ -112,6 +115,8 @@ pub struct Orchestrator {
     bridges_opened: usize,
     slots: IndexMap<String, Slot>,
     next_turn: u64,
+    /// What local servers said about their models' context windows.
+    window_probes: WindowProbes,
     /// Agents and MCP servers a reload let go, stopping in the background; awaited by
     /// `shutdown`.
     retiring: Vec<tokio::task::JoinHandle<()>>,
@@ -175,6 +180,7 @@ impl Orchestrator {
             events,
             slots: IndexMap::new(),
             next_turn: 1,
+            window_probes: WindowProbes::default(),
             retiring: Vec::new(),
             config,
         };
@@ -259,6 +265,14 @@ impl Orchestrator {
             error,
         })?;
         let name: Arc<str> = spec.name.as_str().into();
+        let window = ContextWindow::for_model(&self.prices, &price_model);
+        // Only a server that speaks the OpenAI dialect can be llama.cpp or Ollama.
+        let reported = backend
+            .endpoint()
+            .filter(|e| window.is_default() && e.dialect == Dialect::OpenAi)
+            .map(|e| self.window_probes.window_of(e, &model));
+        let context = ContextKeeper::new(window, spec.compact_at, spec.compaction_model.clone())
+            .with_reported(reported);
         let system_prompt = system_prompt(&spec, config);
         let runtime = AgentRuntime {
             name: name.clone(),
@@ -294,6 +308,7 @@ impl Orchestrator {
             ),
             startup_notes: info.notes.clone(),
             conversation: Vec::new(),
+            context,
             bridge,
         };
         let handle = agent::spawn_after(

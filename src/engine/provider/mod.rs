@@ -8,6 +8,8 @@ pub mod bounds;
 pub mod call;
 pub mod claude_cli;
 pub mod claude_stream;
+pub mod context_limit;
+pub mod context_probe;
 pub mod openai;
 pub mod provenance;
 pub mod route;
@@ -152,6 +154,9 @@ pub enum ProviderError {
         endpoint: String,
         probe_in: Duration,
     },
+    /// The server says the prompt does not fit the model's context window.
+    #[error("{url}: the prompt is longer than the model's context window: {message}")]
+    ContextTooLong { url: String, message: String },
     #[error("scripted provider: {message}")]
     Scripted { message: String },
     #[error("cancelled")]
@@ -201,6 +206,7 @@ impl ProviderError {
             | ProviderError::Timeout { .. }
             | ProviderError::Deadline { .. } => FailureKind::Network,
             ProviderError::Quota { .. } => FailureKind::Quota,
+            ProviderError::ContextTooLong { .. } => FailureKind::Context,
             ProviderError::Http {
                 status, message, ..
             } => match status {

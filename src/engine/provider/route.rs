@@ -558,6 +558,8 @@ mod tests {
                 http_allow_private: false,
                 loop_guard: 3,
                 fallback: Vec::new(),
+                compact_at: 0.85,
+                compaction_model: None,
             },
             servers: IndexMap::new(),
             mcp_servers: IndexMap::new(),
@@ -586,6 +588,8 @@ mod tests {
             approval: ApprovalPolicy::default(),
             mcp: vec![],
             fallback: vec![],
+            compact_at: 0.85,
+            compaction_model: None,
         }
     }
 

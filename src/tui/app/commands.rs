@@ -1,5 +1,5 @@
 //! What the prompt box sends: a prompt (to the selected agent, or to all after `/all`), or one of
-//! v6's slash commands (plus `/cancel`, `/clear`, `/help`).
+//! v6's slash commands (plus `/cancel`, `/clear`, `/compact`, `/help`).
 
 use super::state::{Focus, Overlay, View};
 use super::{App, Effect, keys};
@@ -7,9 +7,9 @@ use crate::engine::protocol::AgentCommand;
 use crate::tui::view;
 
 /// Every command, for `/help` and for "did you mean".
-pub const COMMANDS: [&str; 13] = [
+pub const COMMANDS: [&str; 14] = [
     "/status", "/agents", "/agent", "/logs", "/costs", "/health", "/reload", "/all", "/quit",
-    "/cancel", "/clear", "/help", "/exit",
+    "/cancel", "/clear", "/compact", "/help", "/exit",
 ];
 
 pub fn submit(app: &mut App, text: String) -> Vec<Effect> {
@@ -155,6 +155,23 @@ fn command(app: &mut App, line: &str) -> Vec<Effect> {
             vec![Effect::Command {
                 agent: name,
                 command: AgentCommand::Reset,
+            }]
+        }
+        "/compact" => {
+            let Some(agent) = app.model.agents.get(app.ui.selected) else {
+                return Vec::new();
+            };
+            let name = agent.name().to_owned();
+            let when = if agent.activity.is_busy() {
+                "after this turn"
+            } else {
+                "now"
+            };
+            app.ui
+                .say(format!("{name} summarises its older messages {when}"));
+            vec![Effect::Command {
+                agent: name,
+                command: AgentCommand::Compact,
             }]
         }
         unknown => {

@@ -6,7 +6,7 @@ use super::trace::{CallState, ToolCallView};
 use super::transcript::{Entry, Transcript};
 use crate::engine::orchestrator::AgentInfo;
 use crate::engine::protocol::{
-    AgentEvent, CallId, EventKind, FailureKind, Outcome, StoppedBy, TurnId,
+    AgentEvent, CallId, EventKind, FailureKind, Outcome, StoppedBy, TurnId, WindowSource,
 };
 
 /// What an agent is doing right now.
@@ -64,6 +64,25 @@ pub struct PendingApproval {
     pub asked_at: jiff::Timestamp,
 }
 
+/// How full the agent's context window is, as its last `Context` event said.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ContextFill {
+    pub used: u64,
+    pub window: u64,
+    pub source: WindowSource,
+}
+
+impl ContextFill {
+    /// The share of the window used (1.0 and more: full).
+    pub fn ratio(&self) -> f64 {
+        if self.window == 0 {
+            1.0
+        } else {
+            self.used as f64 / self.window as f64
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct AgentView {
     pub info: AgentInfo,
@@ -79,6 +98,8 @@ pub struct AgentView {
     pub transcript: Transcript,
     pub calls: Vec<ToolCallView>,
     pub approval: Option<PendingApproval>,
+    /// `None` until the engine reports it.
+    pub context: Option<ContextFill>,
 }
 
 impl AgentView {
@@ -95,6 +116,7 @@ impl AgentView {
             transcript: Transcript::default(),
             calls: Vec::new(),
             approval: None,
+            context: None,
         }
     }
 
@@ -250,6 +272,26 @@ impl AgentView {
                     }
                 });
             }
+            EventKind::Context {
+                used,
+                window,
+                source,
+            } => {
+                self.context = Some(ContextFill {
+                    used: *used,
+                    window: *window,
+                    source: *source,
+                });
+            }
+            EventKind::Compacted {
+                before_tokens,
+                after_tokens,
+                messages,
+            } => self.transcript.push(Entry::Notice {
+                text: format!(
+                    "⇣ compacted {messages} messages: ~{before_tokens} → ~{after_tokens} tokens"
+                ),
+            }),
             EventKind::Endpoint { .. } => {}
         }
     }

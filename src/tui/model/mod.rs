@@ -9,7 +9,7 @@ mod transcript;
 
 use std::path::PathBuf;
 
-pub use agent::{Activity, AgentView, LastOutcome, PendingApproval};
+pub use agent::{Activity, AgentView, ContextFill, LastOutcome, PendingApproval};
 pub use costs::{CostView, Tokens};
 pub use endpoints::{Breaker, EndpointView};
 pub use trace::{CallState, ToolCallView};
@@ -105,6 +105,8 @@ impl Model {
             | EventKind::Notice { .. }
             // Its `why` may be about a fallback's endpoint, not the agent's own.
             | EventKind::FallbackTaken { .. }
+            | EventKind::Context { .. }
+            | EventKind::Compacted { .. }
             | EventKind::TurnFinished { .. } => {}
         }
         self.agents[index].apply(event);

@@ -9,9 +9,10 @@ use ratatui::widgets::Widget;
 use super::outcome;
 use super::theme::{Theme, spinner};
 use super::{Ctx, dollars, pane, seconds_until, titled};
+use crate::engine::protocol::WindowSource;
 use crate::sanitize::line_for_display;
 use crate::tui::app::state::Focus;
-use crate::tui::model::{Activity, AgentView, LastOutcome};
+use crate::tui::model::{Activity, AgentView, ContextFill, LastOutcome};
 use crate::tui::wrap;
 
 pub fn render(ctx: &Ctx<'_>, area: Rect, buf: &mut Buffer) {
@@ -110,12 +111,61 @@ fn second_line(ctx: &Ctx<'_>, agent: &AgentView) -> Line<'static> {
     } else {
         Theme::dim()
     };
-    Line::from(vec![
-        Span::raw("   "),
+    let mut spans = vec![Span::raw("   ")];
+    // First, so that a narrow pane cuts the cost (also in the Costs pane), not the meter.
+    if let Some(fill) = &agent.context {
+        spans.push(Span::styled(
+            format!("ctx {:.0}%", percent(fill)),
+            context_style(fill.ratio()),
+        ));
+        spans.push(Span::raw(" "));
+    }
+    spans.extend([
         Span::styled(format!("{}/{}", info.provider, info.model), kind),
         Span::raw(" "),
         Span::styled(dollars(cost), Theme::money()),
-    ])
+    ]);
+    Line::from(spans)
+}
+
+fn percent(fill: &ContextFill) -> f64 {
+    (fill.ratio() * 100.0).min(999.0)
+}
+
+/// `ctx 1.2k/8.2k 15%`; a window nothing reported is marked `?` (the assumed default).
+pub fn context_meter(fill: &ContextFill) -> String {
+    let assumed = if fill.source == WindowSource::Default {
+        "?"
+    } else {
+        ""
+    };
+    format!(
+        "ctx {}/{}{assumed} {:.0}%",
+        thousands(fill.used),
+        thousands(fill.window),
+        percent(fill)
+    )
+}
+
+/// Dim while there is room, amber past 70 % of the window, red past 90 %.
+pub fn context_style(ratio: f64) -> ratatui::style::Style {
+    if ratio > 0.9 {
+        Theme::error()
+    } else if ratio > 0.7 {
+        Theme::warn()
+    } else {
+        Theme::dim()
+    }
+}
+
+/// `950`, `8.2k`, `200k`, `1.0M`.
+fn thousands(n: u64) -> String {
+    match n {
+        0..1_000 => n.to_string(),
+        1_000..100_000 => format!("{:.1}k", n as f64 / 1_000.0),
+        100_000..1_000_000 => format!("{}k", n / 1_000),
+        _ => format!("{:.1}M", n as f64 / 1_000_000.0),
+    }
 }
 
 /// What the agent is doing, in a few words, and its colour.

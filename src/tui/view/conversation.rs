@@ -101,6 +101,19 @@ impl ConversationCache {
     }
 }
 
+/// `coder · ctx 1.2k/8.2k 15% · gpt-4o via …`: the meter before the target, which is cut first.
+fn title(agent: &crate::tui::model::AgentView) -> String {
+    match &agent.context {
+        Some(fill) => format!(
+            "{} · {} · {}",
+            agent.name(),
+            super::agents::context_meter(fill),
+            agent.info.target
+        ),
+        None => format!("{} · {}", agent.name(), agent.info.target),
+    }
+}
+
 pub fn render(ctx: &Ctx<'_>, cache: &ConversationCache, area: Rect, buf: &mut Buffer) {
     let Some(agent) = ctx.model.agents.get(ctx.ui.selected) else {
         pane(titled("Conversation", ""), ctx.focused(Focus::Conversation)).render(area, buf);
@@ -113,7 +126,7 @@ pub fn render(ctx: &Ctx<'_>, cache: &ConversationCache, area: Rect, buf: &mut Bu
         format!("↑ {} lines up · End follows", scroll.lines_from_bottom)
     };
     let block = pane(
-        titled(&format!("{} · {}", agent.name(), agent.info.target), &note),
+        titled(&title(agent), &note),
         ctx.focused(Focus::Conversation),
     );
     let inner = block.inner(area);

@@ -71,6 +71,7 @@ const GROUPS: [Group; 7] = [
             ("/all [TEXT]", "prompt every agent"),
             ("/cancel", "cancel the turn"),
             ("/clear", "clear the conversation"),
+            ("/compact", "summarise older messages"),
             ("/help", "this help"),
             ("/quit", "quit tzzr"),
         ],

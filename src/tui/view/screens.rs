@@ -358,3 +358,60 @@ fn no_size_makes_the_screen_panic() {
         }
     }
 }
+
+#[test]
+fn compact_shows_its_line_in_the_conversation_and_the_context_meter_drops() {
+    use crate::engine::protocol::{AgentCommand, WindowSource};
+    use crate::tui::app::Effect;
+    use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+
+    let mut app = busy_app();
+    app.ui.selected = 1;
+    let context = |used| EventKind::Context {
+        used,
+        window: 8_192,
+        source: WindowSource::Default,
+    };
+    send(&mut app, "demo", 1, context(7_500));
+    let before = screen(&app, 120, 35, 6);
+    assert!(before.contains("ctx 7.5k/8.2k? 92%"), "{before}");
+    assert!(before.contains("ctx 92% scripted/demo"), "{before}");
+
+    let mut effects = Vec::new();
+    for c in "/compact".chars() {
+        effects = app.handle(AppEvent::Terminal(Event::Key(KeyEvent::new(
+            KeyCode::Char(c),
+            KeyModifiers::NONE,
+        ))));
+    }
+    effects.extend(app.handle(AppEvent::Terminal(Event::Key(KeyEvent::new(
+        KeyCode::Enter,
+        KeyModifiers::NONE,
+    )))));
+    assert_eq!(
+        effects,
+        [Effect::Command {
+            agent: "demo".into(),
+            command: AgentCommand::Compact,
+        }]
+    );
+    send(
+        &mut app,
+        "demo",
+        2,
+        EventKind::Compacted {
+            before_tokens: 7_500,
+            after_tokens: 1_200,
+            messages: 14,
+        },
+    );
+    send(&mut app, "demo", 2, context(1_200));
+    let after = screen(&app, 120, 35, 6);
+    assert!(
+        after.contains("⇣ compacted 14 messages: ~7500 → ~1200 tokens"),
+        "{after}"
+    );
+    assert!(after.contains("ctx 1.2k/8.2k? 15%"), "{after}");
+    assert!(after.contains("ctx 15% scripted/demo"), "{after}");
+    insta::assert_snapshot!(after);
+}

@@ -4,6 +4,7 @@
 //! every provider accepts (every tool call answered).
 
 mod booking;
+mod context;
 mod fallback;
 mod forward;
 mod guard;
@@ -20,10 +21,11 @@ use super::{AgentRuntime, Emitter, host};
 use crate::engine::config::ToolProtocol;
 use crate::engine::conversation::Message;
 use crate::engine::protocol::{EventKind, FailureKind, Outcome, StoppedBy};
+use crate::engine::provider::backend::Backend;
 use crate::engine::provider::{ModelRequest, ProviderError, StreamItem};
-use crate::engine::tokens;
 use crate::engine::tools::{ToolSpec, text_protocol};
 use booking::UsageContext;
+pub(super) use context::{compact_now, report_now as report_context};
 pub use fallback::FallbackModel;
 use forward::forward;
 use guard::LoopGuard;
@@ -58,7 +60,9 @@ pub(super) async fn run_turn(
         rate_limit,
         startup_notes,
         conversation,
+        context: keeper,
     } = rt;
+    let keeps_own_context = matches!(backend, Backend::ClaudeCli(_));
     out.emit(EventKind::TurnStarted {
         prompt: prompt.clone(),
     });
@@ -70,7 +74,7 @@ pub(super) async fn run_turn(
     for text in toolbox.refresh_mcp(start_limit, cancel).await {
         out.emit(EventKind::Notice { text });
     }
-    let start_len = conversation.len();
+    let mut start_len = conversation.len();
     conversation.push(Message::user(prompt));
 
     let mut calls_made = 0u32;
@@ -78,6 +82,7 @@ pub(super) async fn run_turn(
     let mut cut_before = false;
     // 0: the agent's own model; n: `fallbacks[n - 1]`. Every turn starts from its own.
     let mut active = 0usize;
+    let mut retried_too_long = false;
     let outcome = loop {
         let (backend, model, price_model, tool_protocol) =
             match active.checked_sub(1).and_then(|i| fallbacks.get_mut(i)) {
@@ -104,7 +109,43 @@ pub(super) async fn run_turn(
             system_prompt.clone()
         };
         let tools: &[ToolSpec] = if uses_text { &[] } else { toolbox.specs() };
-        let est_tokens = tokens::estimate_request(&system, conversation, tools);
+        let frame = context::Frame {
+            system: &system,
+            tools,
+        };
+        keeper.adopt_reported_window();
+        let mut measured = context::measure(keeper, frame, conversation);
+        if !keeps_own_context && keeper.wants_compaction(measured.used) {
+            let mut who =
+                context::Summariser::new(name, model, price_model, prices, meter, backend);
+            let why = match context::compact(
+                &mut who,
+                keeper,
+                frame,
+                conversation,
+                out,
+                cancel,
+                context::Aim::HalfTheWindow,
+            )
+            .await
+            {
+                Ok(replaced) => {
+                    start_len = context::start_after(start_len, replaced);
+                    measured = context::measure(keeper, frame, conversation);
+                    String::from("even the newest messages alone are too long")
+                }
+                Err(context::CompactError::Cancelled) => break Outcome::Cancelled,
+                Err(error) => error.to_string(),
+            };
+            if !keeper.fits(measured.used) {
+                conversation.truncate(start_len);
+                break Outcome::failed(
+                    FailureKind::Context,
+                    context::cannot_fit(keeper, measured.used, &why),
+                );
+            }
+        }
+        let est_tokens = measured.used;
         if backend.endpoint().is_some() && !pace::wait_for_slot(rate_limit, name, out, cancel).await
         {
             break Outcome::Cancelled;
@@ -116,6 +157,7 @@ pub(super) async fn run_turn(
         };
         calls_made += 1;
         let mut streamed = String::new();
+        let mut reported_input = None;
         let result = {
             let req = ModelRequest {
                 model,
@@ -137,6 +179,9 @@ pub(super) async fn run_turn(
             // too: both sides emit, each holding the emitter only for one event.
             let shared_out = Mutex::new(&mut *out);
             let mut sink = |item: StreamItem| {
+                if let Some(tokens) = context::reported_input(&item) {
+                    reported_input = Some(tokens);
+                }
                 forward(
                     item,
                     &mut lock(&shared_out),
@@ -172,7 +217,13 @@ pub(super) async fn run_turn(
         out.catch_up().await;
 
         let reply = match result {
-            Ok(reply) => reply,
+            Ok(reply) => {
+                if let Some(tokens) = reported_input.filter(|_| !keeps_own_context) {
+                    keeper.estimator.learn(measured.raw, tokens);
+                }
+                retried_too_long = false;
+                reply
+            }
             Err(error) if should_fall_back_to_text(&error, *tool_protocol, tools) => {
                 *tool_protocol = ToolProtocol::Text;
                 calls_made -= 1;
@@ -186,6 +237,52 @@ pub(super) async fn run_turn(
             Err(ProviderError::Cancelled) => {
                 keep_partial(conversation, streamed);
                 break Outcome::Cancelled;
+            }
+            Err(ProviderError::ContextTooLong { .. })
+                if !keeps_own_context && !retried_too_long =>
+            {
+                // Our estimate was low: count more from now on, make room, and try once more.
+                retried_too_long = true;
+                calls_made -= 1;
+                keeper.estimator.was_too_low();
+                let mut who =
+                    context::Summariser::new(name, model, price_model, prices, meter, backend);
+                match context::compact(
+                    &mut who,
+                    keeper,
+                    frame,
+                    conversation,
+                    out,
+                    cancel,
+                    context::Aim::HalfThePrompt {
+                        sent: measured.used,
+                    },
+                )
+                .await
+                {
+                    Ok(replaced) => {
+                        start_len = context::start_after(start_len, replaced);
+                        continue;
+                    }
+                    Err(context::CompactError::Cancelled) => break Outcome::Cancelled,
+                    Err(error) => {
+                        conversation.truncate(start_len);
+                        break Outcome::failed(
+                            FailureKind::Context,
+                            context::cannot_fit(keeper, measured.used, &error.to_string()),
+                        );
+                    }
+                }
+            }
+            Err(error @ ProviderError::ContextTooLong { .. }) => {
+                // Compacted and still too long: this turn's messages go, so the next turn works.
+                conversation.truncate(start_len);
+                break Outcome::failed(
+                    FailureKind::Context,
+                    format!(
+                        "{error} (even after compacting the conversation; this turn's messages were dropped so the next prompt starts from what fitted)"
+                    ),
+                );
             }
             Err(error) => {
                 if let Some(why) = fallback::reason_to_fall_back(&error, !streamed.is_empty())
@@ -220,6 +317,7 @@ pub(super) async fn run_turn(
                 stop::calls_kept(&calls, &cut)
             },
         });
+        context::report(out, keeper, frame, conversation);
         let stopped = stop::stopped_by(&reply.stop);
         if let Some(reason @ (StoppedBy::ContentFilter | StoppedBy::Refusal)) = stopped {
             // A withheld answer's calls are not run, but still answered.
@@ -286,7 +384,9 @@ pub(super) async fn run_turn(
             break Outcome::Done { text: reply.text };
         }
     };
-    if conversation.len() == start_len + 1 {
+    if conversation.len() == start_len + 1
+        && matches!(conversation.last(), Some(Message::User { .. }))
+    {
         // Nothing came back: forget the prompt so the next one does not follow a dangling message.
         conversation.truncate(start_len);
     }

@@ -79,6 +79,11 @@ pub fn status_error(
             status,
             message,
         }
+    } else if super::super::context_limit::is_context_too_long(status, body) {
+        ProviderError::ContextTooLong {
+            url: url.to_owned(),
+            message,
+        }
     } else if matches!(status, 401 | 403) {
         ProviderError::Auth {
             url: url.to_owned(),
