@@ -12,7 +12,7 @@ use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 
 use crate::engine::agent::{self, AgentHandle, AgentRuntime, BridgeLink, Emitter};
 use crate::engine::config::{AgentSpec, Config, ToolProtocol, diagnose};
-use crate::engine::cost::{Budgets, CostMeter, CostSummary, PriceTable};
+use crate::engine::cost::{Budgets, CostMeter, CostSummary, PriceTable, Pricing};
 use crate::engine::env::Environment;
 use crate::engine::journal::{Journal, JournalHeader};
 use crate::engine::mcp::bridge::{Bridge, RuntimeDir};
@@ -497,6 +497,7 @@ impl Orchestrator {
             Route::Http(_) | Route::Scripted { .. } => None,
         };
         let config = &self.config;
+        let pricing = Pricing::for_route(&route, &self.config);
         let (backend, probe, model, price_model, protocol) = build_backend(
             &spec,
             &route,
@@ -509,6 +510,11 @@ impl Orchestrator {
                 .map(|link| link.bridge.mcp_config().to_path_buf()),
         );
         info.endpoint = backend.endpoint().map(|e| e.label.clone());
+        if let Some(note) =
+            unpriced_under_budget(&spec, config, &route, pricing, &self.prices, &price_model)
+        {
+            info.notes.push(note);
+        }
         let journal = Journal::open(
             &config.settings.log_dir,
             &JournalHeader {
@@ -529,6 +535,7 @@ impl Orchestrator {
             system_prompt: system_prompt(&spec, config),
             model,
             price_model,
+            pricing,
             backend,
             toolbox: Toolbox::new(
                 &spec.tools,
@@ -837,6 +844,24 @@ impl Orchestrator {
             known: self.slots.keys().cloned().collect(),
         })
     }
+}
+
+/// A warning for an HTTP agent under a budget whose model has no price and is not served on
+/// this machine: its calls would count as $0, a silent hole in the budget.
+fn unpriced_under_budget(
+    spec: &AgentSpec,
+    config: &Config,
+    route: &Route,
+    pricing: Pricing,
+    prices: &PriceTable,
+    price_model: &str,
+) -> Option<String> {
+    let budgeted = config.settings.budget_usd.is_some() || spec.budget_usd.is_some();
+    (budgeted && matches!(route, Route::Http(_)) && pricing.is_unpriced(prices, price_model)).then(|| {
+        format!(
+            "no price known for model `{price_model}`: its calls count as $0 against budget_usd; give it input and output prices under models: in the config"
+        )
+    })
 }
 
 /// Why an HTTP agent cannot use its key: none is set, or it must not go to this base URL.

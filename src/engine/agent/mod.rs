@@ -14,7 +14,7 @@ pub use task::{AgentHandle, spawn};
 
 use crate::engine::config::ToolProtocol;
 use crate::engine::conversation::Message;
-use crate::engine::cost::{CostMeter, PriceTable};
+use crate::engine::cost::{CostMeter, PriceTable, Pricing};
 use crate::engine::protocol::AgentName;
 use crate::engine::provider::backend::Backend;
 use crate::engine::resilience::Limiter;
@@ -31,6 +31,8 @@ pub struct AgentRuntime {
     pub model: String,
     /// The name prices are looked up by.
     pub price_model: String,
+    /// Whether its calls are priced by the table, free on this machine, or free (a script).
+    pub pricing: Pricing,
     pub backend: Backend,
     pub toolbox: Toolbox,
     /// Every tool call passes it: runs, asks the user, or is refused.

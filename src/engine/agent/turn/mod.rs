@@ -37,6 +37,7 @@ pub(super) async fn run_turn(
         system_prompt,
         model,
         price_model,
+        pricing,
         backend,
         toolbox,
         gate,
@@ -81,8 +82,15 @@ pub(super) async fn run_turn(
         {
             break Outcome::Cancelled;
         }
-        let hold = match booking::reserve(meter, prices, name, price_model, est_tokens, *max_tokens)
-        {
+        let hold = match booking::reserve(
+            meter,
+            prices,
+            *pricing,
+            name,
+            price_model,
+            est_tokens,
+            *max_tokens,
+        ) {
             Ok(hold) => hold,
             Err(refused) => {
                 break Outcome::Failed {
@@ -105,6 +113,7 @@ pub(super) async fn run_turn(
                 agent: name,
                 upstream_model: model,
                 price_model,
+                pricing: *pricing,
                 prices,
                 meter,
             };
