@@ -106,3 +106,109 @@ async fn failed_calls_give_their_hold_back() {
     assert!(h.outcome(&events).is_done(), "{events:?}");
     h.shutdown().await;
 }
+
+fn usage_events(events: &[AgentEvent]) -> Vec<(String, f64, bool, bool)> {
+    events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Usage {
+                model,
+                cost_usd,
+                priced,
+                local,
+                ..
+            } => Some((model.clone(), *cost_usd, *priced, *local)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_scripted_agent_costs_nothing_even_under_a_tiny_budget() {
+    let mut h = Harness::start(
+        "settings:\n  budget_usd: 0.000001\nagents:\n  demo:\n    provider: scripted\n    script: [\"a long scripted answer that once cost Sonnet prices\"]\n",
+    )
+    .await;
+    let turn = h.prompt("demo", "hello");
+    let events = h.until_finished(turn).await;
+    assert!(h.outcome(&events).is_done(), "{events:?}");
+    let [(_, cost, priced, local)] = usage_events(&events)[..] else {
+        panic!("{events:?}");
+    };
+    assert_eq!((cost, priced, local), (0.0, true, false));
+    assert_eq!(h.orchestrator().costs().total_cost_usd, 0.0);
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_unknown_model_on_this_machine_is_local_and_free_a_known_one_is_priced() {
+    let mock = MockLlm::start().await;
+    let yaml = format!(
+        "settings:\n  budget_usd: 1\nagents:\n  mine:\n    provider: openai\n    model: qwen3-coder-local\n    api_base: {base}\n  proxied:\n    provider: openai\n    model: gpt-4o\n    api_base: {base}\n",
+        base = mock.openai_base()
+    );
+    let mut h = Harness::start(&yaml).await;
+    let status = h.orchestrator().status();
+    assert_eq!(
+        status.agents["mine"].notes,
+        Vec::<String>::new(),
+        "a local model is no hole in the budget"
+    );
+
+    let turn = h.prompt("mine", "hi");
+    let events = h.until_finished(turn).await;
+    assert_eq!(
+        usage_events(&events),
+        [("qwen3-coder-local".to_owned(), 0.0, true, true)]
+    );
+    let turn = h.prompt("proxied", "hi");
+    let events = h.until_finished(turn).await;
+    let [(_, cost, priced, local)] = usage_events(&events)[..] else {
+        panic!("{events:?}");
+    };
+    assert!(
+        cost > 0.0 && priced && !local,
+        "a proxy on localhost still costs money"
+    );
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_unpriced_remote_model_under_a_budget_is_a_warning_at_start() {
+    let yaml = "settings:\n  budget_usd: 5\nagents:\n  far:\n    provider: openai\n    model: mystery-model-9\n    api_base: https://llm.example.invalid/v1\n";
+    let mut h = Harness::start_with_env(yaml, &[("OPENAI_API_KEY", "sk-test")]).await;
+    let warning = "no price known for model `mystery-model-9`: its calls count as $0 against budget_usd; give it input and output prices under models: in the config";
+    let status = h.orchestrator().status();
+    assert!(
+        status.agents["far"].notes.iter().any(|n| n == warning),
+        "{:?}",
+        status.agents["far"].notes
+    );
+    let turn = h.prompt("far", "hi");
+    h.wait_for(
+        turn,
+        |k| matches!(k, EventKind::Notice { text } if text == warning),
+    )
+    .await;
+    let events = h.so_far(turn);
+    let first_call = events
+        .iter()
+        .position(|e| {
+            matches!(
+                e.kind,
+                EventKind::TextDelta { .. } | EventKind::Usage { .. } | EventKind::Endpoint { .. }
+            )
+        })
+        .unwrap_or(events.len());
+    let notice = events
+        .iter()
+        .position(|e| matches!(&e.kind, EventKind::Notice { text } if text == warning))
+        .unwrap();
+    assert!(
+        notice < first_call,
+        "told before the first call: {events:?}"
+    );
+    h.command("far", tzzr::engine::protocol::AgentCommand::Cancel);
+    h.until_finished(turn).await;
+    h.shutdown().await;
+}

@@ -442,6 +442,7 @@ mod tests {
                 cost_usd: 0.0,
                 priced: true,
                 estimated: false,
+                local: false,
             },
             EventKind::Notice {
                 text: "fell back to gpt-4o-mini".to_owned(),

@@ -331,6 +331,9 @@ pub enum EventKind {
         /// The server reported no usage: these counts are tzzr's estimate.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         estimated: bool,
+        /// Free because this machine serves a model the price table does not know.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        local: bool,
     },
     Endpoint {
         endpoint: String,

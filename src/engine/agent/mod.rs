@@ -16,7 +16,7 @@ pub use turn::FallbackModel;
 use crate::engine::config::ToolProtocol;
 use crate::engine::context::ContextKeeper;
 use crate::engine::conversation::Message;
-use crate::engine::cost::{CostMeter, PriceTable};
+use crate::engine::cost::{CostMeter, PriceTable, Pricing};
 use crate::engine::protocol::AgentName;
 use crate::engine::provider::backend::Backend;
 use crate::engine::resilience::Limiter;
@@ -35,6 +35,8 @@ pub struct AgentRuntime {
     pub price_model: String,
     /// `provider/model` as written, for messages about fallbacks.
     pub model_label: String,
+    /// Whether its calls are priced by the table, free on this machine, or free (a script).
+    pub pricing: Pricing,
     pub backend: Backend,
     /// Models the turn goes on with, in order, when this one cannot answer.
     pub fallbacks: Vec<FallbackModel>,

@@ -67,6 +67,13 @@ pub struct Tally {
     pub cache_read_tokens: u64,
     pub cache_write_tokens: u64,
     pub cost_usd: f64,
+    /// Requests whose tokens tzzr estimated (the server reported no usage).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub estimated_requests: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// v6's cost summary (`total_*`, `by_model`) plus `by_agent` and the budget.
@@ -78,6 +85,8 @@ pub struct CostSummary {
     pub total_tokens: u64,
     pub total_cache_read_tokens: u64,
     pub total_cost_usd: f64,
+    /// Requests whose tokens are tzzr's estimate, not the server's count.
+    pub total_estimated_requests: u64,
     pub by_model: IndexMap<String, Tally>,
     pub by_agent: IndexMap<String, Tally>,
     pub budget_usd: Option<f64>,
@@ -194,16 +203,24 @@ impl CostMeter {
             .fold(0.0, |sum, (_, usd)| sum + usd)
     }
 
-    /// Counts one model call of `agent` (one request, its tokens, its cost).
-    pub fn record(&mut self, agent: &str, model: &str, usage: TokenUsage, cost_usd: f64) {
+    /// Counts one model call of `agent` (one request, its tokens, its cost); `estimated` when
+    /// the tokens are tzzr's estimate.
+    pub fn record(
+        &mut self,
+        agent: &str,
+        model: &str,
+        usage: TokenUsage,
+        cost_usd: f64,
+        estimated: bool,
+    ) {
         self.by_agent
             .entry(agent.to_owned())
             .or_default()
-            .add(usage, cost_usd);
+            .add(usage, cost_usd, estimated);
         self.by_model
             .entry(model.to_owned())
             .or_default()
-            .add(usage, cost_usd);
+            .add(usage, cost_usd, estimated);
     }
 
     pub fn total_spent(&self) -> f64 {
@@ -229,6 +246,7 @@ impl CostMeter {
             total_tokens: total.input_tokens + total.output_tokens,
             total_cache_read_tokens: total.cache_read_tokens,
             total_cost_usd: round_to_micro_dollars(total.cost_usd),
+            total_estimated_requests: total.estimated_requests,
             by_model: self.by_model.clone(),
             by_agent: self.by_agent.clone(),
             budget_usd: self.budgets.total,
@@ -237,13 +255,14 @@ impl CostMeter {
 }
 
 impl Tally {
-    fn add(&mut self, usage: TokenUsage, cost_usd: f64) {
+    fn add(&mut self, usage: TokenUsage, cost_usd: f64, estimated: bool) {
         self.requests += 1;
-        self.input_tokens += usage.input;
-        self.output_tokens += usage.output;
-        self.cache_read_tokens += usage.cache_read;
-        self.cache_write_tokens += usage.cache_write;
+        self.input_tokens = self.input_tokens.saturating_add(usage.input);
+        self.output_tokens = self.output_tokens.saturating_add(usage.output);
+        self.cache_read_tokens = self.cache_read_tokens.saturating_add(usage.cache_read);
+        self.cache_write_tokens = self.cache_write_tokens.saturating_add(usage.cache_write);
         self.cost_usd += cost_usd;
+        self.estimated_requests += u64::from(estimated);
     }
 
     fn merge(&mut self, other: &Tally) {
@@ -253,6 +272,7 @@ impl Tally {
         self.cache_read_tokens += other.cache_read_tokens;
         self.cache_write_tokens += other.cache_write_tokens;
         self.cost_usd += other.cost_usd;
+        self.estimated_requests += other.estimated_requests;
     }
 }
 
@@ -295,14 +315,14 @@ mod tests {
     #[test]
     fn no_budget_never_refuses() {
         let mut meter = CostMeter::new(Budgets::default());
-        meter.record("coder", "gpt-4o", usage(1, 1), 1_000.0);
+        meter.record("coder", "gpt-4o", usage(1, 1), 1_000.0, false);
         assert_eq!(meter.check("coder", 1_000.0), Ok(()));
     }
 
     #[test]
     fn a_call_that_would_cross_the_run_budget_is_refused() {
         let mut meter = CostMeter::new(budgets(Some(1.0), &[]));
-        meter.record("coder", "gpt-4o", usage(1, 1), 0.75);
+        meter.record("coder", "gpt-4o", usage(1, 1), 0.75, false);
         assert_eq!(
             meter.check("coder", 0.25),
             Ok(()),
@@ -322,7 +342,7 @@ mod tests {
     #[test]
     fn a_spent_run_budget_refuses_even_a_free_call() {
         let mut meter = CostMeter::new(budgets(Some(1.0), &[]));
-        meter.record("coder", "gpt-4o", usage(1, 1), 1.0);
+        meter.record("coder", "gpt-4o", usage(1, 1), 1.0, false);
         assert!(matches!(
             meter.check("coder", 0.0),
             Err(BudgetError::Total { .. })
@@ -332,8 +352,8 @@ mod tests {
     #[test]
     fn an_agent_budget_limits_only_that_agent() {
         let mut meter = CostMeter::new(budgets(None, &[("coder", 0.5)]));
-        meter.record("coder", "gpt-4o", usage(1, 1), 0.5);
-        meter.record("reviewer", "gpt-4o", usage(1, 1), 3.0);
+        meter.record("coder", "gpt-4o", usage(1, 1), 0.5, false);
+        meter.record("reviewer", "gpt-4o", usage(1, 1), 3.0, false);
         assert_eq!(
             meter.check("coder", 0.0),
             Err(BudgetError::Agent {
@@ -350,7 +370,7 @@ mod tests {
     #[test]
     fn an_agent_call_that_would_cross_its_budget_is_refused() {
         let mut meter = CostMeter::new(budgets(Some(100.0), &[("coder", 0.5)]));
-        meter.record("coder", "gpt-4o", usage(1, 1), 0.25);
+        meter.record("coder", "gpt-4o", usage(1, 1), 0.25, false);
         assert!(matches!(
             meter.check("coder", 0.3),
             Err(BudgetError::Agent { .. })
@@ -403,7 +423,7 @@ mod tests {
             matches!(meter.reserve("reviewer", 0.2), Err(BudgetError::Total { held, .. }) if (held - 0.9).abs() < 1e-9)
         );
 
-        meter.record("coder", "gpt-4o", usage(1, 1), 0.05);
+        meter.record("coder", "gpt-4o", usage(1, 1), 0.05, false);
         meter.release(first);
         assert!(
             meter.reserve("coder", 0.3).is_ok(),
@@ -411,6 +431,20 @@ mod tests {
         );
         meter.release(second);
         assert!((meter.held(None) - 0.3).abs() < 1e-9);
+    }
+
+    #[test]
+    fn estimated_usage_is_counted_and_marked() {
+        let mut meter = CostMeter::new(Budgets::default());
+        meter.record("local", "llama", usage(400, 100), 0.0, true);
+        meter.record("local", "llama", usage(10, 5), 0.0, false);
+        let summary = meter.summary();
+        assert_eq!(summary.total_requests, 2);
+        assert_eq!(summary.total_tokens, 515);
+        assert_eq!(summary.total_estimated_requests, 1);
+        assert_eq!(summary.by_model["llama"].estimated_requests, 1);
+        let json = serde_json::to_value(&summary).unwrap();
+        assert_eq!(json["by_agent"]["local"]["estimated_requests"], 1);
     }
 
     #[test]
@@ -436,9 +470,9 @@ mod tests {
     #[test]
     fn each_budget_warns_once_at_80_percent() {
         let mut meter = CostMeter::new(budgets(Some(1.0), &[("coder", 0.5)]));
-        meter.record("coder", "gpt-4o", usage(1, 1), 0.39);
+        meter.record("coder", "gpt-4o", usage(1, 1), 0.39, false);
         assert_eq!(meter.warnings("coder"), Vec::<String>::new());
-        meter.record("coder", "gpt-4o", usage(1, 1), 0.01);
+        meter.record("coder", "gpt-4o", usage(1, 1), 0.01, false);
         assert_eq!(
             meter.warnings("coder"),
             [
@@ -446,7 +480,7 @@ mod tests {
             ]
         );
         assert_eq!(meter.warnings("coder"), Vec::<String>::new(), "once");
-        meter.record("reviewer", "gpt-4o", usage(1, 1), 0.45);
+        meter.record("reviewer", "gpt-4o", usage(1, 1), 0.45, false);
         assert_eq!(
             meter.warnings("reviewer"),
             [
@@ -459,9 +493,9 @@ mod tests {
     #[test]
     fn spend_is_kept_per_agent_and_in_total() {
         let mut meter = CostMeter::new(Budgets::default());
-        meter.record("coder", "gpt-4o", usage(1, 1), 0.25);
-        meter.record("coder", "claude-sonnet-4-5", usage(1, 1), 0.5);
-        meter.record("reviewer", "gpt-4o", usage(1, 1), 1.0);
+        meter.record("coder", "gpt-4o", usage(1, 1), 0.25, false);
+        meter.record("coder", "claude-sonnet-4-5", usage(1, 1), 0.5, false);
+        meter.record("reviewer", "gpt-4o", usage(1, 1), 1.0, false);
         assert_eq!(meter.agent_spent("coder"), 0.75);
         assert_eq!(meter.agent_spent("nobody"), 0.0);
         assert_eq!(meter.total_spent(), 1.75);
@@ -476,9 +510,9 @@ mod tests {
             cache_read: 1_000,
             cache_write: 50,
         };
-        meter.record("coder", "claude-sonnet-4-5", cached, 0.001_234_567_8);
-        meter.record("coder", "gpt-4o", usage(10, 5), 0.000_1);
-        meter.record("reviewer", "gpt-4o", usage(30, 7), 0.000_2);
+        meter.record("coder", "claude-sonnet-4-5", cached, 0.001_234_567_8, false);
+        meter.record("coder", "gpt-4o", usage(10, 5), 0.000_1, false);
+        meter.record("reviewer", "gpt-4o", usage(30, 7), 0.000_2, false);
 
         let summary = meter.summary();
         assert_eq!(summary.total_requests, 3);
@@ -512,7 +546,7 @@ mod tests {
     #[test]
     fn summary_serializes_with_v6_field_names() {
         let mut meter = CostMeter::new(Budgets::default());
-        meter.record("coder", "gpt-4o", usage(10, 5), 0.5);
+        meter.record("coder", "gpt-4o", usage(10, 5), 0.5, false);
         let json = serde_json::to_value(meter.summary()).unwrap();
         for field in [
             "total_requests",

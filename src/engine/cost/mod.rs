@@ -4,6 +4,8 @@
 mod catalog;
 pub mod meter;
 pub mod prices;
+pub mod pricing;
 
 pub use meter::{BudgetError, Budgets, CostMeter, CostSummary, HoldId, Tally};
 pub use prices::{ModelInfo, Price, PriceTable};
+pub use pricing::{Priced, Pricing};

@@ -5,6 +5,7 @@
 use super::backend::AgentBackend;
 use crate::engine::agent::FallbackModel;
 use crate::engine::config::{AgentSpec, Config};
+use crate::engine::cost::Pricing;
 use crate::engine::env::Environment;
 use crate::engine::provider::backend::Backend;
 use crate::engine::provider::route::{self, Route};
@@ -51,6 +52,7 @@ pub(super) fn build(
         models.push(FallbackModel {
             label,
             model,
+            pricing: Pricing::for_route(&route, config),
             price_model,
             backend,
             tool_protocol,

@@ -23,7 +23,7 @@ use self::tool_context::tool_context;
 use crate::engine::agent::{self, AgentHandle, AgentRuntime, BridgeLink, Emitter, Predecessor};
 use crate::engine::config::{AgentSpec, Config, diagnose};
 use crate::engine::context::{ContextKeeper, ContextWindow};
-use crate::engine::cost::{Budgets, CostMeter, CostSummary, PriceTable};
+use crate::engine::cost::{Budgets, CostMeter, CostSummary, PriceTable, Pricing};
 use crate::engine::env::Environment;
 use crate::engine::health::Probe;
 use crate::engine::journal::{Journal, JournalHeader};
@@ -214,6 +214,7 @@ impl Orchestrator {
             Route::Http(_) | Route::Scripted { .. } => None,
         };
         let config = &self.config;
+        let pricing = Pricing::for_route(&route, &self.config);
         let AgentBackend {
             backend,
             model,
@@ -234,6 +235,11 @@ impl Orchestrator {
         );
         let probe = Probe::of(&backend);
         info.endpoint = backend.endpoint().map(|e| e.label.clone());
+        if let Some(note) =
+            unpriced_under_budget(&spec, config, &route, pricing, &self.prices, &price_model)
+        {
+            info.notes.push(note);
+        }
         let (fallbacks, fallback_notes) =
             fallbacks::build(&spec, config, &self.env, |spec, route| {
                 AgentBackend::build(
@@ -279,6 +285,7 @@ impl Orchestrator {
             system_prompt: system_prompt.clone(),
             model,
             price_model,
+            pricing,
             model_label: format!("{}/{}", spec.provider, spec.model),
             backend,
             fallbacks,
@@ -446,4 +453,22 @@ fn test_config(yaml: &str, vars: &[(&str, &str)]) -> (Config, Environment) {
     )
     .unwrap_or_else(|e| panic!("config: {e}"));
     (loaded.config, env)
+}
+
+/// A warning for an HTTP agent under a budget whose model has no price and is not served on
+/// this machine: its calls would count as $0, a silent hole in the budget.
+fn unpriced_under_budget(
+    spec: &AgentSpec,
+    config: &Config,
+    route: &Route,
+    pricing: Pricing,
+    prices: &PriceTable,
+    price_model: &str,
+) -> Option<String> {
+    let budgeted = config.settings.budget_usd.is_some() || spec.budget_usd.is_some();
+    (budgeted && matches!(route, Route::Http(_)) && pricing.is_unpriced(prices, price_model)).then(|| {
+        format!(
+            "no price known for model `{price_model}`: its calls count as $0 against budget_usd; give it input and output prices under models: in the config"
+        )
+    })
 }

@@ -36,7 +36,8 @@ pub struct Limiter {
 /// counters for the pane.
 #[derive(Debug, Default)]
 struct Window {
-    /// Each call started in the last minute or booked to start, in start order.
+    /// Each call started in the last minute or booked to start, in booking order (which is
+    /// start order, and id order).
     calls: VecDeque<Call>,
     next_call: u64,
     /// What the server last said, with its resets as instants.
@@ -144,7 +145,7 @@ impl Limiter {
     /// already, the correction no longer matters and is dropped.
     pub fn record_tokens(&self, call: u64, actual: u64) {
         let mut window = lock(&self.state);
-        if let Some(entry) = window.calls.iter_mut().find(|c| c.id == call) {
+        if let Some(entry) = window.call_mut(call) {
             entry.tokens = actual;
         }
     }
@@ -289,10 +290,17 @@ impl Window {
             }
         }
         // The call really starts now; a pause may have moved it past its booked time.
-        if let Some(entry) = self.calls.iter_mut().find(|c| c.id == call) {
+        if let Some(entry) = self.call_mut(call) {
             entry.starts = entry.starts.max(now);
         }
         None
+    }
+
+    /// Calls are kept in the order of their ids, so a busy window (thousands of agents) finds
+    /// one in a few steps.
+    fn call_mut(&mut self, call: u64) -> Option<&mut Call> {
+        let index = self.calls.binary_search_by_key(&call, |c| c.id).ok()?;
+        self.calls.get_mut(index)
     }
 }
 

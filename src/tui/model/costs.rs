@@ -15,17 +15,34 @@ pub struct Tokens {
     pub cost_usd: f64,
     /// Some usage had no price (counted as $0).
     pub unpriced: bool,
+    /// Some counts are tzzr's estimate (the server sent no usage).
+    pub estimated: bool,
+    /// Some usage was free: a model the price table does not know, served on this machine.
+    pub local: bool,
+}
+
+/// One `Usage` event: what it counted and how it was priced.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Charge {
+    pub usage: TokenUsage,
+    pub cost_usd: f64,
+    pub priced: bool,
+    pub estimated: bool,
+    pub local: bool,
 }
 
 impl Tokens {
-    fn add(&mut self, usage: TokenUsage, cost_usd: f64, priced: bool) {
+    fn add(&mut self, charge: Charge) {
+        let usage = charge.usage;
         self.calls += 1;
-        self.input += usage.input;
-        self.output += usage.output;
-        self.cache_read += usage.cache_read;
-        self.cache_write += usage.cache_write;
-        self.cost_usd += cost_usd;
-        self.unpriced |= !priced;
+        self.input = self.input.saturating_add(usage.input);
+        self.output = self.output.saturating_add(usage.output);
+        self.cache_read = self.cache_read.saturating_add(usage.cache_read);
+        self.cache_write = self.cache_write.saturating_add(usage.cache_write);
+        self.cost_usd += charge.cost_usd;
+        self.unpriced |= !charge.priced;
+        self.estimated |= charge.estimated;
+        self.local |= charge.local;
     }
 }
 
@@ -37,23 +54,16 @@ pub struct CostView {
 }
 
 impl CostView {
-    pub fn record(
-        &mut self,
-        agent: &str,
-        model: &str,
-        usage: TokenUsage,
-        cost_usd: f64,
-        priced: bool,
-    ) {
-        self.total.add(usage, cost_usd, priced);
+    pub fn record(&mut self, agent: &str, model: &str, charge: Charge) {
+        self.total.add(charge);
         self.by_agent
             .entry(agent.to_owned())
             .or_default()
-            .add(usage, cost_usd, priced);
+            .add(charge);
         self.by_model
             .entry(model.to_owned())
             .or_default()
-            .add(usage, cost_usd, priced);
+            .add(charge);
     }
 
     pub fn agent_cost(&self, agent: &str) -> f64 {

@@ -73,10 +73,17 @@ impl Model {
                 usage,
                 cost_usd,
                 priced,
-                estimated: _,
+                estimated,
+                local,
             } => {
-                self.costs
-                    .record(&event.agent, model, *usage, *cost_usd, *priced);
+                let charge = costs::Charge {
+                    usage: *usage,
+                    cost_usd: *cost_usd,
+                    priced: *priced,
+                    estimated: *estimated,
+                    local: *local,
+                };
+                self.costs.record(&event.agent, model, charge);
             }
             EventKind::Endpoint {
                 endpoint,

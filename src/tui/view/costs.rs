@@ -85,6 +85,18 @@ fn rows(model: &Model, width: u16) -> Vec<Row> {
             Theme::dim(),
         )));
     }
+    if total.estimated {
+        rows.push(Row::Text(Line::styled(
+            "~ some counts estimated: the server sent no usage",
+            Theme::dim(),
+        )));
+    }
+    if total.local {
+        rows.push(Row::Text(Line::styled(
+            "local models (served on this machine) are free",
+            Theme::dim(),
+        )));
+    }
     rows.push(Row::Heading("by agent"));
     rows.extend(agent_rows(model, width).into_iter().map(Row::Text));
     rows.push(Row::Heading("by model"));
@@ -279,6 +291,7 @@ mod tests {
             cost_usd,
             priced: true,
             estimated: false,
+            local: false,
         }
     }
 
@@ -378,6 +391,7 @@ mod tests {
                     cost_usd: 0.0,
                     priced: false,
                     estimated: false,
+                    local: false,
                 },
             );
         let buf = costs_pane(&scene, 36, 14);
@@ -386,6 +400,45 @@ mod tests {
         assert!(text.contains("cache read 1.5k  write 300"), "{text}");
         assert!(text.contains("$0.0000?"), "{text}");
         assert_eq!(style_of(&buf, "?").fg, Some(Color::DarkGray));
+    }
+
+    #[test]
+    fn estimated_counts_and_free_local_models_are_said_so() {
+        let mut scene = Scene::new(vec![agent("coder"), agent("local")], None);
+        let mut estimated = usage("gpt-4o", 2_000, 500, 0.25);
+        if let EventKind::Usage { estimated: e, .. } = &mut estimated {
+            *e = true;
+        }
+        scene.event("coder", 1, estimated).event(
+            "local",
+            2,
+            EventKind::Usage {
+                model: "qwen3-coder".to_owned(),
+                usage: TokenUsage {
+                    input: 4_000,
+                    output: 800,
+                    ..TokenUsage::default()
+                },
+                cost_usd: 0.0,
+                priced: true,
+                estimated: false,
+                local: true,
+            },
+        );
+        let text = screen(&costs_pane(&scene, 52, 14));
+        insta::assert_snapshot!(text);
+        assert!(
+            text.contains("~ some counts estimated: the server sent no usage"),
+            "{text}"
+        );
+        assert!(
+            text.contains("local models (served on this machine) are free"),
+            "{text}"
+        );
+        assert!(
+            !text.contains('?'),
+            "a free local model is not unpriced: {text}"
+        );
     }
 
     #[test]

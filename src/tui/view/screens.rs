@@ -127,6 +127,7 @@ fn busy_app() -> App {
             cost_usd: 0.0038,
             priced: true,
             estimated: false,
+            local: false,
         },
     );
     send(&mut app, "coder", 4, EventKind::TextDelta {

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use super::lock;
-use crate::engine::cost::{BudgetError, CostMeter, HoldId, PriceTable};
+use crate::engine::cost::{BudgetError, CostMeter, HoldId, PriceTable, Pricing};
 use crate::engine::protocol::{EventKind, TokenUsage};
 
 /// What the usage of a call is booked against.
@@ -12,6 +12,7 @@ pub(super) struct UsageContext<'a> {
     pub agent: &'a str,
     pub upstream_model: &'a str,
     pub price_model: &'a str,
+    pub pricing: Pricing,
     pub prices: &'a PriceTable,
     pub meter: &'a Mutex<CostMeter>,
 }
@@ -30,15 +31,16 @@ impl UsageContext<'_> {
         } else {
             model
         };
-        let priced = self.prices.cost(&label, &usage);
-        let cost_usd = reported_cost_usd.or(priced).unwrap_or(0.0);
-        lock(self.meter).record(self.agent, &label, usage, cost_usd);
+        let priced = self.pricing.cost(self.prices, &label, &usage);
+        let cost_usd = reported_cost_usd.or(priced.cost_usd).unwrap_or(0.0);
+        lock(self.meter).record(self.agent, &label, usage, cost_usd, estimated);
         EventKind::Usage {
             model: label,
             usage,
             cost_usd,
-            priced: reported_cost_usd.is_some() || priced.is_some(),
+            priced: reported_cost_usd.is_some() || priced.cost_usd.is_some(),
             estimated,
+            local: reported_cost_usd.is_none() && priced.local,
         }
     }
 }
@@ -75,6 +77,7 @@ impl Drop for Hold {
 pub(super) fn reserve(
     meter: &Arc<Mutex<CostMeter>>,
     prices: &PriceTable,
+    pricing: Pricing,
     agent: &str,
     price_model: &str,
     est_tokens: u64,
@@ -85,7 +88,10 @@ pub(super) fn reserve(
         output: u64::from(max_tokens.unwrap_or(DEFAULT_OUTPUT_RESERVE)),
         ..TokenUsage::default()
     };
-    let worst_usd = prices.cost(price_model, &worst).unwrap_or(0.0);
+    let worst_usd = pricing
+        .cost(prices, price_model, &worst)
+        .cost_usd
+        .unwrap_or(0.0);
     let id = lock(meter).reserve(agent, worst_usd)?;
     Ok(Hold {
         meter: Arc::clone(meter),

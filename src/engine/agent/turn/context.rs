@@ -11,7 +11,7 @@ use super::booking::{self, UsageContext};
 use crate::engine::config::ToolProtocol;
 use crate::engine::context::{ContextKeeper, plan_cut, summary};
 use crate::engine::conversation::Message;
-use crate::engine::cost::{CostMeter, PriceTable};
+use crate::engine::cost::{CostMeter, PriceTable, Pricing};
 use crate::engine::protocol::{EventKind, TokenUsage};
 use crate::engine::provider::backend::Backend;
 use crate::engine::provider::{ModelRequest, ProviderError, StreamItem};
@@ -82,6 +82,7 @@ pub(crate) struct Summariser<'a> {
     pub agent: &'a str,
     pub model: &'a str,
     pub price_model: &'a str,
+    pub pricing: Pricing,
     pub prices: &'a PriceTable,
     pub meter: &'a Arc<Mutex<CostMeter>>,
     pub backend: &'a mut Backend,
@@ -92,6 +93,7 @@ impl<'a> Summariser<'a> {
         agent: &'a str,
         model: &'a str,
         price_model: &'a str,
+        pricing: Pricing,
         prices: &'a PriceTable,
         meter: &'a Arc<Mutex<CostMeter>>,
         backend: &'a mut Backend,
@@ -100,6 +102,7 @@ impl<'a> Summariser<'a> {
             agent,
             model,
             price_model,
+            pricing,
             prices,
             meter,
             backend,
@@ -249,6 +252,7 @@ async fn summarise(
     let hold = booking::reserve(
         who.meter,
         who.prices,
+        who.pricing,
         who.agent,
         price_model,
         est,
@@ -268,6 +272,7 @@ async fn summarise(
         agent: who.agent,
         upstream_model: model,
         price_model,
+        pricing: who.pricing,
         prices: who.prices,
         meter: who.meter,
     };
@@ -383,6 +388,7 @@ pub(in crate::engine::agent) async fn compact_now(
         agent: &rt.name,
         model: &rt.model,
         price_model: &rt.price_model,
+        pricing: rt.pricing,
         prices: &rt.prices,
         meter: &rt.meter,
         backend: &mut rt.backend,

@@ -3,6 +3,7 @@
 //! Each turn starts again from the agent's own model.
 
 use crate::engine::config::ToolProtocol;
+use crate::engine::cost::Pricing;
 use crate::engine::provider::ProviderError;
 use crate::engine::provider::backend::Backend;
 
@@ -15,6 +16,8 @@ pub struct FallbackModel {
     pub model: String,
     /// The name prices are looked up by.
     pub price_model: String,
+    /// Whether its calls are priced by the table, free on this machine, or free (a script).
+    pub pricing: Pricing,
     pub backend: Backend,
     pub tool_protocol: ToolProtocol,
 }

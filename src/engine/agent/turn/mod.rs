@@ -46,6 +46,7 @@ pub(super) async fn run_turn(
         model,
         price_model,
         model_label,
+        pricing,
         backend,
         fallbacks,
         toolbox,
@@ -84,18 +85,20 @@ pub(super) async fn run_turn(
     let mut active = 0usize;
     let mut retried_too_long = false;
     let outcome = loop {
-        let (backend, model, price_model, tool_protocol) =
+        let (backend, model, price_model, pricing, tool_protocol) =
             match active.checked_sub(1).and_then(|i| fallbacks.get_mut(i)) {
                 None => (
                     &mut *backend,
                     model.as_str(),
                     price_model.as_str(),
+                    *pricing,
                     &mut *tool_protocol,
                 ),
                 Some(next) => (
                     &mut next.backend,
                     next.model.as_str(),
                     next.price_model.as_str(),
+                    next.pricing,
                     &mut next.tool_protocol,
                 ),
             };
@@ -117,7 +120,7 @@ pub(super) async fn run_turn(
         let mut measured = context::measure(keeper, frame, conversation);
         if !keeps_own_context && keeper.wants_compaction(measured.used) {
             let mut who =
-                context::Summariser::new(name, model, price_model, prices, meter, backend);
+                context::Summariser::new(name, model, price_model, pricing, prices, meter, backend);
             let why = match context::compact(
                 &mut who,
                 keeper,
@@ -150,8 +153,15 @@ pub(super) async fn run_turn(
         {
             break Outcome::Cancelled;
         }
-        let hold = match booking::reserve(meter, prices, name, price_model, est_tokens, *max_tokens)
-        {
+        let hold = match booking::reserve(
+            meter,
+            prices,
+            pricing,
+            name,
+            price_model,
+            est_tokens,
+            *max_tokens,
+        ) {
             Ok(hold) => hold,
             Err(refused) => break Outcome::failed(FailureKind::Budget, refused.to_string()),
         };
@@ -171,6 +181,7 @@ pub(super) async fn run_turn(
                 agent: name,
                 upstream_model: model,
                 price_model,
+                pricing,
                 prices,
                 meter,
             };
@@ -245,8 +256,15 @@ pub(super) async fn run_turn(
                 retried_too_long = true;
                 calls_made -= 1;
                 keeper.estimator.was_too_low();
-                let mut who =
-                    context::Summariser::new(name, model, price_model, prices, meter, backend);
+                let mut who = context::Summariser::new(
+                    name,
+                    model,
+                    price_model,
+                    pricing,
+                    prices,
+                    meter,
+                    backend,
+                );
                 match context::compact(
                     &mut who,
                     keeper,
