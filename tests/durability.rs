@@ -289,3 +289,45 @@ fn sigterm_gives_the_terminal_back_and_records_the_cancelled_turn() {
     assert_eq!(last["outcome"]["status"], "cancelled", "{last}");
     assert!(md.contains("| CANCELLED"), "{md}");
 }
+
+#[test]
+fn a_config_that_is_no_regular_file_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo.yaml");
+    rustix::fs::mkfifoat(
+        rustix::fs::CWD,
+        &fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+    )
+    .unwrap();
+    for (config, what) in [
+        (Path::new("/dev/zero"), "a device"),
+        (fifo.as_path(), "a FIFO"),
+    ] {
+        let mut child = tzzr(dir.path())
+            .arg("--config")
+            .arg(config)
+            .arg("--agents")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                child.kill().unwrap();
+                panic!("tzzr --config {} hangs", config.display());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(
+            String::from_utf8(out.stderr).unwrap(),
+            format!(
+                "tzzr: {}: is {what}, not a regular file; --config takes a YAML file\n",
+                config.display()
+            )
+        );
+    }
+}
