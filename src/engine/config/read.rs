@@ -9,9 +9,8 @@ use rustix::fs::{FileType, Mode, OFlags};
 
 use super::{ConfigError, Diagnostic};
 
-/// The largest config tzzr reads. A real one is a few kilobytes; parsing a megabyte of nested
-/// YAML already takes a hundred megabytes of memory.
-pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+/// The largest config tzzr reads: a team of ten thousand agents takes about a megabyte.
+pub const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
 
 /// The text of the config at `path` (a link to a regular file is followed).
 pub fn read_config(path: &Path) -> Result<String, ConfigError> {
@@ -99,7 +98,7 @@ mod tests {
         assert_eq!(
             refused(&big),
             format!(
-                "{}: is larger than 1 MB; a config is a few kilobytes: is this the right file?",
+                "{}: is larger than 4 MB; a config is a few kilobytes: is this the right file?",
                 big.display()
             )
         );
