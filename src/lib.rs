@@ -5,4 +5,5 @@ pub mod engine;
 pub mod logging;
 pub mod report;
 pub mod sanitize;
+pub mod stop_signals;
 pub mod tui;

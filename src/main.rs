@@ -104,8 +104,9 @@ fn install_panic_hook(secrets: Secrets) {
     }));
 }
 
-/// Every agent keeps its two log files open and may hold a connection: a team of a thousand
-/// needs more than the usual soft limit of 1,024 descriptors. The hard limit is ours to take.
+/// Every agent may hold a connection (its logs go through a bounded set of open files): a team
+/// of a thousand needs more than the usual soft limit of 1,024 descriptors. The hard limit is
+/// ours to take.
 fn raise_open_file_limit() {
     use rustix::process::{Resource, getrlimit, setrlimit};
     let limit = getrlimit(Resource::Nofile);
@@ -160,8 +161,7 @@ fn run(args: Args, secrets: &Secrets) -> Result<ExitCode> {
             });
             block_on(async {
                 let (orch, events) = Orchestrator::start(config, &env, Asker::Interactive)?;
-                tzzr::tui::run::run(orch, events, reloader, warnings).await?;
-                Ok(ExitCode::SUCCESS)
+                tzzr::tui::run::run(orch, events, reloader, warnings).await
             })
         }
         Mode::Status => block_on(async {

@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Ten times the writer's flush interval: an event printed this long before a SIGKILL must be on
 /// disk, however loaded the machine.
@@ -128,5 +128,211 @@ fn a_team_larger_than_the_open_file_limit_answers_every_one() {
     for n in [0, agents / 2, agents - 1] {
         let md = std::fs::read_to_string(dir.path().join(format!("logs/a{n}.md"))).unwrap();
         assert!(md.contains("| RESULT\n\n(scripted) you said: hi\n"), "{md}");
+    }
+}
+
+/// A scripted agent that talks slowly: a turn of a minute, to be interrupted.
+const SLOW: &str = "agents:\n  slow:\n    provider: scripted\n    script: [{text: \"one two three four five six\", delay_ms: 10000}]\n";
+
+fn signal(pid: u32, signal: rustix::process::Signal) {
+    let pid = rustix::process::Pid::from_raw(i32::try_from(pid).unwrap()).unwrap();
+    rustix::process::kill_process(pid, signal).unwrap();
+}
+
+/// The last event of the agent's journal, and its markdown log.
+fn logs_of(dir: &Path, agent: &str) -> (serde_json::Value, String) {
+    let journal = std::fs::read_to_string(dir.join(format!("logs/{agent}.jsonl"))).unwrap();
+    let last = json(journal.lines().last().unwrap());
+    let md = std::fs::read_to_string(dir.join(format!("logs/{agent}.md"))).unwrap();
+    (last, md)
+}
+
+#[test]
+fn sighup_cancels_a_headless_run_records_it_and_exits_129() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("config.yaml"), SLOW).unwrap();
+    let mut child = tzzr(dir.path())
+        .args(["--agent", "slow", "--prompt", "talk", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let printed = lines_of(&mut child);
+    let first = printed.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert_eq!(json(&first)["event"], "turn_started");
+    signal(child.id(), rustix::process::Signal::HUP);
+    let started = Instant::now();
+    let status = child.wait().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the turn was cancelled, not waited for"
+    );
+    assert_eq!(status.code(), Some(129));
+    let (last, md) = logs_of(dir.path(), "slow");
+    assert_eq!(last["event"], "turn_finished");
+    assert_eq!(last["outcome"]["status"], "cancelled", "{last}");
+    assert!(
+        md.ends_with("| CANCELLED\n\nThe turn was cancelled.\n"),
+        "{md}"
+    );
+}
+
+/// A tmux session running `command`, killed when dropped.
+struct Tmux(String);
+
+impl Tmux {
+    fn start(dir: &Path, command: &str) -> Self {
+        let session = format!("tzzr-durable-{}", std::process::id());
+        let status = Command::new("tmux")
+            .args(["new-session", "-d", "-s", &session, "-x", "100", "-y", "30"])
+            .arg(command)
+            .current_dir(dir)
+            .env("TERM", "xterm-256color")
+            .status()
+            .unwrap();
+        assert!(status.success());
+        Self(session)
+    }
+
+    fn show(&self, format: &str) -> String {
+        let out = Command::new("tmux")
+            .args(["display-message", "-p", "-t", &self.0, format])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["capture-pane", "-p", "-t", &self.0])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn wait_for(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let screen = self.screen();
+            if ready(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waited for {what}; the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.0])
+            .status();
+    }
+}
+
+#[test]
+fn sigterm_gives_the_terminal_back_and_records_the_cancelled_turn() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        assert!(
+            std::env::var("TZZR_E2E_REQUIRED").as_deref() != Ok("1"),
+            "tmux is not installed and TZZR_E2E_REQUIRED=1"
+        );
+        #[allow(clippy::print_stderr, reason = "a skipped test says why")]
+        {
+            eprintln!("skipped: tmux is not installed (apt-get install tmux)");
+        }
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("config.yaml"), SLOW).unwrap();
+    // The shell writes its pid, then becomes tzzr: that pid is tzzr's.
+    let command = format!(
+        "XDG_STATE_HOME={} sh -c 'echo $$ > tzzr.pid; exec {}'; echo EXIT=$?; sleep 60",
+        dir.path().join("state").display(),
+        env!("CARGO_BIN_EXE_tzzr")
+    );
+    let tmux = Tmux::start(dir.path(), &command);
+    tmux.wait_for("the UI", |s| s.contains("Prompt → slow"));
+    assert_eq!(tmux.show("#{alternate_on} #{mouse_any_flag}"), "1 1");
+    let status = Command::new("tmux")
+        .args(["send-keys", "-t", &tmux.0, "-l", "talk"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    Command::new("tmux")
+        .args(["send-keys", "-t", &tmux.0, "Enter"])
+        .status()
+        .unwrap();
+    tmux.wait_for("the turn to start", |s| s.contains("talk"));
+    // The turn is under way once its prompt is in the log.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !std::fs::read_to_string(dir.path().join("logs/slow.jsonl"))
+        .unwrap_or_default()
+        .contains("turn_started")
+    {
+        assert!(Instant::now() < deadline, "the turn never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pid: u32 = std::fs::read_to_string(dir.path().join("tzzr.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    signal(pid, rustix::process::Signal::TERM);
+    let after = tmux.wait_for("tzzr to exit", |s| s.contains("EXIT="));
+    assert!(after.contains("EXIT=143"), "{after}");
+    assert_eq!(
+        tmux.show("#{alternate_on} #{mouse_any_flag}"),
+        "0 0",
+        "the alternate screen is left and the mouse given back"
+    );
+    let (last, md) = logs_of(dir.path(), "slow");
+    assert_eq!(last["outcome"]["status"], "cancelled", "{last}");
+    assert!(md.contains("| CANCELLED"), "{md}");
+}
+
+#[test]
+fn a_config_that_is_no_regular_file_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo.yaml");
+    rustix::fs::mkfifoat(
+        rustix::fs::CWD,
+        &fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+    )
+    .unwrap();
+    for (config, what) in [
+        (Path::new("/dev/zero"), "a device"),
+        (fifo.as_path(), "a FIFO"),
+    ] {
+        let mut child = tzzr(dir.path())
+            .arg("--config")
+            .arg(config)
+            .arg("--agents")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                child.kill().unwrap();
+                panic!("tzzr --config {} hangs", config.display());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(
+            String::from_utf8(out.stderr).unwrap(),
+            format!(
+                "tzzr: {}: is {what}, not a regular file; --config takes a YAML file\n",
+                config.display()
+            )
+        );
     }
 }

@@ -1,10 +1,9 @@
 //! Runs prompts without a terminal UI: sends them, prints every event until each turn has
-//! finished, and turns Ctrl+C (or SIGTERM) into a cancel; a second one exits at once.
+//! finished, and turns Ctrl+C (or SIGTERM, SIGHUP) into a cancel; a second one exits at once.
 
 use std::collections::HashSet;
 use std::io::Write;
 
-use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::sync::watch;
 
@@ -14,6 +13,8 @@ use crate::engine::orchestrator::{Orchestrator, UnknownAgent};
 use crate::engine::pipeline::step_prompt;
 use crate::engine::protocol::{AgentEvent, EventKind, Outcome, TurnId};
 use crate::engine::tools::exec::kill_all_process_groups;
+pub use crate::stop_signals::StopSignal as Interrupt;
+use crate::stop_signals::StopSignals;
 
 /// How one turn of a headless run ended.
 #[derive(Clone, Debug, PartialEq)]
@@ -35,26 +36,7 @@ pub fn exit_status(finished: &[Finished]) -> u8 {
     }
 }
 
-/// A signal that asks a headless run to stop.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Interrupt {
-    /// SIGINT (Ctrl+C).
-    Int,
-    /// SIGTERM.
-    Term,
-}
-
-impl Interrupt {
-    /// The shell's convention: 128 + the signal's number.
-    pub fn exit_status(self) -> u8 {
-        match self {
-            Self::Int => 130,
-            Self::Term => 143,
-        }
-    }
-}
-
-/// SIGINT and SIGTERM during a headless run. The first is recorded for the run to cancel every
+/// SIGINT, SIGTERM and SIGHUP during a headless run. The first is recorded for the run to cancel every
 /// agent (each turn then ends, which kills its tools' process groups) and to exit with its
 /// status; a second exits at once, killing the tool processes still running.
 #[derive(Clone, Debug)]
@@ -66,16 +48,11 @@ impl Interrupts {
     /// Starts listening; from now on the signals no longer end the process by themselves.
     /// Needs a tokio runtime.
     pub fn install() -> std::io::Result<Self> {
-        let mut int = signal(SignalKind::interrupt())?;
-        let mut term = signal(SignalKind::terminate())?;
+        let mut signals = StopSignals::install()?;
         let (record, first) = watch::channel(None);
         tokio::spawn(async move {
             loop {
-                let received = tokio::select! {
-                    Some(()) = int.recv() => Interrupt::Int,
-                    Some(()) = term.recv() => Interrupt::Term,
-                    else => return,
-                };
+                let received = signals.recv().await;
                 if record.borrow().is_some() {
                     kill_all_process_groups();
                     std::process::exit(i32::from(received.exit_status()));

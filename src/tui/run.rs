@@ -1,5 +1,6 @@
 //! The loop: one `tokio::select!` over the terminal's events, the engine's events, the log tail,
-//! background results and a frame timer. Every ready engine event is applied before drawing,
+//! background results, the stop signals (SIGTERM, SIGHUP, SIGINT: handled like quitting) and a
+//! frame timer. Every ready engine event is applied before drawing,
 //! the screen is drawn only when something changed, at most 30 frames a second, and nothing on
 //! this task waits on I/O or on an agent (health checks and config reads run in the background,
 //! and a reload never waits for the agents it restarts).
@@ -22,6 +23,7 @@ use crate::engine::env::Environment;
 use crate::engine::health;
 use crate::engine::orchestrator::Orchestrator;
 use crate::engine::protocol::AgentEvent;
+use crate::stop_signals::{StopSignal, StopSignals};
 
 /// The shortest time between two frames (30 a second).
 const FRAME: Duration = Duration::from_millis(33);
@@ -41,13 +43,16 @@ enum Background {
     ConfigRead(Box<Result<(Config, Environment), String>>),
 }
 
-/// Runs the UI until the user quits. The terminal is restored on return, whatever happened.
+/// Runs the UI until the user quits or a stop signal comes. The terminal is restored on return,
+/// whatever happened; running turns are cancelled (and journaled so). The exit status is the
+/// signal's (128 + its number), or success.
 pub async fn run(
     mut orchestrator: Orchestrator,
     mut events: UnboundedReceiver<AgentEvent>,
     reload: Reloader,
     warnings: Vec<String>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<std::process::ExitCode> {
+    let mut signals = StopSignals::install().context("cannot listen for SIGTERM and SIGHUP")?;
     let mut guard = terminal::init().context("cannot take over the terminal")?;
     std::thread::spawn(crate::tui::markdown::preload_highlighting);
     let agents: Vec<_> = orchestrator.agents().cloned().collect();
@@ -75,11 +80,11 @@ pub async fn run(
     let mut dirty = true;
     let mut last_frame = Instant::now() - FRAME;
 
-    let outcome: anyhow::Result<()> = 'ui: loop {
+    let outcome: anyhow::Result<Option<StopSignal>> = 'ui: loop {
         while !pending.is_empty() {
             for effect in std::mem::take(&mut pending) {
                 if effect == Effect::Quit {
-                    break 'ui Ok(());
+                    break 'ui Ok(None);
                 }
                 let follow_ups = execute(
                     effect,
@@ -126,10 +131,11 @@ pub async fn run(
                     dirty = true;
                 }
                 Some(Err(e)) => break Err(e).context("cannot read the terminal"),
-                None => break Ok(()),
+                None => break Ok(None),
             },
+            signal = signals.recv() => break Ok(Some(signal)),
             event = events.recv() => {
-                let Some(event) = event else { break Ok(()) };
+                let Some(event) = event else { break Ok(None) };
                 pending = app.handle(AppEvent::Engine(event));
                 // Drain what is ready, then draw once.
                 while let Ok(event) = events.try_recv() {
@@ -162,10 +168,17 @@ pub async fn run(
             () = tokio::time::sleep(TICK), if animating && !dirty => dirty = true,
         }
     };
-    // The terminal first (the user sees the shell at once), then the agents stop.
+    // The terminal first (the user sees the shell at once), then the agents stop; a second
+    // signal does not wait for them.
     drop(guard);
-    orchestrator.shutdown().await;
-    outcome
+    tokio::select! {
+        () = orchestrator.shutdown() => {}
+        _ = signals.recv() => crate::engine::tools::exec::kill_all_process_groups(),
+    }
+    Ok(match outcome? {
+        Some(signal) => std::process::ExitCode::from(signal.exit_status()),
+        None => std::process::ExitCode::SUCCESS,
+    })
 }
 
 /// Hands a config read by `/reload` to the orchestrator and says how it went. Waits for no

@@ -32,6 +32,15 @@ impl AgentHandle {
         self.commands.send(command).is_ok()
     }
 
+    /// Ends the task as a bug would (tests only).
+    #[cfg(test)]
+    pub(crate) async fn kill(&mut self) {
+        self.join.abort();
+        while !self.join.is_finished() {
+            tokio::task::yield_now().await;
+        }
+    }
+
     /// Closes the command channel and waits for the task: a running turn is cancelled first.
     /// Returns the conversation the agent ended with.
     pub async fn shutdown(self) -> Vec<Message> {

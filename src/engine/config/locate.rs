@@ -88,6 +88,26 @@ pub fn value_position(text: &str, path: &KeyPath) -> Option<Position> {
     walk(text, path).map(|found| found.value.first().map_or(found.at, Line::position))
 }
 
+/// Every line where the last key of `path` is written in its block mapping, in order: more than
+/// one when a name is given twice. Empty when the place cannot be told.
+pub fn key_lines(text: &str, path: &KeyPath) -> Vec<usize> {
+    let Some(key) = path.last_key() else {
+        return Vec::new();
+    };
+    let Some(parent) = walk(text, &path.parent()) else {
+        return Vec::new();
+    };
+    let Some(indent) = parent.value.first().map(|line| line.column) else {
+        return Vec::new();
+    };
+    parent
+        .value
+        .iter()
+        .filter(|line| line.column == indent && key_end(line.text, key).is_some())
+        .map(|line| line.number)
+        .collect()
+}
+
 /// A line of content (not blank, not a comment), or the rest of a line after `key:` or `- `.
 #[derive(Clone, Copy, Debug)]
 struct Line<'t> {

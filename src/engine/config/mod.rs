@@ -6,6 +6,7 @@ pub mod diagnose;
 pub mod locate;
 mod parse;
 pub mod raw;
+mod read;
 mod resolve;
 pub mod scalar;
 mod validate;
@@ -420,10 +421,7 @@ pub fn load_file_with(
     path: &Path,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Loaded, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = read::read_config(path)?;
     load_str_with(&text, path, env)
 }
 

@@ -17,12 +17,68 @@ pub type Named<T> = IndexMap<String, Option<T>>;
 #[derive(Debug, Default, Deserialize)]
 pub struct RawConfig {
     pub settings: Option<RawSettings>,
+    #[serde(default, deserialize_with = "unique_names")]
     pub servers: Option<Named<RawServer>>,
+    #[serde(default, deserialize_with = "unique_names")]
     pub mcp_servers: Option<Named<RawMcpServer>>,
+    #[serde(default, deserialize_with = "unique_names")]
     pub providers: Option<Named<RawProvider>>,
+    #[serde(default, deserialize_with = "unique_names")]
     pub models: Option<Named<RawModel>>,
+    #[serde(default, deserialize_with = "unique_names")]
     pub agents: Option<Named<RawAgent>>,
+    #[serde(default, deserialize_with = "unique_names")]
     pub tasks: Option<Named<RawTask>>,
+}
+
+/// What a duplicate name's error says; the parser adds where the first one is.
+pub const DEFINED_TWICE: &str =
+    "is defined twice; the second would replace the first: rename or remove one";
+
+/// A section of named entries where a name given twice is an error, not a silent replacement.
+fn unique_names<'de, D, T>(deserializer: D) -> Result<Option<Named<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct UniqueNames<T>(std::marker::PhantomData<T>);
+
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for UniqueNames<T> {
+        type Value = Option<Named<T>>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a mapping")
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D2: Deserializer<'de>>(self, inner: D2) -> Result<Self::Value, D2::Error> {
+            inner.deserialize_map(self)
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut named = Named::new();
+            while let Some(name) = map.next_key::<String>()? {
+                if named.contains_key(&name) {
+                    return Err(de::Error::custom(format!(
+                        "`{}` {DEFINED_TWICE}",
+                        crate::sanitize::line_for_display(&name)
+                    )));
+                }
+                let entry = map.next_value()?;
+                named.insert(name, entry);
+            }
+            Ok(Some(named))
+        }
+    }
+
+    deserializer.deserialize_option(UniqueNames(std::marker::PhantomData))
 }
 
 impl RawConfig {

@@ -57,6 +57,55 @@ pub fn validate(config: &Config, report: &mut Report<'_>) {
     }
     check_tasks(config, report);
     check_printable_names(config, report);
+    check_log_file_names(config, report);
+}
+
+/// The longest file name most file systems take, in bytes.
+const MAX_FILE_NAME: usize = 255;
+
+/// Each agent writes `LOG_DIR/<stem>.md` and `.jsonl`, the stem being its name made safe for a
+/// file name: two names with one stem (`a/b`, `a_b`, `a b`) would write into each other's logs,
+/// and a name too long for a file name could not be logged at all.
+fn check_log_file_names(config: &Config, report: &mut Report<'_>) {
+    let root = KeyPath::root();
+    let mut stems: std::collections::HashMap<String, &str> = std::collections::HashMap::new();
+    for name in config.agents.keys() {
+        let stem = crate::engine::journal::file_stem(name);
+        let longest = crate::engine::journal::jsonl_file_name(name).len();
+        if longest > MAX_FILE_NAME {
+            report.error_at_key(
+                &root.key("agents").key(name.as_str()),
+                format!(
+                    "the agent name `{}` is too long for its log's file name ({longest} bytes with `.jsonl`; at most {MAX_FILE_NAME}); use a shorter name",
+                    shown(name)
+                ),
+            );
+            continue;
+        }
+        if let Some(first) = stems.get(stem.as_str()) {
+            report.error_at_key(
+                &root.key("agents").key(name.as_str()),
+                format!(
+                    "agents `{}` and `{}` would write the same log files ({stem}.md, {stem}.jsonl: names are made safe for a file name); rename one",
+                    shown(first),
+                    shown(name)
+                ),
+            );
+        } else {
+            stems.insert(stem, name);
+        }
+    }
+}
+
+/// A name as an error shows it: control characters gone, and not too long for one line.
+fn shown(name: &str) -> String {
+    const LONGEST: usize = 60;
+    let clean = crate::sanitize::line_for_display(name);
+    if clean.chars().count() <= LONGEST {
+        return clean;
+    }
+    let head: String = clean.chars().take(LONGEST).collect();
+    format!("{head}…")
 }
 
 /// Names and models are drawn on the screen as they are: a cloned config must not put escape
@@ -364,5 +413,51 @@ fn check_tasks(config: &Config, report: &mut Report<'_>) {
                 ),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod log_file_name_tests {
+    use std::path::Path;
+
+    fn error(text: &str) -> String {
+        match super::super::load_str(text, Path::new("/p/config.yaml")) {
+            Ok(_) => panic!("expected an error"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn names_that_share_a_log_file_are_an_error_naming_both() {
+        assert_eq!(
+            error(
+                "agents:\n  a/b: {provider: scripted}\n  ok: {provider: scripted}\n  a b: {provider: scripted}\n"
+            ),
+            "/p/config.yaml:4:3: agents `a/b` and `a b` would write the same log files (a_b.md, a_b.jsonl: names are made safe for a file name); rename one"
+        );
+        assert_eq!(
+            error("agents:\n  café: {provider: scripted}\n  caf_: {provider: scripted}\n"),
+            "/p/config.yaml:3:3: agents `café` and `caf_` would write the same log files (caf_.md, caf_.jsonl: names are made safe for a file name); rename one"
+        );
+    }
+
+    #[test]
+    fn a_name_too_long_for_a_file_name_is_an_error() {
+        let long = "n".repeat(250);
+        assert_eq!(
+            error(&format!("agents:\n  {long}: {{provider: scripted}}\n")),
+            format!(
+                "/p/config.yaml:2:3: the agent name `{}…` is too long for its log's file name (256 bytes with `.jsonl`; at most 255); use a shorter name",
+                "n".repeat(60)
+            )
+        );
+        let fits = "n".repeat(249);
+        assert!(
+            super::super::load_str(
+                &format!("agents:\n  {fits}: {{provider: scripted}}\n"),
+                Path::new("/p/config.yaml")
+            )
+            .is_ok()
+        );
     }
 }

@@ -30,7 +30,7 @@ use crate::engine::journal::{Journal, JournalHeader};
 use crate::engine::journal_writer::JournalWriter;
 use crate::engine::mcp::McpHub;
 use crate::engine::mcp::bridge::{Bridge, RuntimeDir};
-use crate::engine::protocol::{AgentCommand, AgentEvent, TurnId};
+use crate::engine::protocol::{AgentCommand, AgentEvent, EventKind, FailureKind, Outcome, TurnId};
 use crate::engine::provider::context_probe::WindowProbes;
 use crate::engine::provider::route::{self, Route};
 use crate::engine::redact::Redactor;
@@ -381,13 +381,28 @@ impl Orchestrator {
     }
 
     /// Sends a prompt to an agent (queued if it is busy) and returns the new turn's id.
+    /// Sends a prompt to an agent (queued if it is busy) and returns the new turn's id. If the
+    /// agent's task has ended (a bug), the turn fails at once rather than wait for it forever.
     pub fn prompt(&mut self, agent: &str, text: impl Into<String>) -> Result<TurnId, UnknownAgent> {
         let turn = TurnId(self.next_turn);
         let slot = self.slot(agent)?;
-        slot.handle.send(AgentCommand::Prompt {
+        let sent = slot.handle.send(AgentCommand::Prompt {
             turn,
             text: text.into(),
         });
+        if !sent {
+            let error = format!(
+                "agent `{}` has stopped (an internal error ended it; details in tzzr's log); restart tzzr, or /reload after changing its definition",
+                crate::sanitize::line_for_display(&slot.spec.name)
+            );
+            let ended = EventKind::TurnFinished {
+                outcome: Outcome::failed(FailureKind::Internal, error),
+            };
+            // The receiver is the front end that asked: it is there.
+            let _ = self
+                .events
+                .send(AgentEvent::new(slot.handle.name.clone(), turn, ended));
+        }
         self.next_turn += 1;
         Ok(turn)
     }
@@ -472,3 +487,6 @@ fn unpriced_under_budget(
         )
     })
 }
+
+#[cfg(test)]
+mod dead_agent_tests;
