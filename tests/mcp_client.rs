@@ -10,10 +10,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use pretty_assertions::assert_eq;
-use support::harness::{Done, Harness, asked_in, done_in};
+use support::harness::{Done, Harness, asked_in, done_in, notices};
 use support::mock_llm::MockLlm;
 use support::peers::mcp_everything;
-use tzzr::engine::protocol::{AgentEvent, Approval, EventKind, Outcome};
+use tzzr::engine::protocol::{Approval, Outcome};
 
 /// An OpenAI-dialect agent on the mock with the everything server, started by `command`.
 fn config(mock: &MockLlm, command: &str, args: &[String], agent_extra: &str) -> String {
@@ -26,16 +26,6 @@ fn config(mock: &MockLlm, command: &str, args: &[String], agent_extra: &str) -> 
 
 fn node_args(everything: &Path) -> Vec<String> {
     vec![everything.display().to_string(), "stdio".into()]
-}
-
-fn notices(events: &[AgentEvent]) -> Vec<String> {
-    events
-        .iter()
-        .filter_map(|e| match &e.kind {
-            EventKind::Notice { text } => Some(text.clone()),
-            _ => None,
-        })
-        .collect()
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 
 mod support;
 
-use support::harness::Harness;
+use support::harness::{Harness, notices};
 use support::mock_llm::{MockLlm, MockReply, MockUsage};
 use tzzr::engine::protocol::{AgentEvent, EventKind, Outcome};
 
@@ -23,16 +23,6 @@ fn team(mock: &MockLlm, agents: usize) -> String {
         ));
     }
     yaml
-}
-
-fn notices(events: &[AgentEvent]) -> Vec<String> {
-    events
-        .iter()
-        .filter_map(|e| match &e.kind {
-            EventKind::Notice { text } => Some(text.clone()),
-            _ => None,
-        })
-        .collect()
 }
 
 #[tokio::test]

@@ -7,19 +7,9 @@
 mod support;
 
 use pretty_assertions::assert_eq;
-use support::harness::{Done, Harness, done_in};
+use support::harness::{Done, Harness, done_in, notices};
 use support::mock_llm::{MockLlm, MockReply, MockStop};
-use tzzr::engine::protocol::{EventKind, FailureKind, Outcome, StoppedBy};
-
-fn notices(events: &[tzzr::engine::protocol::AgentEvent]) -> Vec<String> {
-    events
-        .iter()
-        .filter_map(|e| match &e.kind {
-            EventKind::Notice { text } => Some(text.clone()),
-            _ => None,
-        })
-        .collect()
-}
+use tzzr::engine::protocol::{FailureKind, Outcome, StoppedBy};
 
 #[tokio::test]
 async fn an_answer_cut_by_max_tokens_is_stopped_not_done() {

@@ -241,3 +241,14 @@ pub fn kinds(events: &[AgentEvent]) -> Vec<String> {
         })
         .collect()
 }
+
+/// The text of each `Notice` event, in order.
+pub fn notices(events: &[AgentEvent]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Notice { text } => Some(text.clone()),
+            _ => None,
+        })
+        .collect()
+}

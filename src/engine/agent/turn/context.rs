@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::super::{AgentRuntime, Emitter};
 use super::booking::{self, UsageContext};
+use super::forward;
 use crate::engine::config::ToolProtocol;
 use crate::engine::context::{ContextKeeper, plan_cut, summary};
 use crate::engine::conversation::Message;
@@ -284,26 +285,10 @@ async fn summarise(
                 }
                 return;
             }
-            StreamItem::Usage {
-                model,
-                usage,
-                reported_cost_usd,
-                estimated,
-            } => usage_ctx.book(model, usage, reported_cost_usd, estimated),
-            StreamItem::Waiting { limiter, eta } => EventKind::Waiting { limiter, eta },
-            StreamItem::Retry {
-                attempt,
-                wait,
-                reason,
-            } => EventKind::Retry {
-                attempt,
-                wait,
-                reason,
+            report => match forward::about_the_call(report, &mut usage_ctx) {
+                Some(kind) => kind,
+                None => return,
             },
-            StreamItem::Reasoning(_)
-            | StreamItem::ProviderToolCall(_)
-            | StreamItem::ProviderToolResult { .. }
-            | StreamItem::Notice(_) => return,
         };
         out.emit(kind);
     };

@@ -45,6 +45,21 @@ pub(super) fn forward(
                 full_output: None,
             }
         }
+        report => match about_the_call(report, usage_ctx) {
+            Some(kind) => kind,
+            None => return,
+        },
+    };
+    out.emit(kind);
+}
+
+/// What a call says about itself rather than its answer (usage, waits, retries, notes), as an
+/// event, with usage booked on the meter; `None` for the answer's own items.
+pub(super) fn about_the_call(
+    item: StreamItem,
+    usage_ctx: &mut UsageContext<'_>,
+) -> Option<EventKind> {
+    Some(match item {
         StreamItem::Usage {
             model,
             usage,
@@ -62,6 +77,9 @@ pub(super) fn forward(
             reason,
         },
         StreamItem::Notice(text) => EventKind::Notice { text },
-    };
-    out.emit(kind);
+        StreamItem::TextDelta(_)
+        | StreamItem::Reasoning(_)
+        | StreamItem::ProviderToolCall(_)
+        | StreamItem::ProviderToolResult { .. } => return None,
+    })
 }
