@@ -202,3 +202,37 @@ async fn an_unpriced_remote_model_under_a_budget_is_a_warning_at_start() {
     h.until_finished(turn).await;
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_server_that_sends_no_usage_is_still_counted_and_marked_as_estimated() {
+    let mock = MockLlm::start().await;
+    // llama.cpp before usage in streams: text, a finish reason, [DONE]; no usage at all.
+    mock.push(MockReply::raw_frames([
+        r#"data: {"choices":[{"index":0,"delta":{"content":"Hello there"}}]}"#.to_owned() + "\n\n",
+        r#"data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#.to_owned() + "\n\n",
+        "data: [DONE]\n\n".to_owned(),
+    ]));
+    let yaml = format!(
+        "agents:\n  local:\n    provider: openai\n    model: some-local-model\n    api_base: {}\n",
+        mock.openai_base()
+    );
+    let mut h = Harness::start(&yaml).await;
+    let turn = h.prompt("local", "hi");
+    let events = h.until_finished(turn).await;
+    assert!(h.outcome(&events).is_done(), "{events:?}");
+    let estimated: Vec<bool> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Usage { estimated, .. } => Some(*estimated),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(estimated, [true], "one usage event, marked as an estimate");
+    let costs = h.orchestrator().costs();
+    assert_eq!(
+        (costs.total_requests, costs.total_estimated_requests),
+        (1, 1)
+    );
+    assert!(costs.total_input_tokens > 0 && costs.total_output_tokens > 0);
+    h.shutdown().await;
+}
