@@ -9,7 +9,20 @@ mod support;
 use assert_cmd::Command;
 use support::harness::{Harness, kinds};
 use support::peers::llm_url;
-use tzzr::engine::protocol::{AgentCommand, EventKind, Outcome};
+use tzzr::engine::protocol::{AgentCommand, EventKind, Outcome, StoppedBy};
+
+/// The answer of a turn that answered: a small model at `max_tokens: 48` may well be cut, and a
+/// cut answer ends as stopped (its text kept), which is as much an answer as a finished one here.
+fn answer(outcome: &Outcome) -> Option<&str> {
+    match outcome {
+        Outcome::Done { text }
+        | Outcome::Stopped {
+            text,
+            reason: StoppedBy::MaxTokens,
+        } => Some(text),
+        _ => None,
+    }
+}
 
 /// The server answers one request at a time: the tests take turns, so none waits on another's
 /// generation.
@@ -48,9 +61,8 @@ async fn a_real_model_streams_its_answer() {
         "the answer arrives in pieces: {:?}",
         kinds(&events)
     );
-    let Outcome::Done { text } = h.outcome(&events) else {
-        panic!("{events:?}")
-    };
+    let outcome = h.outcome(&events);
+    let text = answer(&outcome).unwrap_or_else(|| panic!("{events:?}"));
     assert!(!text.trim().is_empty());
     h.shutdown().await;
 }
@@ -63,7 +75,7 @@ async fn the_conversation_carries_over_to_the_next_prompt() {
     for prompt in ["My name is Ada.", "What is my name?"] {
         let turn = h.prompt("small", prompt);
         let events = h.until_finished(turn).await;
-        assert!(h.outcome(&events).is_done(), "{events:?}");
+        assert!(answer(&h.outcome(&events)).is_some(), "{events:?}");
     }
     let journal = h.read_log("small.jsonl");
     assert_eq!(journal.matches("\"event\":\"turn_finished\"").count(), 2);
@@ -94,7 +106,7 @@ async fn text_protocol_tool_calls_from_a_real_model_are_run_and_answered() {
         .filter(|e| matches!(e.kind, EventKind::ToolCallFinished { .. }))
         .count();
     assert_eq!(requested, finished, "{:?}", kinds(&events));
-    assert!(h.outcome(&events).is_done(), "{events:?}");
+    assert!(answer(&h.outcome(&events)).is_some(), "{events:?}");
     h.shutdown().await;
 }
 
@@ -127,8 +139,15 @@ fn the_binary_answers_and_its_health_check_spends_nothing() {
             .args(args)
             .assert()
     };
-    let out = run(&["--agent", "small", "--prompt", "Say hello."]).success();
-    assert!(!out.get_output().stdout.is_empty());
+    // Exit 0, or 1 with the answer kept when the small model ran into max_tokens.
+    let out = run(&["--agent", "small", "--prompt", "Say hello."]);
+    let output = out.get_output();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() || (output.status.code() == Some(1) && stderr.contains("stopped")),
+        "{output:?}"
+    );
+    assert!(!output.stdout.is_empty());
     run(&["--health"])
         .success()
         .stdout(predicates::str::contains("✅ small"));
