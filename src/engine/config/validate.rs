@@ -244,8 +244,9 @@ fn check_agent(config: &Config, agent: &AgentSpec, report: &mut Report<'_>) {
         );
     }
 
-    // A list taken from settings.fallback is checked there.
-    if key_position(report.text(), &path.key("fallback")).is_some() {
+    // A list taken from settings.fallback is checked there (and the same list written again
+    // has the same providers). Not a search of the text: that made loading quadratic in agents.
+    if agent.fallback != config.settings.fallback {
         let owner_name = format!("agent `{name}`");
         check_fallback_providers(config, &agent.fallback, &path, &owner_name, report);
     }
