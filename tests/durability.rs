@@ -2,11 +2,15 @@
 //! The real binary, treated roughly: killed mid-run, signalled, given hostile files. What a user
 //! finds afterwards in the logs, on the terminal and in the exit status.
 
+mod support;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+use support::tmux::Tmux;
 
 /// Ten times the writer's flush interval: an event printed this long before a SIGKILL must be on
 /// disk, however loaded the machine.
@@ -177,63 +181,6 @@ fn sighup_cancels_a_headless_run_records_it_and_exits_129() {
     );
 }
 
-/// A tmux session running `command`, killed when dropped.
-struct Tmux(String);
-
-impl Tmux {
-    fn start(dir: &Path, command: &str) -> Self {
-        let session = format!("tzzr-durable-{}", std::process::id());
-        let status = Command::new("tmux")
-            .args(["new-session", "-d", "-s", &session, "-x", "100", "-y", "30"])
-            .arg(command)
-            .current_dir(dir)
-            .env("TERM", "xterm-256color")
-            .status()
-            .unwrap();
-        assert!(status.success());
-        Self(session)
-    }
-
-    fn show(&self, format: &str) -> String {
-        let out = Command::new("tmux")
-            .args(["display-message", "-p", "-t", &self.0, format])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    }
-
-    fn screen(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["capture-pane", "-p", "-t", &self.0])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn wait_for(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let screen = self.screen();
-            if ready(&screen) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "waited for {what}; the screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.0])
-            .status();
-    }
-}
-
 #[test]
 fn sigterm_gives_the_terminal_back_and_records_the_cancelled_turn() {
     if Command::new("tmux").arg("-V").output().is_err() {
@@ -256,18 +203,10 @@ fn sigterm_gives_the_terminal_back_and_records_the_cancelled_turn() {
         env!("CARGO_BIN_EXE_tzzr")
     );
     let tmux = Tmux::start(dir.path(), &command);
-    tmux.wait_for("the UI", |s| s.contains("Prompt → slow"));
+    tmux.wait_for_blocking("the UI", |s| s.contains("Prompt → slow"));
     assert_eq!(tmux.show("#{alternate_on} #{mouse_any_flag}"), "1 1");
-    let status = Command::new("tmux")
-        .args(["send-keys", "-t", &tmux.0, "-l", "talk"])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    Command::new("tmux")
-        .args(["send-keys", "-t", &tmux.0, "Enter"])
-        .status()
-        .unwrap();
-    tmux.wait_for("the turn to start", |s| s.contains("talk"));
+    tmux.type_line("talk");
+    tmux.wait_for_blocking("the turn to start", |s| s.contains("talk"));
     // The turn is under way once its prompt is in the log.
     let deadline = Instant::now() + Duration::from_secs(30);
     while !std::fs::read_to_string(dir.path().join("logs/slow.jsonl"))
@@ -283,7 +222,7 @@ fn sigterm_gives_the_terminal_back_and_records_the_cancelled_turn() {
         .parse()
         .unwrap();
     signal(pid, rustix::process::Signal::TERM);
-    let after = tmux.wait_for("tzzr to exit", |s| s.contains("EXIT="));
+    let after = tmux.wait_for_blocking("tzzr to exit", |s| s.contains("EXIT="));
     assert!(after.contains("EXIT=143"), "{after}");
     assert_eq!(
         tmux.show("#{alternate_on} #{mouse_any_flag}"),

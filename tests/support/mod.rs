@@ -8,6 +8,7 @@
 pub mod harness;
 pub mod mock_llm;
 pub mod peers;
+pub mod tmux;
 
 use std::time::Duration;
 
