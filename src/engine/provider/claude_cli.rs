@@ -266,7 +266,8 @@ fn spawn(cfg: &ClaudeCliConfig, args: &[String]) -> Result<Child, ProviderError>
             program: cfg.program.clone(),
         })?;
     tracing::debug!(program = %program.display(), cwd = %cfg.cwd.display(), "starting claude CLI");
-    Command::new(&program)
+    let mut command = Command::new(&program);
+    command
         .args(args)
         .current_dir(&cfg.cwd)
         .envs(cfg.env.iter().map(|(k, v)| (k, v)))
@@ -275,15 +276,26 @@ fn spawn(cfg: &ClaudeCliConfig, args: &[String]) -> Result<Child, ProviderError>
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| ProviderError::Cli {
-            message: format!(
-                "cannot start {} in {}: {e}",
-                program.display(),
-                cfg.cwd.display()
-            ),
-        })
+        .kill_on_drop(true);
+    // A program just written (an install, an update) can be "busy" for a moment while another
+    // process that forked meanwhile still holds its write handle: try again briefly.
+    let mut spawned = command.spawn();
+    for _ in 0..20 {
+        match &spawned {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+                spawned = command.spawn();
+            }
+            _ => break,
+        }
+    }
+    spawned.map_err(|e| ProviderError::Cli {
+        message: format!(
+            "cannot start {} in {}: {e}",
+            program.display(),
+            cfg.cwd.display()
+        ),
+    })
 }
 
 /// How a watched run ended.
