@@ -239,6 +239,13 @@ fn printer(layout: Layout, json: bool) -> Printer<std::io::StdoutLock<'static>, 
 }
 
 /// Headless, nobody can answer an approval: `--yes` answers yes to all of them.
+fn shared_printer(layout: Layout, json: bool) -> Printer<std::io::Stdout, std::io::Stderr> {
+    let format = if json { Format::Json } else { Format::Text };
+    let stdout = std::io::stdout();
+    let clean = stdout.is_terminal();
+    Printer::new(stdout, std::io::stderr(), format, layout, clean)
+}
+
 fn asker(args: &Args) -> Asker {
     if args.yes {
         Asker::ApproveAll
@@ -269,10 +276,13 @@ fn run_headless(
     layout: Layout,
     args: &Args,
 ) -> Result<ExitCode> {
-    block_on(async {
+    let env = env.clone();
+    let asker = asker(args);
+    let json = args.json;
+    block_on_worker(async move {
         let mut interrupts = listen_for_interrupts()?;
-        let (mut orch, mut events) = Orchestrator::start(config, env, asker(args))?;
-        let mut printer = printer(layout, args.json);
+        let (mut orch, mut events) = Orchestrator::start(config, &env, asker)?;
+        let mut printer = shared_printer(layout, json);
         let finished = run_turns(
             &mut orch,
             &mut events,
@@ -342,6 +352,16 @@ fn read_prompt(prompt: String) -> Result<String> {
 /// Runs `work` on a new runtime. Whatever is still running when it ends (a DNS lookup on the
 /// blocking pool, a task that ignores its stop) gets a moment, then is left behind: tzzr exits
 /// promptly whatever a tool was doing.
+fn block_on_worker<T: Send + 'static>(
+    work: impl std::future::Future<Output = Result<T>> + Send + 'static,
+) -> Result<T> {
+    block_on(async move {
+        tokio::spawn(work)
+            .await
+            .unwrap_or_else(|e| Err(anyhow::anyhow!("the run failed: {e}")))
+    })
+}
+
 fn block_on<T>(work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
