@@ -37,6 +37,7 @@ use crate::engine::redact::Redactor;
 use crate::engine::resilience::endpoint::Dialect;
 use crate::engine::tools::Toolbox;
 use crate::engine::tools::approval::{Asker, Gate};
+use crate::engine::tools::protected::Protected;
 
 pub use self::backend::system_prompt;
 pub use self::describe::{AgentInfo, describe};
@@ -102,6 +103,8 @@ pub struct Orchestrator {
     asker: Asker,
     events: UnboundedSender<AgentEvent>,
     working_dir: PathBuf,
+    /// What no agent's tools may touch (the config, the logs, the `.env` files).
+    protected: Arc<Protected>,
     prices: Arc<PriceTable>,
     meter: Arc<Mutex<CostMeter>>,
     endpoints: EndpointPool,
@@ -163,8 +166,10 @@ impl Orchestrator {
         let (events, receiver) = mpsc::unbounded_channel();
         let mut env = env.clone();
         env.learn_secrets_of(&config);
+        let working_dir = working_dir(&config)?;
         let mut orchestrator = Self {
-            working_dir: working_dir(&config)?,
+            protected: tool_context::protected(&config, &env, &working_dir),
+            working_dir,
             prices: Arc::new(PriceTable::with_overrides(&config.models)),
             meter: Arc::new(Mutex::new(CostMeter::new(budgets(&config)))),
             endpoints: EndpointPool::new(&config)?,
@@ -293,7 +298,7 @@ impl Orchestrator {
                 &spec.tools,
                 tool_context(
                     config,
-                    &self.env,
+                    &self.protected,
                     &self.working_dir,
                     &spec,
                     self.runtime_dir.as_ref(),

@@ -126,6 +126,7 @@ impl Orchestrator {
         let old_config = std::mem::replace(&mut self.config, config);
         self.env = env.clone();
         self.env.learn_secrets_of(&self.config);
+        self.protected = super::tool_context::protected(&self.config, &self.env, &working_dir);
         self.working_dir = working_dir;
         self.meter
             .lock()
