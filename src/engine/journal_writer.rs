@@ -21,7 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use crate::engine::log_dir::{LogDir, LogFileError};
-use crate::engine::open_files::{OPEN_LOG_FILES, OpenFiles};
+use crate::engine::open_files::{OpenFiles, open_log_files};
 
 /// The longest a written event waits in memory before it reaches the disk.
 pub const FLUSH_EVERY: Duration = Duration::from_millis(100);
@@ -109,7 +109,7 @@ pub struct JournalWriter {
 impl JournalWriter {
     /// Starts the writer task. Needs a tokio runtime.
     pub fn start() -> Self {
-        Self::start_with(OPEN_LOG_FILES)
+        Self::start_with(open_log_files())
     }
 
     fn start_with(open_files: usize) -> Self {

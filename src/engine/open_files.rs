@@ -9,8 +9,19 @@ use indexmap::IndexMap;
 
 use crate::engine::log_dir::{LogDir, LogFileError};
 
-/// How many log files tzzr keeps open at once.
-pub const OPEN_LOG_FILES: usize = 256;
+/// How many log files tzzr keeps open at once: a quarter of the descriptors this process may
+/// open (the rest are for connections, tools and MCP servers), between 64 and 4,096. Under the
+/// usual soft limit of 1,024 that is 256; once tzzr has raised it, a team of a thousand keeps
+/// both its logs open instead of opening a file for every write.
+pub fn open_log_files() -> usize {
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
+    capacity_under(limit)
+}
+
+fn capacity_under(descriptors: Option<u64>) -> usize {
+    let quarter = descriptors.map_or(usize::MAX, |n| usize::try_from(n / 4).unwrap_or(usize::MAX));
+    quarter.clamp(64, 4096)
+}
 
 #[derive(Debug)]
 pub struct OpenFiles {
@@ -88,6 +99,14 @@ mod tests {
             let text = std::fs::read_to_string(dir.path().join(format!("{n}.md"))).unwrap();
             assert_eq!(text, "round 0\nround 1\nround 2\n");
         }
+    }
+
+    #[test]
+    fn a_quarter_of_the_descriptors_go_to_logs_within_bounds() {
+        assert_eq!(capacity_under(Some(1024)), 256);
+        assert_eq!(capacity_under(Some(20_000)), 4096);
+        assert_eq!(capacity_under(Some(100)), 64);
+        assert_eq!(capacity_under(None), 4096, "unlimited");
     }
 
     #[test]
