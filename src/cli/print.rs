@@ -132,11 +132,16 @@ impl<O: Write, E: Write> Printer<O, E> {
                 self.progress(&line)
             }
             EventKind::Waiting { limiter, eta } => {
-                let line = format!(
-                    "{tag}… rate limit of {}: next slot in {:.1}s",
-                    sanitize::line_for_display(limiter),
-                    eta.as_secs_f64()
-                );
+                let limiter = sanitize::line_for_display(limiter);
+                let line = match eta {
+                    Some(eta) => format!(
+                        "{tag}… rate limit of {limiter}: next slot in {:.1}s",
+                        eta.as_secs_f64()
+                    ),
+                    None => format!(
+                        "{tag}… every connection slot of {limiter} is busy: waiting for a call to end"
+                    ),
+                };
                 self.progress(&line)
             }
             EventKind::Notice { text } => {

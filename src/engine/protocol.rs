@@ -317,10 +317,13 @@ pub enum EventKind {
         wait: Duration,
         reason: String,
     },
+    /// Held back before a model call: by a rate limit until `eta` has passed, or, with no
+    /// `eta` (`null`), until one of the endpoint's `concurrency` slots frees, which no clock
+    /// can tell (a call in flight must end first).
     Waiting {
         limiter: String,
-        #[serde(with = "millis")]
-        eta: Duration,
+        #[serde(serialize_with = "millis::serialize_option")]
+        eta: Option<Duration>,
     },
     Usage {
         model: String,

@@ -29,7 +29,7 @@ pub async fn call_http(
         }
         let permit = {
             let label = ep.label.clone();
-            let mut on_wait = |eta: Duration| {
+            let mut on_wait = |eta: Option<Duration>| {
                 sink(StreamItem::Waiting {
                     limiter: label.clone(),
                     eta,

@@ -59,10 +59,11 @@ pub enum StreamItem {
         /// The server sent no usage (or the stream broke first): tzzr counted the tokens itself.
         estimated: bool,
     },
-    /// The endpoint's rate limiter holds the call back for about `eta`.
+    /// The endpoint's limiter holds the call back: for about `eta`, or (`None`) until one of
+    /// its concurrency slots frees.
     Waiting {
         limiter: String,
-        eta: Duration,
+        eta: Option<Duration>,
     },
     /// The provider itself is retrying (the Claude CLI's `api_retry` lines).
     Retry {

@@ -93,14 +93,15 @@ impl Limiter {
     /// Waits until a call estimated at `tokens` tokens may start. `on_wait` is told how long the
     /// wait will be each time the limiter makes the caller wait: the call's place in the queue
     /// is booked before it waits, so the time told is the time it starts (unless a 429 or the
-    /// server's headers tighten the limit meanwhile; then it is told again).
+    /// server's headers tighten the limit meanwhile; then it is told again). A wait for a
+    /// concurrency slot has no time to tell: it is told `None`.
     ///
     /// The call is counted in the window as soon as the rate allows it, before it waits for a
     /// concurrency slot. Dropping the future while it waits leaves no trace.
     pub async fn acquire(
         &self,
         tokens: u64,
-        on_wait: &mut (dyn FnMut(Duration) + Send),
+        on_wait: &mut (dyn FnMut(Option<Duration>) + Send),
     ) -> LimiterPermit {
         let now = Instant::now();
         let (call, starts) = lock(&self.state).book(now, tokens, self.rpm, self.tpm);
@@ -115,7 +116,7 @@ impl Limiter {
             let now = Instant::now();
             if at > now {
                 booked.queue();
-                on_wait(at - now);
+                on_wait(Some(at - now));
                 sleep_until(at).await;
                 continue;
             }
@@ -132,6 +133,7 @@ impl Limiter {
                 Ok(slot) => Some(slot),
                 Err(TryAcquireError::NoPermits) => {
                     let _queued = Queued::enter(&self.state);
+                    on_wait(None);
                     Arc::clone(slots).acquire_owned().await.ok()
                 }
                 // The semaphore is never closed; were it, the cap would simply not apply.
@@ -411,7 +413,14 @@ mod tests {
     use tokio::task::{JoinSet, yield_now};
     use tokio::time::advance;
 
+    /// A permit and the timed waits announced on the way to it.
     async fn start(limiter: &Limiter, tokens: u64) -> (LimiterPermit, Vec<Duration>) {
+        let (permit, waits) = start_told(limiter, tokens).await;
+        (permit, waits.into_iter().flatten().collect())
+    }
+
+    /// A permit and every wait announced on the way to it (`None`: for a slot).
+    async fn start_told(limiter: &Limiter, tokens: u64) -> (LimiterPermit, Vec<Option<Duration>>) {
         let mut waits = Vec::new();
         let permit = limiter.acquire(tokens, &mut |wait| waits.push(wait)).await;
         (permit, waits)
@@ -661,7 +670,7 @@ mod tests {
 
         let third = tokio::spawn({
             let limiter = Arc::clone(&limiter);
-            async move { start(&limiter, 0).await }
+            async move { start_told(&limiter, 0).await }
         });
         advance(Duration::from_secs(600)).await;
         yield_now().await;
@@ -672,7 +681,7 @@ mod tests {
         let Ok((_third_permit, waits)) = third.await else {
             panic!("the third acquire panicked");
         };
-        assert!(waits.is_empty(), "a slot wait is not a rate wait");
+        assert_eq!(waits, [None], "a slot wait is told, with no time");
         assert_eq!(limiter.snapshot().queued, 0);
     }
 

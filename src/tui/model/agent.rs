@@ -27,10 +27,11 @@ pub enum Activity {
     AwaitingApproval {
         tool: String,
     },
-    /// Held back by the endpoint's rate limiter.
+    /// Held back by the endpoint's rate limiter (until a time), or waiting for one of its
+    /// concurrency slots (`None`).
     Waiting {
         limiter: String,
-        until: jiff::Timestamp,
+        until: Option<jiff::Timestamp>,
     },
     Retrying {
         attempt: u32,
@@ -230,7 +231,7 @@ impl AgentView {
             EventKind::Waiting { limiter, eta } => {
                 self.activity = Activity::Waiting {
                     limiter: limiter.clone(),
-                    until: later(at, *eta),
+                    until: eta.map(|eta| later(at, eta)),
                 };
             }
             EventKind::Usage {

@@ -181,10 +181,13 @@ pub fn state_text(ctx: &Ctx<'_>, agent: &AgentView) -> (String, ratatui::style::
             format!("? approve {}", line_for_display(tool)),
             Theme::warn(),
         ),
-        Activity::Waiting { until, .. } => (
+        Activity::Waiting {
+            until: Some(until), ..
+        } => (
             format!("⏳ rate limit {}s", seconds_until(ctx.now, *until)),
             Theme::warn(),
         ),
+        Activity::Waiting { until: None, .. } => ("⏳ slot busy".to_owned(), Theme::warn()),
         Activity::Retrying { attempt, until } => (
             format!("↻ retry {attempt} in {}s", seconds_until(ctx.now, *until)),
             Theme::warn(),
