@@ -55,6 +55,7 @@ pub async fn run(
     let mut signals = StopSignals::install().context("cannot listen for SIGTERM and SIGHUP")?;
     let mut guard = terminal::init().context("cannot take over the terminal")?;
     std::thread::spawn(crate::tui::markdown::preload_highlighting);
+    orchestrator.watch_health();
     let agents: Vec<_> = orchestrator.agents().cloned().collect();
     let mut app = App::new(
         &agents,

@@ -180,6 +180,9 @@ impl Orchestrator {
                 .any(|slot| matches!(&slot.probe, Probe::Endpoint(ep) if Arc::ptr_eq(ep, endpoint)))
         });
         self.retiring.retain(|task| !task.is_finished());
+        if self.health.is_some() {
+            self.watch_health();
+        }
         if !removed.is_empty() || old_hub.is_some() {
             self.retiring.push(tokio::spawn(async move {
                 for slot in removed {

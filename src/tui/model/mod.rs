@@ -93,6 +93,14 @@ impl Model {
                 let view = self.endpoint_mut(endpoint);
                 view.update(*breaker, *limiter, event.at);
             }
+            EventKind::Health {
+                endpoint,
+                health,
+                detail,
+            } => {
+                self.endpoint_mut(endpoint)
+                    .probed(*health, detail.clone(), event.at);
+            }
             EventKind::Retry { reason: error, .. } => self.note_endpoint_error(index, error),
             EventKind::TurnFinished {
                 outcome: Outcome::Failed { error, kind },
