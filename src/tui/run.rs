@@ -29,6 +29,8 @@ use crate::stop_signals::{StopSignal, StopSignals};
 const FRAME: Duration = Duration::from_millis(33);
 /// How often spinners and countdowns move while something runs.
 const TICK: Duration = Duration::from_millis(100);
+/// How often the age of the last background probe is drawn again when nothing else moves.
+const PROBE_AGE_TICK: Duration = Duration::from_secs(1);
 /// Log lines the log pane asks the tail for.
 const LOG_LINES: usize = 300;
 
@@ -125,6 +127,8 @@ pub async fn run(
                 .iter()
                 .any(|e| matches!(e.breaker, super::model::Breaker::Open { .. }));
 
+        let probed = app.model.endpoints.iter().any(|e| e.probe.is_some());
+
         tokio::select! {
             event = terminal_events.next() => match event {
                 Some(Ok(event)) => {
@@ -167,6 +171,8 @@ pub async fn run(
             }
             () = tokio::time::sleep_until(last_frame + FRAME), if dirty => {}
             () = tokio::time::sleep(TICK), if animating && !dirty => dirty = true,
+            // "checked 12s ago" in the Endpoints pane moves on, once a second.
+            () = tokio::time::sleep(PROBE_AGE_TICK), if probed && !dirty => dirty = true,
         }
     };
     // The terminal first (the user sees the shell at once), then the agents stop; a second

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 pub use agent::{Activity, AgentView, ContextFill, LastOutcome, PendingApproval};
 pub use costs::{CostView, Tokens};
-pub use endpoints::{Breaker, EndpointView};
+pub use endpoints::{Breaker, EndpointView, ProbeView};
 pub use trace::{CallState, ToolCallView};
 pub use transcript::{Entry, EntryId, Transcript};
 
