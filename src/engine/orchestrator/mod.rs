@@ -203,6 +203,40 @@ impl Orchestrator {
         spec: AgentSpec,
         predecessor: Option<Predecessor>,
     ) -> Result<Slot, StartError> {
+        let journal = self.open_journal(&spec, &self.config.settings.log_dir)?;
+        Ok(self.start_agent(spec, predecessor, journal))
+    }
+
+    /// Opens an agent's log in `log_dir`: the one step of starting an agent that can fail.
+    fn open_journal(
+        &self,
+        spec: &AgentSpec,
+        log_dir: &std::path::Path,
+    ) -> Result<Journal, StartError> {
+        Journal::open(
+            &self.journals,
+            log_dir,
+            &JournalHeader {
+                agent: &spec.name,
+                provider: &spec.provider,
+                model: &spec.model,
+                tools: &spec.tools,
+            },
+        )
+        .map_err(|error| StartError::Journal {
+            agent: spec.name.clone(),
+            dir: log_dir.to_path_buf(),
+            error,
+        })
+    }
+
+    /// Builds one agent around its opened log and starts its task (cannot fail).
+    fn start_agent(
+        &mut self,
+        spec: AgentSpec,
+        predecessor: Option<Predecessor>,
+        journal: Journal,
+    ) -> Slot {
         let route = route::resolve(&spec, &self.config, &self.env);
         let mut info = describe_agent(&spec, &route, &self.config);
         let bridge = match route {
@@ -259,21 +293,6 @@ impl Orchestrator {
                 )
             });
         info.notes.extend(fallback_notes);
-        let journal = Journal::open(
-            &self.journals,
-            &config.settings.log_dir,
-            &JournalHeader {
-                agent: &spec.name,
-                provider: &spec.provider,
-                model: &spec.model,
-                tools: &spec.tools,
-            },
-        )
-        .map_err(|error| StartError::Journal {
-            agent: spec.name.clone(),
-            dir: config.settings.log_dir.clone(),
-            error,
-        })?;
         let name: Arc<str> = spec.name.as_str().into();
         let window = ContextWindow::for_model(&self.prices, &price_model);
         // Only a server that speaks the OpenAI dialect can be llama.cpp or Ollama.
@@ -332,14 +351,14 @@ impl Orchestrator {
             ),
             predecessor,
         );
-        Ok(Slot {
+        Slot {
             spec,
             route,
             system_prompt,
             info,
             probe,
             handle,
-        })
+        }
     }
 
     /// A bridge for a Claude agent, in the runtime dir (made on first use).
