@@ -160,7 +160,7 @@ impl App {
             }
             AppEvent::ReloadFailed { error } => {
                 self.ui.complain(format!(
-                    "/reload: {error}; the running agents are unchanged"
+                    "config not reloaded: {error}; the running agents are unchanged"
                 ));
                 // The status line cuts a long error: the whole of it, wrapped, over the screen.
                 let mut lines = reload_report::wrapped(&error);

@@ -249,4 +249,6 @@ mod health_screens;
 #[cfg(test)]
 mod hostile_names;
 #[cfg(test)]
+mod reload_screens;
+#[cfg(test)]
 mod screens;
