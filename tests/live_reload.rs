@@ -150,6 +150,9 @@ async fn an_edit_adds_an_agent_while_another_streams_and_removing_the_streaming_
         live.app.ui.overlay
     );
     assert_eq!(live.agents_on_screen(), ["writer", "critic"]);
+    // Reading the file again (a read, an atime change) is not an edit: no reload loop.
+    tokio::time::sleep(3 * tzzr::tui::config_watch::SETTLE).await;
+    assert!(live.edits.try_recv().is_err(), "a reload set off another");
     assert!(
         live.h
             .so_far(turn)
