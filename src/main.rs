@@ -158,9 +158,9 @@ fn run(args: Args, secrets: &Secrets) -> Result<ExitCode> {
             let diagnostics = secrets.clone();
             let reloader: tzzr::tui::run::Reloader = std::sync::Arc::new(move || {
                 load(&file, &cwd)
-                    .map(|(config, env, _)| {
+                    .map(|(config, env, warnings)| {
                         diagnostics.set(env.secrets().clone());
-                        (config, env)
+                        (config, env, warnings)
                     })
                     .map_err(|e| diagnostics.clean(&format!("{e:#}")))
             });

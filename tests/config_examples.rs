@@ -55,6 +55,7 @@ fn v6_settings() -> Settings {
         fallback: Vec::new(),
         compact_at: 0.85,
         compaction_model: None,
+        health_interval: Duration::from_secs(300),
     }
 }
 

@@ -76,7 +76,9 @@ impl<O: Write, E: Write> Printer<O, E> {
             | EventKind::Reasoning { .. }
             | EventKind::Usage { .. }
             | EventKind::Context { .. }
-            | EventKind::Endpoint { .. } => Ok(()),
+            | EventKind::Endpoint { .. }
+            // A failed prompt says it in its own outcome.
+            | EventKind::Health { .. } => Ok(()),
             EventKind::TextDelta { text } => {
                 let mut text = self.cleaned(text);
                 let answer = self.answers.entry(agent.to_owned()).or_default();

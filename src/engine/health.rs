@@ -157,21 +157,38 @@ pub(crate) async fn check_probes(probes: Probes) -> Vec<HealthReport> {
 }
 
 async fn probe_endpoint(ep: &Endpoint) -> Result<String, String> {
+    match list_models(ep).await {
+        Ok(count) => Ok(format!("{} answers ({count} models)", ep.label)),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Asks the endpoint for its models (no tokens spent) and notes on it whether its server could
+/// be reached: any answer, even a refusal, proves it is there.
+pub(crate) async fn list_models(ep: &Endpoint) -> Result<usize, ProviderError> {
     let listing = async {
         match ep.dialect {
             Dialect::OpenAi => openai::list_models(ep).await,
             Dialect::Anthropic => anthropic::list_models(ep).await,
         }
     };
-    match tokio::time::timeout(PROBE_TIMEOUT, listing).await {
-        Ok(Ok(models)) => Ok(format!("{} answers ({} models)", ep.label, models.len())),
-        Ok(Err(e)) => Err(e.to_string()),
+    let outcome = match tokio::time::timeout(PROBE_TIMEOUT, listing).await {
+        Ok(Ok(models)) => Ok(models.len()),
+        Ok(Err(e)) => Err(e),
         Err(_) => Err(ProviderError::Timeout {
             url: ep.base_url.clone(),
             after: PROBE_TIMEOUT,
+        }),
+    };
+    match &outcome {
+        Err(ProviderError::Connect { detail, .. }) => {
+            ep.reachability.mark_unreachable(detail.clone())
         }
-        .to_string()),
+        // A server too slow to list its models may still be there: leave what is known.
+        Err(ProviderError::Timeout { .. }) => {}
+        Ok(_) | Err(_) => ep.reachability.mark_reachable(),
     }
+    outcome
 }
 
 async fn probe_cli(program: &str) -> Result<String, String> {

@@ -172,7 +172,8 @@ impl Journal {
             | EventKind::Waiting { .. }
             | EventKind::Usage { .. }
             | EventKind::Context { .. }
-            | EventKind::Endpoint { .. } => None,
+            | EventKind::Endpoint { .. }
+            | EventKind::Health { .. } => None,
         }
     }
 

@@ -8,6 +8,7 @@ pub mod conversation;
 pub mod cost;
 pub mod env;
 pub mod health;
+pub mod health_monitor;
 pub mod journal;
 pub mod journal_writer;
 pub mod json_text;

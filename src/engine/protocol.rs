@@ -272,6 +272,18 @@ impl FailureKind {
     }
 }
 
+/// What a background probe found of an endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndpointHealth {
+    /// It answers and takes the key.
+    Healthy,
+    /// It answers, but refuses the probe (a wrong key, no model list).
+    Failing,
+    /// It cannot be reached: prompts to its agents fail at once until it answers again.
+    Unreachable,
+}
+
 /// The payload of an [`AgentEvent`].
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -342,6 +354,14 @@ pub enum EventKind {
         endpoint: String,
         breaker: BreakerState,
         limiter: LimiterSnapshot,
+    },
+    /// What a background probe (no tokens spent) found of the agent's endpoint; sent to every
+    /// agent on it after each probe, with turn 0.
+    Health {
+        endpoint: String,
+        health: EndpointHealth,
+        /// What answered, or what is wrong and how to fix it.
+        detail: String,
     },
     /// The turn went on with another model because `from` could not answer (`why`).
     FallbackTaken {

@@ -1,6 +1,7 @@
 //! The terminal UI: a ratatui front end over `engine::protocol` only.
 
 pub mod app;
+pub mod config_watch;
 pub mod input;
 pub mod logtail;
 pub mod markdown;

@@ -15,6 +15,7 @@ use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio::time::Instant;
 
 use super::app::{App, AppEvent, Effect};
+use super::config_watch::ConfigWatch;
 use super::logtail::{LogTail, LogUpdate};
 use super::terminal;
 use super::view::{self, Ctx};
@@ -29,18 +30,24 @@ use crate::stop_signals::{StopSignal, StopSignals};
 const FRAME: Duration = Duration::from_millis(33);
 /// How often spinners and countdowns move while something runs.
 const TICK: Duration = Duration::from_millis(100);
+/// How often the age of the last background probe is drawn again when nothing else moves.
+const PROBE_AGE_TICK: Duration = Duration::from_secs(1);
 /// Log lines the log pane asks the tail for.
 const LOG_LINES: usize = 300;
 
-/// Reads the config again for `/reload` (the same file, the same `.env` rules as at start).
-pub type Reloader = std::sync::Arc<dyn Fn() -> Result<(Config, Environment), String> + Send + Sync>;
+/// Reads the config again for `/reload` (the same file, the same `.env` rules as at start),
+/// with the warnings loading it gave.
+pub type Reloader = std::sync::Arc<dyn Fn() -> ConfigRead + Send + Sync>;
+
+/// A config read again, its environment and its warnings; or why it could not be read.
+pub type ConfigRead = Result<(Config, Environment, Vec<String>), String>;
 
 /// What background work hands back to the loop.
 enum Background {
     /// For the app (a report).
     App(AppEvent),
     /// `/reload` read the config (off this task): the loop applies it to the orchestrator.
-    ConfigRead(Box<Result<(Config, Environment), String>>),
+    ConfigRead(Box<ConfigRead>),
 }
 
 /// Runs the UI until the user quits or a stop signal comes. The terminal is restored on return,
@@ -55,6 +62,7 @@ pub async fn run(
     let mut signals = StopSignals::install().context("cannot listen for SIGTERM and SIGHUP")?;
     let mut guard = terminal::init().context("cannot take over the terminal")?;
     std::thread::spawn(crate::tui::markdown::preload_highlighting);
+    orchestrator.watch_health();
     let agents: Vec<_> = orchestrator.agents().cloned().collect();
     let mut app = App::new(
         &agents,
@@ -71,12 +79,18 @@ pub async fn run(
     let mut tail: Option<LogTail> = None;
     let mut terminal_events = EventStream::new();
     let mut pending = app.start();
-    if !warnings.is_empty() {
-        pending.extend(app.handle(AppEvent::Report {
-            title: "Config warnings".to_owned(),
-            lines: warnings,
-        }));
-    }
+    pending.extend(app.handle(AppEvent::ConfigWarnings { warnings }));
+    // Edits to the config on disk are applied as /reload does.
+    let (edited, mut edits) = mpsc::unbounded_channel::<()>();
+    let _watch = match ConfigWatch::start(&orchestrator.config().source, edited) {
+        Ok(watch) => Some(watch),
+        Err(e) => {
+            app.ui.complain(format!(
+                "cannot watch the config for edits ({e}); /reload reads it again"
+            ));
+            None
+        }
+    };
     let mut dirty = true;
     let mut last_frame = Instant::now() - FRAME;
 
@@ -124,6 +138,8 @@ pub async fn run(
                 .iter()
                 .any(|e| matches!(e.breaker, super::model::Breaker::Open { .. }));
 
+        let probed = app.model.endpoints.iter().any(|e| e.probe.is_some());
+
         tokio::select! {
             event = terminal_events.next() => match event {
                 Some(Ok(event)) => {
@@ -153,12 +169,19 @@ pub async fn run(
                     dirty = true;
                 }
             }
+            Some(()) = edits.recv() => {
+                pending = app.handle(AppEvent::ConfigEdited);
+                dirty = true;
+            }
             result = results.recv() => {
                 match result {
                     Some(Background::App(event)) => pending = app.handle(event),
                     Some(Background::ConfigRead(read)) => {
-                        let event = apply_config(&mut orchestrator, *read);
+                        let (event, warnings) = apply_config(&mut orchestrator, *read);
                         pending = app.handle(event);
+                        if let Some(warnings) = warnings {
+                            pending.extend(app.handle(AppEvent::ConfigWarnings { warnings }));
+                        }
                     }
                     None => {}
                 }
@@ -166,6 +189,8 @@ pub async fn run(
             }
             () = tokio::time::sleep_until(last_frame + FRAME), if dirty => {}
             () = tokio::time::sleep(TICK), if animating && !dirty => dirty = true,
+            // "checked 12s ago" in the Endpoints pane moves on, once a second.
+            () = tokio::time::sleep(PROBE_AGE_TICK), if probed && !dirty => dirty = true,
         }
     };
     // The terminal first (the user sees the shell at once), then the agents stop; a second
@@ -181,29 +206,40 @@ pub async fn run(
     })
 }
 
-/// Hands a config read by `/reload` to the orchestrator and says how it went. Waits for no
-/// agent: restarted agents stop their predecessors in their own tasks, so the UI keeps drawing
-/// and reading keys meanwhile.
-fn apply_config(
+/// Hands a config read by `/reload` (or after an edit) to the orchestrator and says how it
+/// went, with the new config's warnings when it was applied. Waits for no agent: restarted
+/// agents stop their predecessors in their own tasks, so the UI keeps drawing and reading keys
+/// meanwhile.
+pub fn apply_config(
     orchestrator: &mut Orchestrator,
-    read: Result<(Config, Environment), String>,
-) -> AppEvent {
-    let (config, env) = match read {
+    read: ConfigRead,
+) -> (AppEvent, Option<Vec<String>>) {
+    let (config, env, warnings) = match read {
         Ok(read) => read,
-        Err(error) => return AppEvent::ReloadFailed { error },
+        Err(error) => return (AppEvent::ReloadFailed { error }, None),
     };
     let budget_usd = config.settings.budget_usd;
     match orchestrator.apply_reload(config, &env) {
-        Ok(summary) => AppEvent::Reloaded {
-            agents: orchestrator.agents().cloned().collect(),
-            endpoints: orchestrator.endpoints(),
-            budget_usd,
-            summary: summary.to_string(),
-            new_conversation: summary.new_conversation,
-        },
-        Err(e) => AppEvent::ReloadFailed {
-            error: e.to_string(),
-        },
+        Ok(summary) => {
+            let mut line = summary.to_string();
+            if !warnings.is_empty() {
+                line.push_str(&format!("; {} config warnings", warnings.len()));
+            }
+            let reloaded = AppEvent::Reloaded {
+                agents: orchestrator.agents().cloned().collect(),
+                endpoints: orchestrator.endpoints(),
+                budget_usd,
+                summary: line,
+                new_conversation: summary.new_conversation,
+            };
+            (reloaded, Some(warnings))
+        }
+        Err(e) => (
+            AppEvent::ReloadFailed {
+                error: e.to_string(),
+            },
+            None,
+        ),
     }
 }
 

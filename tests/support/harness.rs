@@ -109,6 +109,25 @@ impl Harness {
         }
     }
 
+    /// Waits for the next event of `turn` for which `matches` holds and takes it out of the
+    /// backlog (events between turns, such as background health, come with turn 0).
+    pub async fn next_matching(
+        &mut self,
+        turn: TurnId,
+        matches: impl Fn(&EventKind) -> bool,
+    ) -> AgentEvent {
+        loop {
+            if let Some(at) = self
+                .backlog
+                .iter()
+                .position(|e| e.turn == turn && matches(&e.kind))
+            {
+                return self.backlog.remove(at);
+            }
+            self.receive().await;
+        }
+    }
+
     /// Waits until `turn` asks for an approval and returns the request (the oldest not yet
     /// answered).
     pub async fn asked(&mut self, turn: TurnId) -> Asked {

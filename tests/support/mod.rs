@@ -41,6 +41,7 @@ pub fn endpoint(
             max_delay: Duration::from_millis(1),
         },
         bounds: Bounds::default(),
+        reachability: Default::default(),
     }
 }
 

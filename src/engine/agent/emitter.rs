@@ -141,6 +141,12 @@ impl Emitter {
             EventKind::Waiting { limiter, .. } => r.redact_string(limiter),
             EventKind::Usage { model, .. } => r.redact_string(model),
             EventKind::Endpoint { endpoint, .. } => r.redact_string(endpoint),
+            EventKind::Health {
+                endpoint, detail, ..
+            } => {
+                r.redact_string(endpoint);
+                r.redact_string(detail);
+            }
             EventKind::Notice { text } => r.redact_string(text),
             EventKind::FallbackTaken { from, to, why } => {
                 r.redact_string(from);

@@ -88,6 +88,8 @@ pub struct Settings {
     pub compact_at: f64,
     /// The model that writes compaction summaries; `None`: each agent's own model.
     pub compaction_model: Option<String>,
+    /// How often the TUI probes every endpoint in the background (token-free); zero: never.
+    pub health_interval: Duration,
 }
 
 /// One entry of `fallback:`: a model to go on with when the agent's own model cannot answer.

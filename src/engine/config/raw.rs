@@ -119,6 +119,7 @@ pub struct RawSettings {
     pub fallback: Option<Vec<RawFallback>>,
     pub compact_at: Option<Real>,
     pub compaction_model: Option<String>,
+    pub health_interval: Option<Seconds>,
 }
 
 impl RawSettings {
@@ -147,6 +148,7 @@ impl RawSettings {
         "fallback",
         "compact_at",
         "compaction_model",
+        "health_interval",
     ];
 }
 

@@ -153,6 +153,9 @@ fn env_flag(value: Option<String>, default: bool) -> bool {
 /// `settings.compact_at` when the file does not set it: compact at 85 % of the window.
 pub const DEFAULT_COMPACT_AT: f64 = 0.85;
 
+/// `settings.health_interval` when the file does not set it: five minutes.
+pub const DEFAULT_HEALTH_INTERVAL: Duration = Duration::from_secs(300);
+
 fn settings(
     raw: RawSettings,
     base_dir: &Path,
@@ -204,6 +207,7 @@ fn settings(
         ),
         compact_at: raw.compact_at.map_or(DEFAULT_COMPACT_AT, |Real(x)| x),
         compaction_model: raw.compaction_model,
+        health_interval: seconds(raw.health_interval, DEFAULT_HEALTH_INTERVAL),
     }
 }
 

@@ -8,7 +8,8 @@ use super::StartError;
 use crate::engine::config::Config;
 use crate::engine::provider::route::HttpRoute;
 use crate::engine::resilience::endpoint::Dialect;
-use crate::engine::resilience::{Breaker, Endpoint, Limiter, RetryPolicy};
+use crate::engine::resilience::reachability::hint_for;
+use crate::engine::resilience::{Breaker, Endpoint, Limiter, Reachability, RetryPolicy};
 
 /// Redirects are followed only within the endpoint's own origin: a key sent as a custom header
 /// (`x-api-key`) would otherwise follow a redirect to any host, over any scheme.
@@ -86,6 +87,7 @@ impl EndpointPool {
                 call_deadline: s.call_timeout,
                 ..Default::default()
             },
+            reachability: Reachability::new(hint_for(&route.vendor, &route.base_url)),
         });
         self.by_key.insert(key, endpoint.clone());
         self.order.push(endpoint.clone());

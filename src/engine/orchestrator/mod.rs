@@ -26,6 +26,7 @@ use crate::engine::context::{ContextKeeper, ContextWindow};
 use crate::engine::cost::{Budgets, CostMeter, CostSummary, PriceTable, Pricing};
 use crate::engine::env::Environment;
 use crate::engine::health::Probe;
+use crate::engine::health_monitor::{HealthMonitor, Watched};
 use crate::engine::journal::{Journal, JournalHeader};
 use crate::engine::journal_writer::JournalWriter;
 use crate::engine::mcp::McpHub;
@@ -123,6 +124,8 @@ pub struct Orchestrator {
     /// Agents and MCP servers a reload let go, stopping in the background; awaited by
     /// `shutdown`.
     retiring: Vec<tokio::task::JoinHandle<()>>,
+    /// The background probes, once a front end asked for them (`watch_health`).
+    health: Option<HealthMonitor>,
 }
 
 impl std::fmt::Debug for Orchestrator {
@@ -187,6 +190,7 @@ impl Orchestrator {
             next_turn: 1,
             window_probes: WindowProbes::default(),
             retiring: Vec::new(),
+            health: None,
             config,
         };
         let specs: Vec<AgentSpec> = orchestrator.config.agents.values().cloned().collect();
@@ -204,6 +208,40 @@ impl Orchestrator {
         spec: AgentSpec,
         predecessor: Option<Predecessor>,
     ) -> Result<Slot, StartError> {
+        let journal = self.open_journal(&spec, &self.config.settings.log_dir)?;
+        Ok(self.start_agent(spec, predecessor, journal))
+    }
+
+    /// Opens an agent's log in `log_dir`: the one step of starting an agent that can fail.
+    fn open_journal(
+        &self,
+        spec: &AgentSpec,
+        log_dir: &std::path::Path,
+    ) -> Result<Journal, StartError> {
+        Journal::open(
+            &self.journals,
+            log_dir,
+            &JournalHeader {
+                agent: &spec.name,
+                provider: &spec.provider,
+                model: &spec.model,
+                tools: &spec.tools,
+            },
+        )
+        .map_err(|error| StartError::Journal {
+            agent: spec.name.clone(),
+            dir: log_dir.to_path_buf(),
+            error,
+        })
+    }
+
+    /// Builds one agent around its opened log and starts its task (cannot fail).
+    fn start_agent(
+        &mut self,
+        spec: AgentSpec,
+        predecessor: Option<Predecessor>,
+        journal: Journal,
+    ) -> Slot {
         let route = route::resolve(&spec, &self.config, &self.env);
         let mut info = describe_agent(&spec, &route, &self.config);
         let bridge = match route {
@@ -260,21 +298,6 @@ impl Orchestrator {
                 )
             });
         info.notes.extend(fallback_notes);
-        let journal = Journal::open(
-            &self.journals,
-            &config.settings.log_dir,
-            &JournalHeader {
-                agent: &spec.name,
-                provider: &spec.provider,
-                model: &spec.model,
-                tools: &spec.tools,
-            },
-        )
-        .map_err(|error| StartError::Journal {
-            agent: spec.name.clone(),
-            dir: config.settings.log_dir.clone(),
-            error,
-        })?;
         let name: Arc<str> = spec.name.as_str().into();
         let window = ContextWindow::for_model(&self.prices, &price_model);
         // Only a server that speaks the OpenAI dialect can be llama.cpp or Ollama.
@@ -333,14 +356,14 @@ impl Orchestrator {
             ),
             predecessor,
         );
-        Ok(Slot {
+        Slot {
             spec,
             route,
             system_prompt,
             info,
             probe,
             handle,
-        })
+        }
     }
 
     /// A bridge for a Claude agent, in the runtime dir (made on first use).
@@ -385,7 +408,41 @@ impl Orchestrator {
         self.slots.values().map(|s| (&s.info, &s.probe))
     }
 
-    /// Sends a prompt to an agent (queued if it is busy) and returns the new turn's id.
+    /// Probes every endpoint in the background from now on (at once, then every
+    /// `settings.health_interval`; never when it is zero) and reports each result to the agents
+    /// on it as `Health` events. A reload starts the probes again for the new endpoints.
+    pub fn watch_health(&mut self) {
+        let interval = self.config.settings.health_interval;
+        self.health = (!interval.is_zero()).then(|| {
+            HealthMonitor::start(
+                self.watched_endpoints(),
+                interval,
+                self.events.clone(),
+                self.secrets().clone(),
+            )
+        });
+    }
+
+    /// Every endpoint in use and the agents on it.
+    fn watched_endpoints(&self) -> Vec<Watched> {
+        let mut watched: Vec<Watched> = Vec::new();
+        let mut index = std::collections::HashMap::<*const _, usize>::new();
+        for slot in self.slots.values() {
+            let Probe::Endpoint(endpoint) = &slot.probe else {
+                continue;
+            };
+            let at = *index.entry(Arc::as_ptr(endpoint)).or_insert_with(|| {
+                watched.push(Watched {
+                    endpoint: endpoint.clone(),
+                    agents: Vec::new(),
+                });
+                watched.len() - 1
+            });
+            watched[at].agents.push(slot.handle.name.clone());
+        }
+        watched
+    }
+
     /// Sends a prompt to an agent (queued if it is busy) and returns the new turn's id. If the
     /// agent's task has ended (a bug), the turn fails at once rather than wait for it forever.
     pub fn prompt(&mut self, agent: &str, text: impl Into<String>) -> Result<TurnId, UnknownAgent> {
@@ -434,7 +491,8 @@ impl Orchestrator {
 
     /// Cancels what runs, closes every agent's inbox and waits for the tasks to end, then stops
     /// (kills) the MCP servers.
-    pub async fn shutdown(self) {
+    pub async fn shutdown(mut self) {
+        self.health = None;
         for slot in self.slots.into_values() {
             slot.handle.shutdown().await;
         }

@@ -13,6 +13,7 @@ use crate::engine::config::{AgentSpec, Config};
 use crate::engine::cost::PriceTable;
 use crate::engine::env::Environment;
 use crate::engine::health::Probe;
+use crate::engine::journal::Journal;
 use crate::engine::mcp::McpHub;
 use crate::engine::provider::route::{self, Route};
 use crate::engine::resilience::Endpoint;
@@ -94,6 +95,9 @@ impl Orchestrator {
     /// keep running untouched; changed ones restart under the new definition and go on with
     /// their conversation, unless their provider changed; new ones start; removed ones stop in
     /// the background. Costs spent so far stay counted.
+    ///
+    /// All or nothing: everything that can fail (the working dir, HTTP, every new agent's log)
+    /// is done before the first agent is touched, so an error leaves the running team as it was.
     pub fn apply_reload(
         &mut self,
         config: Config,
@@ -113,8 +117,25 @@ impl Orchestrator {
                 || mcp_servers_in_use(&config) != mcp_servers_in_use(&self.config),
             providers: config.providers != self.config.providers,
         };
-        if change.everything || change.providers {
-            self.endpoints = EndpointPool::new(&config)?;
+        let mut env = env.clone();
+        env.learn_secrets_of(&config);
+        let mut new_pool = if change.everything || change.providers {
+            Some(EndpointPool::new(&config)?)
+        } else {
+            None
+        };
+        let plan = self.plan(&config, &env, &change, new_pool.as_mut());
+        let journals = match self.open_journals(&plan, &config) {
+            Ok(journals) => journals,
+            Err(e) => {
+                // The plan may have made endpoints in the running pool: forget the unused.
+                self.forget_unused_endpoints();
+                return Err(e);
+            }
+        };
+
+        if let Some(pool) = new_pool {
+            self.endpoints = pool;
         }
         if change.everything {
             self.prices = Arc::new(PriceTable::with_overrides(&config.models));
@@ -123,10 +144,9 @@ impl Orchestrator {
         let old_hub = change
             .mcp
             .then(|| std::mem::replace(&mut self.mcp, McpHub::start(&config)));
-        let old_config = std::mem::replace(&mut self.config, config);
-        self.env = env.clone();
-        self.env.learn_secrets_of(&self.config);
-        self.protected = super::tool_context::protected(&self.config, &self.env, &working_dir);
+        self.protected = super::tool_context::protected(&config, &env, &working_dir);
+        self.config = config;
+        self.env = env;
         self.working_dir = working_dir;
         self.meter
             .lock()
@@ -135,52 +155,40 @@ impl Orchestrator {
 
         let mut old = std::mem::take(&mut self.slots);
         let mut summary = ReloadSummary::default();
-        let specs: Vec<AgentSpec> = self.config.agents.values().cloned().collect();
-        for spec in specs {
+        for ((spec, step), journal) in plan.into_iter().zip(journals) {
             let name = spec.name.clone();
-            let Some(slot) = old.shift_remove(&name) else {
-                summary.added.push(name.clone());
-                let slot = self.spawn_agent(spec, None)?;
-                self.slots.insert(name, slot);
-                continue;
+            let slot = match (step, journal, old.shift_remove(&name)) {
+                (Step::Keep, _, Some(slot)) => {
+                    summary.kept.push(name.clone());
+                    slot
+                }
+                (Step::Restart { keeps_conversation }, Some(journal), Some(slot)) => {
+                    summary.restarted.push(name.clone());
+                    if !keeps_conversation {
+                        summary.new_conversation.push(name.clone());
+                    }
+                    let predecessor = Predecessor {
+                        handle: slot.handle,
+                        keeps_conversation,
+                    };
+                    self.start_agent(spec, Some(predecessor), journal)
+                }
+                (_, Some(journal), _) => {
+                    summary.added.push(name.clone());
+                    self.start_agent(spec, None, journal)
+                }
+                // The plan opened a log for every agent that is not kept.
+                (_, None, _) => continue,
             };
-            let route = route::resolve(&spec, &self.config, &self.env);
-            let endpoint = self.endpoint_for(&route);
-            let unchanged = !change.everything
-                && slot.spec == spec
-                && slot.route == route
-                && same_endpoint(&slot.probe, endpoint.as_ref())
-                && slot.system_prompt == system_prompt(&spec, &self.config)
-                && spec
-                    .servers
-                    .iter()
-                    .all(|s| old_config.servers.get(s) == self.config.servers.get(s))
-                && !(change.mcp && (!spec.mcp.is_empty() || !slot.spec.mcp.is_empty()));
-            if unchanged {
-                summary.kept.push(name.clone());
-                self.slots.insert(name, slot);
-                continue;
-            }
-            let keeps_conversation = same_provider(&slot.route, &route);
-            summary.restarted.push(name.clone());
-            if !keeps_conversation {
-                summary.new_conversation.push(name.clone());
-            }
-            let predecessor = Predecessor {
-                handle: slot.handle,
-                keeps_conversation,
-            };
-            let slot = self.spawn_agent(spec, Some(predecessor))?;
             self.slots.insert(name, slot);
         }
         summary.removed = old.keys().cloned().collect();
         let removed: Vec<Slot> = old.into_values().collect();
-        self.endpoints.retain_used(|endpoint| {
-            self.slots
-                .values()
-                .any(|slot| matches!(&slot.probe, Probe::Endpoint(ep) if Arc::ptr_eq(ep, endpoint)))
-        });
+        self.forget_unused_endpoints();
         self.retiring.retain(|task| !task.is_finished());
+        if self.health.is_some() {
+            self.watch_health();
+        }
         if !removed.is_empty() || old_hub.is_some() {
             self.retiring.push(tokio::spawn(async move {
                 for slot in removed {
@@ -194,14 +202,90 @@ impl Orchestrator {
         Ok(summary)
     }
 
-    /// The shared endpoint an agent on `route` would use (none if it cannot call one).
-    fn endpoint_for(&mut self, route: &Route) -> Option<Arc<Endpoint>> {
-        match route {
-            Route::Http(http) if super::describe::unusable_key(&http.key).is_none() => {
-                Some(self.endpoints.get(http, &self.config))
-            }
-            Route::Http(_) | Route::ClaudeCli { .. } | Route::Scripted { .. } => None,
+    /// What happens to each agent of `config`, decided without touching any running one.
+    fn plan(
+        &mut self,
+        config: &Config,
+        env: &Environment,
+        change: &SharedChange,
+        mut new_pool: Option<&mut EndpointPool>,
+    ) -> Vec<(AgentSpec, Step)> {
+        let mut plan = Vec::with_capacity(config.agents.len());
+        for spec in config.agents.values() {
+            let Some(slot) = self.slots.get(&spec.name) else {
+                plan.push((spec.clone(), Step::Add));
+                continue;
+            };
+            let route = route::resolve(spec, config, env);
+            let pool = match new_pool.as_deref_mut() {
+                Some(pool) => pool,
+                None => &mut self.endpoints,
+            };
+            let endpoint = endpoint_for(pool, &route, config);
+            let unchanged = !change.everything
+                && slot.spec == *spec
+                && slot.route == route
+                && same_endpoint(&slot.probe, endpoint.as_ref())
+                && slot.system_prompt == system_prompt(spec, config)
+                && spec
+                    .servers
+                    .iter()
+                    .all(|s| self.config.servers.get(s) == config.servers.get(s))
+                && !(change.mcp && (!spec.mcp.is_empty() || !slot.spec.mcp.is_empty()));
+            let step = if unchanged {
+                Step::Keep
+            } else {
+                Step::Restart {
+                    keeps_conversation: same_provider(&slot.route, &route),
+                }
+            };
+            plan.push((spec.clone(), step));
         }
+        plan
+    }
+
+    /// The log of every agent the plan starts (`None` for the kept), or the first that cannot
+    /// be opened.
+    fn open_journals(
+        &self,
+        plan: &[(AgentSpec, Step)],
+        config: &Config,
+    ) -> Result<Vec<Option<Journal>>, StartError> {
+        plan.iter()
+            .map(|(spec, step)| match step {
+                Step::Keep => Ok(None),
+                Step::Restart { .. } | Step::Add => {
+                    self.open_journal(spec, &config.settings.log_dir).map(Some)
+                }
+            })
+            .collect()
+    }
+
+    /// Forgets the endpoints no running agent uses, freeing their labels.
+    fn forget_unused_endpoints(&mut self) {
+        let slots = &self.slots;
+        self.endpoints.retain_used(|endpoint| {
+            slots
+                .values()
+                .any(|slot| matches!(&slot.probe, Probe::Endpoint(ep) if Arc::ptr_eq(ep, endpoint)))
+        });
+    }
+}
+
+/// What a reload does with one agent of the new config.
+enum Step {
+    Keep,
+    Restart { keeps_conversation: bool },
+    Add,
+}
+
+/// The shared endpoint an agent on `route` would use (none if it cannot call one).
+fn endpoint_for(pool: &mut EndpointPool, route: &Route, config: &Config) -> Option<Arc<Endpoint>> {
+    match route {
+        Route::Http(http) if super::describe::unusable_key(&http.key).is_none() => {
+            Some(pool.get(http, config))
+        }
+        Route::Http(_) | Route::ClaudeCli { .. } | Route::Scripted { .. } => None,
     }
 }
 

@@ -19,6 +19,14 @@ pub async fn call_http(
 ) -> Result<ModelReply, ProviderError> {
     let mut retry = 0u32;
     loop {
+        // Never waits for a probe: what is known now decides.
+        if let Some(reason) = ep.reachability.refusal() {
+            return Err(ProviderError::Unreachable {
+                endpoint: ep.label.clone(),
+                reason,
+                hint: ep.reachability.hint().to_owned(),
+            });
+        }
         if let Some(breaker) = &ep.breaker
             && let Err(probe_in) = breaker.try_pass()
         {
@@ -76,6 +84,13 @@ pub async fn call_http(
         if let Some(actual) = used_tokens {
             ep.limiter.record_tokens(call, actual);
         }
+        match &result {
+            // Any answer at all proves the server is there.
+            Ok(_) | Err(ProviderError::Http { .. } | ProviderError::Auth { .. }) => {
+                ep.reachability.mark_reachable();
+            }
+            Err(_) => {}
+        }
         if let Some(breaker) = &ep.breaker {
             match &result {
                 Ok(_) => breaker.record_success(),
@@ -93,6 +108,11 @@ pub async fn call_http(
                         .pause(e.retry_after().or(wait).unwrap_or(ep.retry.base_delay));
                 }
                 let Some(wait) = wait else {
+                    if let ProviderError::Connect { detail, .. } = &e {
+                        // Retries spent on a refused connection: the agents on this endpoint
+                        // fail at once from now on, until a probe finds the server again.
+                        ep.reachability.report_unreachable(detail.clone());
+                    }
                     return Err(e);
                 };
                 ep.limiter.note_retry();

@@ -113,6 +113,14 @@ pub enum ProviderError {
     Untrusted { why: String },
     #[error("cannot reach {url}: {detail}")]
     Connect { url: String, detail: String },
+    /// The endpoint is known to be down (a background probe or an earlier call could not
+    /// connect): the call fails at once instead of waiting out the retries.
+    #[error("{endpoint} is unreachable ({reason}): {hint}")]
+    Unreachable {
+        endpoint: String,
+        reason: String,
+        hint: String,
+    },
     #[error("no answer from {url} within {}s", .after.as_secs())]
     Timeout { url: String, after: Duration },
     /// The whole call ran past `settings.call_timeout`, however lively the server was.
@@ -204,6 +212,7 @@ impl ProviderError {
                 FailureKind::Config
             }
             ProviderError::Connect { .. }
+            | ProviderError::Unreachable { .. }
             | ProviderError::Timeout { .. }
             | ProviderError::Deadline { .. } => FailureKind::Network,
             ProviderError::Quota { .. } => FailureKind::Quota,

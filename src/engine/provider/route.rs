@@ -560,6 +560,7 @@ mod tests {
                 fallback: Vec::new(),
                 compact_at: 0.85,
                 compaction_model: None,
+                health_interval: std::time::Duration::ZERO,
             },
             servers: IndexMap::new(),
             mcp_servers: IndexMap::new(),

@@ -7,7 +7,7 @@ use crate::engine::env::ApiKey;
 use crate::engine::protocol::{BreakerState, LimiterSnapshot};
 use crate::engine::provider::bounds::Bounds;
 
-use super::{Breaker, Limiter, RetryPolicy};
+use super::{Breaker, Limiter, Reachability, RetryPolicy};
 
 /// The wire format an endpoint speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -33,6 +33,8 @@ pub struct Endpoint {
     pub retry: RetryPolicy,
     /// What one call may take from the server: bytes, tokens, time.
     pub bounds: Bounds,
+    /// Whether its server answers, as the last probe or call found.
+    pub reachability: Reachability,
 }
 
 impl Endpoint {

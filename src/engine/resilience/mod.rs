@@ -5,9 +5,11 @@ pub mod breaker;
 pub mod endpoint;
 pub mod limiter;
 pub mod quota;
+pub mod reachability;
 pub mod retry;
 
 pub use breaker::Breaker;
 pub use endpoint::Endpoint;
 pub use limiter::{Limiter, LimiterPermit};
+pub use reachability::Reachability;
 pub use retry::RetryPolicy;

@@ -5,6 +5,7 @@
 
 mod commands;
 mod keys;
+mod reload_report;
 pub mod state;
 #[cfg(test)]
 pub mod tests;
@@ -48,6 +49,13 @@ pub enum AppEvent {
     ReloadFailed {
         error: String,
     },
+    /// The config file was edited on disk (settled): read it again, as `/reload` does.
+    ConfigEdited,
+    /// What loading the config warned of (unknown keys, with the nearest known one), at start
+    /// and after each reload.
+    ConfigWarnings {
+        warnings: Vec<String>,
+    },
 }
 
 /// What the runner must do.
@@ -80,6 +88,8 @@ pub struct App {
     pub cache: ConversationCache,
     /// The terminal's size, for mouse hit tests and scroll limits.
     pub size: Rect,
+    /// The config warnings last shown: the same ones are not shown again after each reload.
+    pub config_warnings: Vec<String>,
 }
 
 impl App {
@@ -94,6 +104,7 @@ impl App {
             input: PromptInput::default(),
             cache: ConversationCache::default(),
             size: Rect::new(0, 0, 120, 35),
+            config_warnings: Vec::new(),
         };
         app.update_placeholder();
         app
@@ -149,8 +160,33 @@ impl App {
             }
             AppEvent::ReloadFailed { error } => {
                 self.ui.complain(format!(
-                    "/reload: {error}; the running agents are unchanged"
+                    "config not reloaded: {error}; the running agents are unchanged"
                 ));
+                // The status line cuts a long error: the whole of it, wrapped, over the screen.
+                let mut lines = reload_report::wrapped(&error);
+                lines.push(String::new());
+                lines.push(
+                    "The running agents are unchanged. Fix the file and save it (or /reload)."
+                        .to_owned(),
+                );
+                self.ui.overlay = Overlay::Report {
+                    title: "Config not reloaded".to_owned(),
+                    lines,
+                };
+                Vec::new()
+            }
+            AppEvent::ConfigEdited => {
+                self.ui.say("the config changed on disk: reloading…");
+                vec![Effect::Reload]
+            }
+            AppEvent::ConfigWarnings { warnings } => {
+                if !warnings.is_empty() && warnings != self.config_warnings {
+                    self.ui.overlay = Overlay::Report {
+                        title: "Config warnings".to_owned(),
+                        lines: warnings.clone(),
+                    };
+                }
+                self.config_warnings = warnings;
                 Vec::new()
             }
         };

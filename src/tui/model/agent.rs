@@ -6,7 +6,8 @@ use super::trace::{CallState, ToolCallView};
 use super::transcript::{Entry, Transcript};
 use crate::engine::orchestrator::AgentInfo;
 use crate::engine::protocol::{
-    AgentEvent, CallId, EventKind, FailureKind, Outcome, StoppedBy, TurnId, WindowSource,
+    AgentEvent, CallId, EndpointHealth, EventKind, FailureKind, Outcome, StoppedBy, TurnId,
+    WindowSource,
 };
 
 /// What an agent is doing right now.
@@ -101,6 +102,9 @@ pub struct AgentView {
     pub approval: Option<PendingApproval>,
     /// `None` until the engine reports it.
     pub context: Option<ContextFill>,
+    /// What the last background probe said when its endpoint could not be reached (with the
+    /// hint); `None` once it, or a turn, got an answer.
+    pub unreachable: Option<String>,
 }
 
 impl AgentView {
@@ -118,6 +122,7 @@ impl AgentView {
             calls: Vec::new(),
             approval: None,
             context: None,
+            unreachable: None,
         }
     }
 
@@ -252,6 +257,9 @@ impl AgentView {
                 self.turn_ended = Some(at);
                 self.approval = None;
                 self.transcript.end_streaming();
+                if outcome.is_done() {
+                    self.unreachable = None;
+                }
                 self.last = Some(match outcome {
                     Outcome::Done { .. } => LastOutcome::Done,
                     Outcome::Stopped { reason, .. } => {
@@ -293,6 +301,9 @@ impl AgentView {
                     "⇣ compacted {messages} messages: ~{before_tokens} → ~{after_tokens} tokens"
                 ),
             }),
+            EventKind::Health { health, detail, .. } => {
+                self.unreachable = (*health == EndpointHealth::Unreachable).then(|| detail.clone());
+            }
             EventKind::Endpoint { .. } => {}
         }
     }

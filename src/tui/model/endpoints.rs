@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::engine::orchestrator::EndpointStatus;
-use crate::engine::protocol::{BreakerState, LimiterSnapshot, ServerQuota};
+use crate::engine::protocol::{BreakerState, EndpointHealth, LimiterSnapshot, ServerQuota};
 
 /// The breaker as drawn: an open breaker knows when it probes again.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -27,6 +27,16 @@ pub struct EndpointView {
     /// Until when a 429 holds every call back.
     pub paused_until: Option<jiff::Timestamp>,
     pub last_error: Option<String>,
+    /// What the last background probe found, and when; `None` before the first.
+    pub probe: Option<ProbeView>,
+}
+
+/// One background probe's result as the Endpoints pane shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProbeView {
+    pub health: EndpointHealth,
+    pub detail: String,
+    pub checked_at: jiff::Timestamp,
 }
 
 impl EndpointView {
@@ -50,7 +60,17 @@ impl EndpointView {
             tokens_reset_at: None,
             paused_until: None,
             last_error: None,
+            probe: None,
         }
+    }
+
+    /// A background probe's result (sent once per agent on the endpoint: the same each time).
+    pub fn probed(&mut self, health: EndpointHealth, detail: String, at: jiff::Timestamp) {
+        self.probe = Some(ProbeView {
+            health,
+            detail,
+            checked_at: at,
+        });
     }
 
     pub fn update(&mut self, breaker: BreakerState, limiter: LimiterSnapshot, at: jiff::Timestamp) {

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 pub use agent::{Activity, AgentView, ContextFill, LastOutcome, PendingApproval};
 pub use costs::{CostView, Tokens};
-pub use endpoints::{Breaker, EndpointView};
+pub use endpoints::{Breaker, EndpointView, ProbeView};
 pub use trace::{CallState, ToolCallView};
 pub use transcript::{Entry, EntryId, Transcript};
 
@@ -92,6 +92,14 @@ impl Model {
             } => {
                 let view = self.endpoint_mut(endpoint);
                 view.update(*breaker, *limiter, event.at);
+            }
+            EventKind::Health {
+                endpoint,
+                health,
+                detail,
+            } => {
+                self.endpoint_mut(endpoint)
+                    .probed(*health, detail.clone(), event.at);
             }
             EventKind::Retry { reason: error, .. } => self.note_endpoint_error(index, error),
             EventKind::TurnFinished {

@@ -192,6 +192,9 @@ pub fn state_text(ctx: &Ctx<'_>, agent: &AgentView) -> (String, ratatui::style::
             format!("↻ retry {attempt} in {}s", seconds_until(ctx.now, *until)),
             Theme::warn(),
         ),
+        Activity::Idle if agent.info.problem.is_none() && agent.unreachable.is_some() => {
+            ("✗ unreachable".to_owned(), Theme::error())
+        }
         Activity::Idle => match (&agent.info.problem, &agent.last) {
             (None, Some(LastOutcome::Stopped(reason))) => (
                 format!("⚠ {}", outcome::stopped_label(*reason)),

@@ -103,6 +103,9 @@ impl ConversationCache {
 
 /// `coder · ctx 1.2k/8.2k 15% · gpt-4o via …`: the meter before the target, which is cut first.
 fn title(agent: &crate::tui::model::AgentView) -> String {
+    if agent.unreachable.is_some() {
+        return format!("{} · ✗ unreachable · {}", agent.name(), agent.info.target);
+    }
     match &agent.context {
         Some(fill) => format!(
             "{} · {} · {}",
@@ -220,6 +223,14 @@ fn empty_state(agent: &AgentView) -> Vec<Line<'static>> {
             Theme::scripted(),
         ))),
         None => lines.push(Line::from("Type a prompt below and press Enter.")),
+    }
+    if let Some(why) = &agent.unreachable {
+        lines.push(Line::default());
+        lines.push(Line::from(Span::styled(
+            "Its server cannot be reached (a prompt fails at once until it answers):",
+            Theme::error(),
+        )));
+        lines.push(Line::from(line_for_display(why)));
     }
     for note in &info.notes {
         lines.push(Line::from(Span::styled(

@@ -10,11 +10,11 @@ use ratatui::widgets::Widget;
 
 use super::fit::{draw_rows, spread, text_width};
 use super::theme::{Theme, budget_style};
-use super::{Ctx, count, pane, seconds_until, short_duration, titled};
-use crate::engine::protocol::ServerQuota;
+use super::{Ctx, count, pane, seconds_since, seconds_until, short_duration, titled};
+use crate::engine::protocol::{EndpointHealth, ServerQuota};
 use crate::sanitize::line_for_display;
 use crate::tui::app::state::Focus;
-use crate::tui::model::{Breaker, EndpointView};
+use crate::tui::model::{Breaker, EndpointView, ProbeView};
 
 /// The widest a limiter bar grows.
 const BAR_WIDTH: usize = 10;
@@ -25,11 +25,20 @@ pub fn render(ctx: &Ctx<'_>, area: Rect, buf: &mut Buffer) {
         .iter()
         .filter(|e| matches!(e.breaker, Breaker::Open { .. }))
         .count();
-    let note = if open > 0 {
-        format!("{open} open")
-    } else {
-        String::new()
-    };
+    let unreachable = endpoints
+        .iter()
+        .filter(|e| {
+            e.probe
+                .as_ref()
+                .is_some_and(|p| p.health == EndpointHealth::Unreachable)
+        })
+        .count();
+    let note = [(open, "open"), (unreachable, "unreachable")]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect::<Vec<_>>()
+        .join(" · ");
     let block = pane(titled("Endpoints", &note), ctx.focused(Focus::Endpoints));
     let inner = block.inner(area);
     block.render(area, buf);
@@ -122,9 +131,33 @@ fn lines(endpoint: &EndpointView, now: jiff::Timestamp, width: u16) -> Vec<Line<
         Span::styled(" · retries ", Theme::dim()),
         Span::styled(limiter.retries.to_string(), busy_if(limiter.retries > 0)),
     ]));
+    if let Some(probe) = &endpoint.probe {
+        lines.extend(probe_lines(probe, now));
+    }
     if let Some(error) = &endpoint.last_error {
         lines.push(Line::styled(
             format!("✗ {}", line_for_display(error.trim())),
+            Theme::error_faded(),
+        ));
+    }
+    lines
+}
+
+/// `✓ answers · checked 12s ago`, or what is wrong (with the hint) under `✗ unreachable`.
+fn probe_lines(probe: &ProbeView, now: jiff::Timestamp) -> Vec<Line<'static>> {
+    let (state, style) = match probe.health {
+        EndpointHealth::Healthy => ("✓ answers", Theme::ok()),
+        EndpointHealth::Failing => ("! probe refused", Theme::warn()),
+        EndpointHealth::Unreachable => ("✗ unreachable", Theme::error()),
+    };
+    let ago = short_duration(seconds_since(now, probe.checked_at));
+    let mut lines = vec![Line::from(vec![
+        Span::styled(state, style),
+        Span::styled(format!(" · checked {ago} ago"), Theme::dim()),
+    ])];
+    if probe.health != EndpointHealth::Healthy {
+        lines.push(Line::styled(
+            line_for_display(probe.detail.trim()),
             Theme::error_faded(),
         ));
     }

@@ -245,6 +245,10 @@ mod tests {
 #[cfg(test)]
 mod fixtures;
 #[cfg(test)]
+mod health_screens;
+#[cfg(test)]
 mod hostile_names;
+#[cfg(test)]
+mod reload_screens;
 #[cfg(test)]
 mod screens;

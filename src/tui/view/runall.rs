@@ -93,6 +93,7 @@ fn column(
             .info
             .problem
             .clone()
+            .or_else(|| agent.unreachable.clone())
             .unwrap_or_else(|| "no prompt yet".to_owned());
         for (row, line) in wrap::wrap_text(&why, Theme::dim(), body.width)
             .iter()

@@ -26,7 +26,9 @@ pub struct FallbackModel {
 /// once text was shown: the user would read the start of the answer twice.
 pub(super) fn reason_to_fall_back(error: &ProviderError, streamed: bool) -> Option<String> {
     let worth_it = match error {
-        ProviderError::BreakerOpen { .. } | ProviderError::Quota { .. } => true,
+        ProviderError::BreakerOpen { .. }
+        | ProviderError::Quota { .. }
+        | ProviderError::Unreachable { .. } => true,
         other => other.is_retryable() && !streamed,
     };
     worth_it.then(|| error.to_string())
