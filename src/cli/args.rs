@@ -37,6 +37,14 @@ pub struct Args {
     /// Run a pipeline from `tasks:`: each step's answer is the context of the next
     #[arg(long, value_name = "NAME", conflicts_with_all = ["agent", "all"])]
     pub task: Option<String>,
+    /// The task's input: `{{input}}` in its prompts, else the context of its first step; `-`
+    /// reads it from standard input
+    #[arg(long, value_name = "TEXT", requires = "task")]
+    pub input: Option<String>,
+    /// Resume the task after the steps that succeeded in an earlier run, from the JSON Lines
+    /// that run printed with --task NAME --json
+    #[arg(long, value_name = "FILE", requires = "task", num_args = 0..=1)]
+    pub resume_task: Option<Option<PathBuf>>,
     /// Print JSON (JSON Lines of the engine's events for --agent/--all)
     #[arg(long)]
     pub json: bool,
