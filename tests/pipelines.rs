@@ -332,3 +332,54 @@ async fn input_may_come_from_stdin() {
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert_eq!(prompts_sent(&mock), ["diff --git a b\n\n\n---\n\nREVIEW"]);
 }
+
+/// A three-step task with a group and placeholders against a real model
+/// (`../shared/llm/serve`): the protocol, never the content of a 135M model's answers.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_task_with_a_group_runs_against_a_real_model() {
+    let Some(url) = support::peers::llm_url() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let agent = |name: &str| {
+        format!(
+            "  {name}:\n    role: You are brief.\n    provider: openai\n    model: smollm2-135m-instruct\n    api_base: {url}\n    temperature: 0\n    max_tokens: 400\n"
+        )
+    };
+    let config = format!(
+        "settings:\n  timeout: 120\nagents:\n{}{}tasks:\n  t:\n    steps:\n      - {{agent: a, prompt: 'Name one colour. Reply with one word.', id: colour}}\n      - parallel:\n          - {{agent: b, prompt: 'Say {{{{steps.colour.output}}}} twice.'}}\n          - {{agent: a, prompt: 'Is {{{{previous}}}} a colour? Yes or no.'}}\n      - {{agent: b, prompt: 'Reply with one word: done.'}}\n",
+        agent("a"),
+        agent("b")
+    );
+    std::fs::write(dir.path().join("config.yaml"), config).unwrap();
+    let mut cmd = Command::cargo_bin("tzzr").unwrap();
+    cmd.current_dir(dir.path())
+        .args(["--config", "config.yaml", "--task", "t", "--json"])
+        .env("XDG_STATE_HOME", dir.path().join("state"));
+    for var in KEY_VARS {
+        cmd.env_remove(var);
+    }
+    let out = run(cmd).await;
+    let events = out.events();
+    let started: Vec<&str> = events
+        .iter()
+        .filter(|e| e["event"] == "step_started")
+        .map(|e| e["step"]["index"].as_str().unwrap())
+        .collect();
+    let last = events.last().unwrap();
+    assert_eq!(last["event"], "task_finished", "{}", out.stderr);
+    // A small model may still be cut at max_tokens; then the task stops, at that step.
+    if last["state"] == "done" {
+        assert_eq!(out.code, Some(0));
+        let mut sorted = started.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, ["1", "2.1", "2.2", "3"]);
+        assert!(last["tokens"]["output"].as_u64().unwrap() > 0, "{last}");
+    } else {
+        assert_eq!(out.code, Some(1));
+        assert!(
+            last["error"].as_str().unwrap().contains("max_tokens"),
+            "{last}"
+        );
+    }
+}
