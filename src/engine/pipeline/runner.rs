@@ -65,6 +65,15 @@ impl Step {
         !matches!(self.state, StepState::Waiting | StepState::Running)
     }
 
+    /// What the step after a group reads of this member: its answer, or why it has none (it
+    /// failed and `continue_on_error` let the task go on).
+    fn answer_for_next(&self) -> String {
+        match (&self.error, self.state.is_success()) {
+            (Some(error), false) => format!("(this step failed: {error})"),
+            _ => self.output.clone(),
+        }
+    }
+
     /// What the next step reads of this one: `agent` or `agent (id)`.
     fn label(&self) -> String {
         match &self.step.id {
@@ -338,7 +347,7 @@ impl TaskRun {
                 group => joined(
                     &group
                         .iter()
-                        .map(|s| (s.label(), s.output.clone()))
+                        .map(|s| (s.label(), s.answer_for_next()))
                         .collect::<Vec<_>>(),
                 ),
             });

@@ -285,3 +285,20 @@ fn stopping_cancels_the_running_steps_and_starts_nothing_more() {
     );
     assert_eq!(turns.sent.len(), 1);
 }
+
+#[test]
+fn the_step_after_a_group_reads_why_a_member_that_may_fail_has_no_answer() {
+    let spec = task(
+        "    steps:\n      - parallel:\n          - {agent: a, prompt: one}\n          - {agent: b, prompt: two, continue_on_error: true}\n      - {agent: c, prompt: three}\n",
+    );
+    let mut run = TaskRun::new("t", &spec, None, Vec::new());
+    let mut turns = Fake::default();
+    let now = Instant::now();
+    run.start(&mut turns, now);
+    run.on_event(&failed(2), &mut turns, now);
+    run.on_event(&done(1, "ONE"), &mut turns, now);
+    assert_eq!(
+        turns.sent[2].1,
+        "### a\n\nONE\n\n### b\n\n(this step failed: HTTP 500)\n\n---\n\nthree"
+    );
+}
