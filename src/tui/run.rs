@@ -100,7 +100,7 @@ pub async fn run(
                             .flat_map(|e| app.handle(AppEvent::Task(e)))
                             .collect(),
                         Err(why) => {
-                            app.ui.complain(why);
+                            app.ui.complain(crate::sanitize::line_for_display(&why));
                             Vec::new()
                         }
                     }

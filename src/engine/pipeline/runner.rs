@@ -11,7 +11,9 @@ use super::event::{StepRecord, StepRef, StepState, TaskEvent, TaskState};
 use super::framing::{Context, frame, joined};
 use crate::engine::config::{StepSpec, TaskSpec, TaskStep};
 use crate::engine::orchestrator::{Orchestrator, UnknownAgent};
-use crate::engine::protocol::{AgentCommand, AgentEvent, EventKind, Outcome, TokenUsage, TurnId};
+use crate::engine::protocol::{
+    AgentCommand, AgentEvent, EventKind, FailureKind, Outcome, TokenUsage, TurnId,
+};
 
 /// Where a task's prompts go: the orchestrator, or a test's fake.
 pub trait Turns {
@@ -308,8 +310,9 @@ impl TaskRun {
     fn start_members(&mut self, turns: &mut dyn Turns, now: Instant, events: &mut Vec<TaskEvent>) {
         let stage = self.current;
         for member in 0..self.stages[stage].len() {
-            let place = &self.stages[stage][member].step.index;
-            if let Some(record) = self.resumed.get(place) {
+            let step = &self.stages[stage][member].step;
+            // A record of a step that has since moved or changed agent is not this step's.
+            if let Some(record) = self.resumed.get(&step.index).filter(|r| r.step == *step) {
                 let step = &mut self.stages[stage][member];
                 step.state = StepState::Reused;
                 step.output = record.output.clone();
@@ -437,6 +440,7 @@ impl TaskRun {
         let step = &mut self.stages[stage][member];
         step.turn = None;
         step.deadline = None;
+        let mut is_hopeless = false;
         let failure = match outcome {
             Outcome::Done { text } => {
                 step.output = text.clone();
@@ -446,7 +450,10 @@ impl TaskRun {
                 step.output = text.clone();
                 Some(reason.describe().to_owned())
             }
-            Outcome::Failed { error, .. } => Some(error.clone()),
+            Outcome::Failed { error, kind } => {
+                is_hopeless = !is_worth_retrying(*kind);
+                Some(error.clone())
+            }
             Outcome::Cancelled => Some(match step.cancelled_for {
                 Some(CancelledFor::Timeout) => format!(
                     "timed out after {}s (its timeout); raise `timeout` on the step",
@@ -470,6 +477,7 @@ impl TaskRun {
         };
         let was_cancelled = matches!(outcome, Outcome::Cancelled) && step.cancelled_for.is_none();
         let may_retry = step.attempts <= step.spec.retry
+            && !is_hopeless
             && !is_stopping
             && !was_cancelled
             && step.cancelled_for != Some(CancelledFor::Budget)
@@ -518,6 +526,26 @@ impl TaskRun {
             cost_usd: self.cost_usd,
             elapsed_ms: millis(self.started.map_or(Duration::ZERO, |s| now - s)),
         });
+    }
+}
+
+/// Whether the same prompt sent again may fare better: not when a budget, the config, a key or
+/// the account refused it.
+fn is_worth_retrying(kind: FailureKind) -> bool {
+    match kind {
+        FailureKind::Budget
+        | FailureKind::Config
+        | FailureKind::Auth
+        | FailureKind::Quota
+        | FailureKind::Cancelled => false,
+        FailureKind::RateLimit
+        | FailureKind::Context
+        | FailureKind::Network
+        | FailureKind::Server
+        | FailureKind::Request
+        | FailureKind::Loop
+        | FailureKind::Internal
+        | FailureKind::Other => true,
     }
 }
 

@@ -302,3 +302,42 @@ fn the_step_after_a_group_reads_why_a_member_that_may_fail_has_no_answer() {
         "### a\n\nONE\n\n### b\n\n(this step failed: HTTP 500)\n\n---\n\nthree"
     );
 }
+
+#[test]
+fn a_turn_refused_by_a_budget_or_a_key_is_not_sent_again() {
+    let spec = task("    steps:\n      - {agent: a, prompt: one, retry: 3}\n");
+    let mut run = TaskRun::new("t", &spec, None, Vec::new());
+    let mut turns = Fake::default();
+    let now = Instant::now();
+    run.start(&mut turns, now);
+    let refused = event(
+        1,
+        EventKind::TurnFinished {
+            outcome: Outcome::failed(FailureKind::Budget, "budget: spent"),
+        },
+    );
+    let events = run.on_event(&refused, &mut turns, now);
+    assert_eq!(turns.sent.len(), 1);
+    assert_eq!(
+        finish_state(&events),
+        Some((TaskState::Failed, Some("1".into())))
+    );
+}
+
+#[test]
+fn a_record_of_a_step_that_changed_agent_is_not_reused() {
+    let spec = task("    steps:\n      - {agent: a, prompt: one}\n");
+    let stale = StepRecord {
+        step: StepRef {
+            index: "1".into(),
+            id: None,
+            agent: "b".into(),
+        },
+        state: StepState::Done,
+        output: "from another config".into(),
+    };
+    let mut run = TaskRun::new("t", &spec, None, vec![stale]);
+    let mut turns = Fake::default();
+    run.start(&mut turns, Instant::now());
+    assert_eq!(turns.sent, [("a".into(), "one".into())]);
+}

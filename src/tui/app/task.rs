@@ -6,6 +6,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 use super::state::View;
 use super::{App, Effect};
 use crate::engine::pipeline::{TaskEvent, TaskState};
+use crate::sanitize::line_for_display;
 
 /// `/task` with what follows it: a name, then `--resume` or the input.
 pub fn command(app: &mut App, rest: &str) -> Vec<Effect> {
@@ -14,10 +15,10 @@ pub fn command(app: &mut App, rest: &str) -> Vec<Effect> {
             app.ui.view = View::Task;
             return Vec::new();
         }
-        app.ui.complain(format!(
+        app.ui.complain(line_for_display(&format!(
             "task `{}` is still running: wait for it to end (/task shows it) before starting another",
             task.name
-        ));
+        )));
         return Vec::new();
     }
     let (name, input) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
@@ -46,9 +47,9 @@ pub fn apply(app: &mut App, event: &TaskEvent) {
         TaskEvent::TaskStarted { task, .. } => {
             app.ui.view = View::Task;
             app.ui.task_step = 0;
-            app.ui.say(format!(
+            app.ui.say(line_for_display(&format!(
                 "task `{task}` started: Esc goes back to the agents, it runs on"
-            ));
+            )));
         }
         TaskEvent::TaskFinished {
             task,
@@ -57,15 +58,18 @@ pub fn apply(app: &mut App, event: &TaskEvent) {
             error,
             ..
         } => match state {
-            TaskState::Done => app.ui.say(format!("task `{task}` done")),
-            TaskState::Failed => app.ui.complain(format!(
+            TaskState::Done => app.ui.say(line_for_display(&format!("task `{task}` done"))),
+            TaskState::Failed => app.ui.complain(line_for_display(&format!(
                 "task `{task}` failed at {}: {}; /task {task} --resume goes on from there",
                 failed_step
                     .as_ref()
                     .map_or_else(|| "a step".to_owned(), |s| s.describe()),
                 error.as_deref().unwrap_or("").lines().next().unwrap_or("")
-            )),
-            TaskState::Cancelled => app.ui.say(format!("task `{task}` cancelled")),
+            ))),
+            TaskState::Cancelled => {
+                app.ui
+                    .say(line_for_display(&format!("task `{task}` cancelled")));
+            }
         },
         TaskEvent::StepStarted { .. }
         | TaskEvent::StepRetrying { .. }

@@ -281,3 +281,28 @@ fn the_task_view_draws_at_any_size_without_panicking() {
         }
     }
 }
+
+#[test]
+fn a_servers_escape_sequences_never_reach_the_status_line() {
+    let mut app = mid_run();
+    task(
+        &mut app,
+        TaskEvent::TaskFinished {
+            task: "feature\u{1b}[2J".into(),
+            state: TaskState::Failed,
+            failed_step: Some(steps()[2].clone()),
+            error: Some("\u{1b}]0;pwned\u{7}boom".into()),
+            tokens: TokenUsage::default(),
+            cost_usd: 0.0,
+            elapsed_ms: 0,
+        },
+    );
+    let status = app
+        .ui
+        .status
+        .as_ref()
+        .map(|s| s.text.clone())
+        .unwrap_or_default();
+    assert!(status.contains("boom"), "{status}");
+    assert!(!status.chars().any(char::is_control), "{status:?}");
+}
