@@ -383,3 +383,73 @@ async fn a_task_with_a_group_runs_against_a_real_model() {
         );
     }
 }
+
+/// The TUI in a real terminal (tmux): `/task` opens the task view, a failed step is named, and
+/// `/task NAME --resume` goes on from it, reusing the step that succeeded.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_task_view_runs_fails_and_resumes_in_a_real_terminal() {
+    let has_tmux = std::process::Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_tmux {
+        support::peers::skip("tmux is not installed (apt-get install tmux)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("config.yaml"),
+        r#"
+agents:
+  planner:
+    provider: scripted
+    script: ["PLAN-ANSWER"]
+  builder:
+    provider: scripted
+    script:
+      - error: "the build server is down"
+      - "BUILD-ANSWER"
+tasks:
+  ship:
+    steps:
+      - {agent: planner, prompt: 'plan {{input}}'}
+      - {agent: builder, prompt: build}
+"#,
+    )
+    .unwrap();
+    let binary = env!("CARGO_BIN_EXE_tzzr");
+    let command = format!(
+        "XDG_STATE_HOME={} {binary} --config config.yaml; echo EXIT=$?; sleep 60",
+        dir.path().join("state").display()
+    );
+    let tmux = support::tmux::Tmux::start(dir.path(), &command);
+    tmux.wait_for("the UI", |s| s.contains("Prompt → planner"))
+        .await;
+
+    tmux.type_line("/task ship the login page");
+    let failed = tmux
+        .wait_for("the task to fail", |s| s.contains("Task ship failed"))
+        .await;
+    assert!(failed.contains("PLAN-ANSWER"), "{failed}");
+    assert!(failed.contains("the build server is down"), "{failed}");
+    assert!(
+        failed.contains("task `ship` failed at step 2 (builder)"),
+        "{failed}"
+    );
+
+    tmux.type_line("/task ship --resume");
+    let done = tmux
+        .wait_for("the resumed task to finish", |s| {
+            s.contains("Task ship done")
+        })
+        .await;
+    assert!(done.contains("✓ done in an earlier run"), "{done}");
+    assert!(done.contains("BUILD-ANSWER"), "{done}");
+
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("the main view", |s| s.contains("Tool calls"))
+        .await;
+    tmux.keys(&["C-c"]);
+    let after = tmux.wait_for("tzzr to exit", |s| s.contains("EXIT=")).await;
+    assert!(after.contains("EXIT=0"), "{after}");
+}
