@@ -45,7 +45,7 @@ pub struct Args {
     /// that run printed with --task NAME --json
     #[arg(long, value_name = "FILE", requires = "task", num_args = 0..=1)]
     pub resume_task: Option<Option<PathBuf>>,
-    /// Print JSON (JSON Lines of the engine's events for --agent/--all)
+    /// Print JSON (JSON Lines of the engine's events for --agent/--all, of the steps for --task)
     #[arg(long)]
     pub json: bool,
     /// Approve every tool call that would ask (`approval: ask`); without it they are refused

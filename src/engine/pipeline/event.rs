@@ -16,7 +16,7 @@ pub struct StepRef {
 }
 
 impl StepRef {
-    /// How a message names the step: `step 2 (coder)`, `step 3.1 "review" (reviewer)`.
+    /// How a message names the step: `step 2 (coder)`, ``step 3.1 `review` (reviewer)``.
     pub fn describe(&self) -> String {
         match &self.id {
             Some(id) => format!("step {} `{id}` ({})", self.index, self.agent),
