@@ -299,6 +299,13 @@ impl TaskRun {
         }
     }
 
+    /// Whether the task's turns have spent its budget (a run that spent nothing, on free local
+    /// models, never has, even under `budget_usd: 0`).
+    fn is_budget_spent(&self) -> bool {
+        self.budget_usd
+            .is_some_and(|budget| self.cost_usd > 0.0 && self.cost_usd >= budget)
+    }
+
     fn running(&self) -> impl Iterator<Item = &Step> {
         self.stages
             .iter()
@@ -374,7 +381,7 @@ impl TaskRun {
         now: Instant,
         events: &mut Vec<TaskEvent>,
     ) {
-        if let Some(budget) = self.budget_usd.filter(|b| self.cost_usd >= *b) {
+        if let Some(budget) = self.budget_usd.filter(|_| self.is_budget_spent()) {
             let spent = self.cost_usd;
             let step = &mut self.stages[stage][member];
             step.state = StepState::Failed;
@@ -435,7 +442,7 @@ impl TaskRun {
         now: Instant,
         events: &mut Vec<TaskEvent>,
     ) {
-        let budget_left = self.budget_usd.is_none_or(|b| self.cost_usd < b);
+        let budget_left = !self.is_budget_spent();
         let is_stopping = self.is_stopping;
         let step = &mut self.stages[stage][member];
         step.turn = None;

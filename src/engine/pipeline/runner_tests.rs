@@ -341,3 +341,17 @@ fn a_record_of_a_step_that_changed_agent_is_not_reused() {
     run.start(&mut turns, Instant::now());
     assert_eq!(turns.sent, [("a".into(), "one".into())]);
 }
+
+#[test]
+fn a_zero_budget_refuses_nothing_while_nothing_is_spent() {
+    let spec = task(
+        "    budget_usd: 0\n    steps:\n      - {agent: a, prompt: one}\n      - {agent: b, prompt: two}\n",
+    );
+    let mut run = TaskRun::new("t", &spec, None, Vec::new());
+    let mut turns = Fake::default();
+    let now = Instant::now();
+    run.start(&mut turns, now);
+    run.on_event(&cost(1, 0.0), &mut turns, now);
+    run.on_event(&done(1, "free"), &mut turns, now);
+    assert_eq!(turns.sent.len(), 2);
+}
