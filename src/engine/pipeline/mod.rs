@@ -7,6 +7,7 @@ pub mod event;
 pub mod framing;
 pub mod placeholder;
 pub mod runner;
+mod step;
 
 pub use drive::{Progress, drive};
 pub use event::{StepRecord, StepRef, StepState, TaskEvent, TaskState};

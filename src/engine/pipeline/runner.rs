@@ -9,11 +9,10 @@ use tokio::time::Instant;
 
 use super::event::{StepRecord, StepRef, StepState, TaskEvent, TaskState};
 use super::framing::{Context, frame, joined};
-use crate::engine::config::{StepSpec, TaskSpec, TaskStep};
+use super::step::{CancelledFor, Step, finished_event, is_worth_retrying, millis};
+use crate::engine::config::{TaskSpec, TaskStep};
 use crate::engine::orchestrator::{Orchestrator, UnknownAgent};
-use crate::engine::protocol::{
-    AgentCommand, AgentEvent, EventKind, FailureKind, Outcome, TokenUsage, TurnId,
-};
+use crate::engine::protocol::{AgentCommand, AgentEvent, EventKind, Outcome, TokenUsage, TurnId};
 
 /// Where a task's prompts go: the orchestrator, or a test's fake.
 pub trait Turns {
@@ -31,57 +30,6 @@ impl Turns for Orchestrator {
     fn cancel(&mut self, agent: &str) {
         // An agent that is gone has no turn to cancel.
         let _ = self.command(agent, AgentCommand::Cancel);
-    }
-}
-
-/// Why the runner cancelled a step's turn.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum CancelledFor {
-    Timeout,
-    Budget,
-}
-
-/// One step of the run.
-#[derive(Debug)]
-struct Step {
-    step: StepRef,
-    spec: StepSpec,
-    state: StepState,
-    attempts: u32,
-    turn: Option<TurnId>,
-    /// When its first attempt was sent.
-    started: Option<Instant>,
-    /// When the running attempt's turn must end (set when the turn starts: a queued turn does
-    /// not use up its time waiting).
-    deadline: Option<Instant>,
-    cancelled_for: Option<CancelledFor>,
-    output: String,
-    error: Option<String>,
-    tokens: TokenUsage,
-    cost_usd: f64,
-    elapsed: Duration,
-}
-
-impl Step {
-    fn is_over(&self) -> bool {
-        !matches!(self.state, StepState::Waiting | StepState::Running)
-    }
-
-    /// What the step after a group reads of this member: its answer, or why it has none (it
-    /// failed and `continue_on_error` let the task go on).
-    fn answer_for_next(&self) -> String {
-        match (&self.error, self.state.is_success()) {
-            (Some(error), false) => format!("(this step failed: {error})"),
-            _ => self.output.clone(),
-        }
-    }
-
-    /// What the next step reads of this one: `agent` or `agent (id)`.
-    fn label(&self) -> String {
-        match &self.step.id {
-            Some(id) => format!("{} ({id})", self.step.agent),
-            None => self.step.agent.clone(),
-        }
     }
 }
 
@@ -126,27 +74,12 @@ impl TaskRun {
                     .members()
                     .iter()
                     .enumerate()
-                    .map(|(j, spec)| Step {
-                        step: StepRef {
-                            index: match entry {
-                                TaskStep::Single(_) => (i + 1).to_string(),
-                                TaskStep::Parallel(_) => format!("{}.{}", i + 1, j + 1),
-                            },
-                            id: spec.id.clone(),
-                            agent: spec.agent.clone(),
-                        },
-                        spec: spec.clone(),
-                        state: StepState::Waiting,
-                        attempts: 0,
-                        turn: None,
-                        started: None,
-                        deadline: None,
-                        cancelled_for: None,
-                        output: String::new(),
-                        error: None,
-                        tokens: TokenUsage::default(),
-                        cost_usd: 0.0,
-                        elapsed: Duration::ZERO,
+                    .map(|(j, spec)| {
+                        let index = match entry {
+                            TaskStep::Single(_) => (i + 1).to_string(),
+                            TaskStep::Parallel(_) => format!("{}.{}", i + 1, j + 1),
+                        };
+                        Step::new(index, spec)
                     })
                     .collect()
             })
@@ -534,43 +467,6 @@ impl TaskRun {
             elapsed_ms: millis(self.started.map_or(Duration::ZERO, |s| now - s)),
         });
     }
-}
-
-/// Whether the same prompt sent again may fare better: not when a budget, the config, a key or
-/// the account refused it.
-fn is_worth_retrying(kind: FailureKind) -> bool {
-    match kind {
-        FailureKind::Budget
-        | FailureKind::Config
-        | FailureKind::Auth
-        | FailureKind::Quota
-        | FailureKind::Cancelled => false,
-        FailureKind::RateLimit
-        | FailureKind::Context
-        | FailureKind::Network
-        | FailureKind::Server
-        | FailureKind::Request
-        | FailureKind::Loop
-        | FailureKind::Internal
-        | FailureKind::Other => true,
-    }
-}
-
-fn finished_event(step: &Step) -> TaskEvent {
-    TaskEvent::StepFinished {
-        step: step.step.clone(),
-        state: step.state,
-        output: step.output.clone(),
-        error: step.error.clone(),
-        attempts: step.attempts,
-        tokens: step.tokens,
-        cost_usd: step.cost_usd,
-        elapsed_ms: millis(step.elapsed),
-    }
-}
-
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]
