@@ -8,14 +8,15 @@ use anyhow::{Context, Result};
 use clap::Parser;
 
 use tzzr::cli::args::{Args, Mode};
-use tzzr::cli::headless::{Finished, Interrupts, exit_status, run_task, run_turns};
+use tzzr::cli::headless::{Finished, Interrupts, TaskRequest, exit_status, run_task, run_turns};
 use tzzr::cli::print::{Format, Layout, Printer};
-use tzzr::engine::config::{self, Config, ConfigFile};
+use tzzr::engine::config::{self, Config, ConfigFile, TaskStep};
 use tzzr::engine::env::{Environment, Origin};
 use tzzr::engine::health;
 use tzzr::engine::json_text;
 use tzzr::engine::mcp::bridge;
 use tzzr::engine::orchestrator::{self, Orchestrator};
+use tzzr::engine::pipeline::{StepRecord, TaskEvent, TaskState};
 use tzzr::engine::tools::approval::Asker;
 use tzzr::logging::Secrets;
 use tzzr::report;
@@ -217,23 +218,78 @@ fn run(args: Args, secrets: &Secrets) -> Result<ExitCode> {
                 );
             };
             anyhow::ensure!(!task.steps.is_empty(), "task `{name}` has no steps");
+            let input = args.input.clone().map(read_input).transpose()?;
+            let resume = match &args.resume_task {
+                None => Vec::new(),
+                Some(Some(file)) => task_records(file)?,
+                Some(None) => anyhow::bail!(
+                    "--resume-task without a file is not there yet (it will read the session journal); give it the JSON Lines an earlier `tzzr --task {name} --json` printed: --resume-task FILE"
+                ),
+            };
             block_on(async {
                 let mut interrupts = listen_for_interrupts()?;
                 let (mut orch, mut events) = Orchestrator::start(config, &env, asker(&args))?;
-                let mut printer = printer(Layout::Stream, args.json);
-                let finished = run_task(
+                let layout = if task
+                    .steps
+                    .iter()
+                    .any(|s| matches!(s, TaskStep::Parallel(_)))
+                {
+                    Layout::Blocks
+                } else {
+                    Layout::Stream
+                };
+                let mut printer = printer(layout, args.json);
+                let request = TaskRequest {
+                    name: &name,
+                    spec: &task,
+                    input,
+                    resume,
+                };
+                let state = run_task(
                     &mut orch,
                     &mut events,
-                    &task.steps,
+                    request,
                     &mut printer,
                     &mut interrupts,
                 )
                 .await?;
                 orch.shutdown().await;
-                Ok(exit_code(&finished, &interrupts))
+                Ok(match (interrupts.received(), state) {
+                    (Some(signal), _) => ExitCode::from(signal.exit_status()),
+                    (None, TaskState::Done) => ExitCode::SUCCESS,
+                    (None, TaskState::Failed | TaskState::Cancelled) => ExitCode::FAILURE,
+                })
             })
         }
     }
+}
+
+/// `--input -` reads the task's input from standard input.
+fn read_input(input: String) -> Result<String> {
+    if input != "-" {
+        return Ok(input);
+    }
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .context("cannot read the task's input from standard input")?;
+    Ok(text)
+}
+
+/// The step records in the JSON Lines of an earlier `--task NAME --json` run.
+fn task_records(file: &Path) -> Result<Vec<StepRecord>> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let events: Vec<TaskEvent> = text
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    anyhow::ensure!(
+        !events.is_empty(),
+        "{} holds no task events; give it what `tzzr --task NAME --json` printed",
+        file.display()
+    );
+    Ok(StepRecord::from_events(&events))
 }
 
 fn printer(layout: Layout, json: bool) -> Printer<std::io::StdoutLock<'static>, std::io::Stderr> {

@@ -170,6 +170,21 @@ fn dev_team_yaml_loads_four_agents_on_claude_and_litellm() {
             .values()
             .all(|a| a.max_turns == 10 && a.servers.is_empty())
     );
+    let feature = &config.tasks["feature"];
+    let agents: Vec<Vec<&str>> = feature
+        .steps
+        .iter()
+        .map(|s| s.members().iter().map(|m| m.agent.as_str()).collect())
+        .collect();
+    assert_eq!(
+        agents,
+        [
+            vec!["architect"],
+            vec!["developer"],
+            vec!["reviewer", "tester"],
+            vec!["architect"]
+        ]
+    );
 }
 
 #[test]

@@ -37,7 +37,15 @@ pub struct Args {
     /// Run a pipeline from `tasks:`: each step's answer is the context of the next
     #[arg(long, value_name = "NAME", conflicts_with_all = ["agent", "all"])]
     pub task: Option<String>,
-    /// Print JSON (JSON Lines of the engine's events for --agent/--all)
+    /// The task's input: `{{input}}` in its prompts, else the context of its first step; `-`
+    /// reads it from standard input
+    #[arg(long, value_name = "TEXT", requires = "task")]
+    pub input: Option<String>,
+    /// Resume the task after the steps that succeeded in an earlier run, from the JSON Lines
+    /// that run printed with --task NAME --json
+    #[arg(long, value_name = "FILE", requires = "task", num_args = 0..=1)]
+    pub resume_task: Option<Option<PathBuf>>,
+    /// Print JSON (JSON Lines of the engine's events for --agent/--all, of the steps for --task)
     #[arg(long)]
     pub json: bool,
     /// Approve every tool call that would ask (`approval: ask`); without it they are refused

@@ -3,16 +3,20 @@
 
 use std::collections::HashSet;
 use std::io::Write;
+use std::time::Duration;
 
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::sync::watch;
 
 use super::print::Printer;
-use crate::engine::config::TaskStep;
+use crate::engine::config::TaskSpec;
 use crate::engine::orchestrator::{Orchestrator, UnknownAgent};
-use crate::engine::pipeline::step_prompt;
+use crate::engine::pipeline::{
+    Progress, StepRecord, StepState, TaskEvent, TaskRun, TaskState, drive,
+};
 use crate::engine::protocol::{AgentEvent, EventKind, Outcome, TurnId};
 use crate::engine::tools::exec::kill_all_process_groups;
+use crate::sanitize::line_for_display;
 pub use crate::stop_signals::StopSignal as Interrupt;
 use crate::stop_signals::StopSignals;
 
@@ -123,47 +127,108 @@ pub async fn run_turns<O: Write, E: Write>(
     Ok(finished)
 }
 
-/// Runs a task's steps in order, each with the previous answer as context; stops at the first
-/// step that does not finish.
+/// What to run of a task: its name, its steps, the input, and the records of an earlier run to
+/// resume from.
+pub struct TaskRequest<'a> {
+    pub name: &'a str,
+    pub spec: &'a TaskSpec,
+    pub input: Option<String>,
+    pub resume: Vec<StepRecord>,
+}
+
+/// Runs a task: text shows each step's heading (stderr) and answer (stdout, streamed; a
+/// parallel group's answers as blocks); `--json` one line per task event, the last one the
+/// summary. A failed task names its failing step on stderr.
 pub async fn run_task<O: Write, E: Write>(
     orchestrator: &mut Orchestrator,
     events: &mut UnboundedReceiver<AgentEvent>,
-    steps: &[TaskStep],
+    request: TaskRequest<'_>,
     printer: &mut Printer<O, E>,
     interrupts: &mut Interrupts,
-) -> Result<Vec<Finished>, RunError> {
-    let mut finished = Vec::new();
-    let mut previous: Option<String> = None;
-    for (n, step) in steps.iter().enumerate() {
-        printer
-            .heading(&format!(
-                "── step {}/{}: {} ──",
-                n + 1,
-                steps.len(),
-                step.agent
-            ))
-            .map_err(RunError::Output)?;
-        let prompt = step_prompt(previous.as_deref(), &step.prompt);
-        let mut outcome = run_turns(
-            orchestrator,
-            events,
-            vec![(step.agent.clone(), prompt)],
-            printer,
-            interrupts,
-        )
-        .await?;
-        let Some(last) = outcome.pop() else { break };
-        previous = match &last.outcome {
-            Outcome::Done { text } => Some(text.clone()),
-            // A cut answer is no ground for the next step.
-            Outcome::Stopped { .. } | Outcome::Failed { .. } | Outcome::Cancelled => None,
-        };
-        finished.push(last);
-        if previous.is_none() || interrupts.received().is_some() {
-            break;
+) -> Result<TaskState, RunError> {
+    let entries = request.spec.steps.len();
+    let mut run = TaskRun::new(request.name, request.spec, request.input, request.resume);
+    let mut stop = interrupts.clone();
+    let stop = async move {
+        stop.first().await;
+    };
+    drive(
+        &mut run,
+        orchestrator,
+        events,
+        stop,
+        |progress| match progress {
+            Progress::Agent(event) if !printer.is_json() => printer.event(event),
+            Progress::Agent(_) => Ok(()),
+            Progress::Task(event) if printer.is_json() => printer.json_line(event),
+            Progress::Task(event) => printer.heading_for(&task_line(event, entries)),
+        },
+    )
+    .await
+    .map_err(RunError::Output)
+}
+
+/// The line a task event shows on stderr in text mode, if any.
+fn task_line(event: &TaskEvent, entries: usize) -> Option<String> {
+    match event {
+        TaskEvent::TaskStarted { .. } => None,
+        TaskEvent::StepStarted { step, attempt, .. } => Some(format!(
+            "── step {}/{entries}: {}{} ──",
+            step.index,
+            line_for_display(&step.agent),
+            if *attempt > 1 {
+                format!(" (attempt {attempt})")
+            } else {
+                String::new()
+            }
+        )),
+        TaskEvent::StepRetrying { step, error, .. } => Some(format!(
+            "↻ {} failed: {}; sending it again",
+            line_for_display(&step.describe()),
+            line_for_display(error.lines().next().unwrap_or_default())
+        )),
+        TaskEvent::StepFinished { step, state, .. } => match state {
+            StepState::Reused => Some(format!(
+                "── step {}/{entries}: {} (done in an earlier run) ──",
+                step.index,
+                line_for_display(&step.agent)
+            )),
+            StepState::Waiting
+            | StepState::Running
+            | StepState::Done
+            | StepState::Failed
+            | StepState::Cancelled => None,
+        },
+        TaskEvent::TaskFinished {
+            task,
+            state,
+            failed_step,
+            error,
+            tokens,
+            cost_usd,
+            elapsed_ms,
+        } => {
+            let task = line_for_display(task);
+            let spent = format!(
+                "{} tokens, ${cost_usd:.4}, {:.1}s",
+                tokens.input + tokens.output,
+                Duration::from_millis(*elapsed_ms).as_secs_f64()
+            );
+            let step = failed_step
+                .as_ref()
+                .map(|s| line_for_display(&s.describe()))
+                .unwrap_or_default();
+            let error =
+                line_for_display(error.as_deref().unwrap_or("").lines().next().unwrap_or(""));
+            Some(match state {
+                TaskState::Done => format!("── task `{task}` done ({spent}) ──"),
+                TaskState::Failed => {
+                    format!("tzzr: task `{task}` failed at {step}: {error} ({spent})")
+                }
+                TaskState::Cancelled => format!("tzzr: task `{task}` cancelled ({spent})"),
+            })
         }
     }
-    Ok(finished)
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -173,6 +173,25 @@ impl<O: Write, E: Write> Printer<O, E> {
         }
     }
 
+    pub fn is_json(&self) -> bool {
+        self.format == Format::Json
+    }
+
+    /// Any serializable record as one JSON line on stdout (a task's events).
+    pub fn json_line<T: serde::Serialize>(&mut self, record: &T) -> io::Result<()> {
+        let line = json_text::compact(record).map_err(io::Error::other)?;
+        writeln!(self.out, "{line}")?;
+        self.out.flush()
+    }
+
+    /// [`Printer::heading`], when there is a line.
+    pub fn heading_for(&mut self, line: &Option<String>) -> io::Result<()> {
+        match line {
+            Some(line) => self.heading(line),
+            None => Ok(()),
+        }
+    }
+
     /// A line on stderr that names what comes next (a task's step).
     pub fn heading(&mut self, line: &str) -> io::Result<()> {
         if self.format == Format::Text {

@@ -7,6 +7,7 @@ pub mod logtail;
 pub mod markdown;
 pub mod model;
 pub mod run;
+pub mod task_slot;
 pub mod terminal;
 pub mod view;
 pub mod wrap;

@@ -17,6 +17,7 @@ use tokio::time::Instant;
 use super::app::{App, AppEvent, Effect};
 use super::config_watch::ConfigWatch;
 use super::logtail::{LogTail, LogUpdate};
+use super::task_slot::TaskSlot;
 use super::terminal;
 use super::view::{self, Ctx};
 use crate::engine::config::Config;
@@ -77,6 +78,7 @@ pub async fn run(
 
     let (background, mut results) = mpsc::unbounded_channel::<Background>();
     let mut tail: Option<LogTail> = None;
+    let mut task = TaskSlot::default();
     let mut terminal_events = EventStream::new();
     let mut pending = app.start();
     pending.extend(app.handle(AppEvent::ConfigWarnings { warnings }));
@@ -100,15 +102,33 @@ pub async fn run(
                 if effect == Effect::Quit {
                     break 'ui Ok(None);
                 }
-                let follow_ups = execute(
-                    effect,
-                    &mut orchestrator,
-                    &mut app,
-                    &mut tail,
-                    &background,
-                    &reload,
-                )
-                .await;
+                let follow_ups = if let Effect::StartTask {
+                    name,
+                    input,
+                    resume,
+                } = effect
+                {
+                    match task.start(&mut orchestrator, &name, input, resume) {
+                        Ok(started) => started
+                            .into_iter()
+                            .flat_map(|e| app.handle(AppEvent::Task(e)))
+                            .collect(),
+                        Err(why) => {
+                            app.ui.complain(crate::sanitize::line_for_display(&why));
+                            Vec::new()
+                        }
+                    }
+                } else {
+                    execute(
+                        effect,
+                        &mut orchestrator,
+                        &mut app,
+                        &mut tail,
+                        &background,
+                        &reload,
+                    )
+                    .await
+                };
                 pending.extend(follow_ups);
             }
             dirty = true;
@@ -131,6 +151,7 @@ pub async fn run(
             dirty = false;
             last_frame = Instant::now();
         }
+        let task_deadline = task.deadline();
         let animating = app.model.agents.iter().any(|a| a.activity.is_busy())
             || app
                 .model
@@ -152,13 +173,15 @@ pub async fn run(
             signal = signals.recv() => break Ok(Some(signal)),
             event = events.recv() => {
                 let Some(event) = event else { break Ok(None) };
-                pending = app.handle(AppEvent::Engine(event));
+                pending = engine_event(&mut app, &mut task, &mut orchestrator, event);
                 // Drain what is ready, then draw once.
                 while let Ok(event) = events.try_recv() {
-                    pending.extend(app.handle(AppEvent::Engine(event)));
+                    pending.extend(engine_event(&mut app, &mut task, &mut orchestrator, event));
                 }
                 dirty = true;
             }
+            () = async { tokio::time::sleep_until(task_deadline.unwrap_or_else(Instant::now)).await },
+                if task_deadline.is_some() => task.on_tick(&mut orchestrator),
             update = next_log(&mut tail) => {
                 if let Some(update) = update {
                     pending = app.handle(AppEvent::Log(update));
@@ -243,6 +266,21 @@ pub fn apply_config(
     }
 }
 
+/// An engine event for the app, then for the running task (whose events follow it).
+fn engine_event(
+    app: &mut App,
+    task: &mut TaskSlot,
+    orchestrator: &mut Orchestrator,
+    event: AgentEvent,
+) -> Vec<Effect> {
+    let task_events = task.on_event(&event, orchestrator);
+    let mut effects = app.handle(AppEvent::Engine(event));
+    for task_event in task_events {
+        effects.extend(app.handle(AppEvent::Task(task_event)));
+    }
+    effects
+}
+
 async fn next_log(tail: &mut Option<LogTail>) -> Option<LogUpdate> {
     match tail {
         Some(tail) => tail.recv().await,
@@ -318,6 +356,7 @@ async fn execute(
             *tail = Some(LogTail::follow(path, LOG_LINES));
             Vec::new()
         }
-        Effect::Quit => Vec::new(),
+        // Started by the loop, which holds the task.
+        Effect::Quit | Effect::StartTask { .. } => Vec::new(),
     }
 }

@@ -133,7 +133,15 @@ pub fn known_keys(parent: &KeyPath) -> &'static [&'static str] {
         [Some("settings"), Some("fallback"), None]
         | [Some("agents"), Some(_), Some("fallback"), None] => RawFallback::KEYS,
         [Some("tasks"), Some(_)] => RawTask::KEYS,
-        [Some("tasks"), Some(_), Some("steps"), None] => RawStep::KEYS,
+        [Some("tasks"), Some(_), Some("steps"), None]
+        | [
+            Some("tasks"),
+            Some(_),
+            Some("steps"),
+            None,
+            Some("parallel"),
+            None,
+        ] => RawStep::KEYS,
         _ => &[],
     }
 }

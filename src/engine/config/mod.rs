@@ -273,12 +273,44 @@ pub struct ScriptedToolCall {
 pub struct TaskSpec {
     pub description: String,
     pub steps: Vec<TaskStep>,
+    /// The most the task's turns may cost; no step starts once they have spent it.
+    pub budget_usd: Option<f64>,
 }
 
+/// One entry of a task's `steps:`: a step, or a group of steps run at once.
 #[derive(Clone, Debug, PartialEq)]
-pub struct TaskStep {
+pub enum TaskStep {
+    Single(StepSpec),
+    /// `parallel:`: every step gets the same `{{previous}}` (the answer before the group); the
+    /// next step gets the group's answers joined.
+    Parallel(Vec<StepSpec>),
+}
+
+impl TaskStep {
+    /// The steps this entry runs, one for a single step.
+    pub fn members(&self) -> &[StepSpec] {
+        match self {
+            TaskStep::Single(step) => std::slice::from_ref(step),
+            TaskStep::Parallel(steps) => steps,
+        }
+    }
+}
+
+/// One prompt sent to one agent, and what to do when its turn fails.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StepSpec {
+    /// The name `{{steps.ID.output}}` refers to it by.
+    pub id: Option<String>,
     pub agent: String,
     pub prompt: String,
+    /// How many times a failed turn is sent again.
+    pub retry: u32,
+    /// A turn running longer than this is cancelled (and counts as failed).
+    pub timeout: Option<Duration>,
+    /// The most this step's turns (retries included) may cost.
+    pub budget_usd: Option<f64>,
+    /// A failure of this step does not stop the task.
+    pub continue_on_error: bool,
 }
 
 /// A message about a place in a config file.

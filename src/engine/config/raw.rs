@@ -435,18 +435,35 @@ impl RawToolCall {
 pub struct RawTask {
     pub description: Option<String>,
     pub steps: Option<Vec<RawStep>>,
+    pub budget_usd: Option<Real>,
 }
 
 impl RawTask {
-    pub const KEYS: &[&str] = &["description", "steps"];
+    pub const KEYS: &[&str] = &["description", "steps", "budget_usd"];
 }
 
+/// A step (`agent` and `prompt`, as in v6) or a group (`parallel:` holding steps).
 #[derive(Debug, Default, Deserialize)]
 pub struct RawStep {
+    pub id: Option<String>,
     pub agent: Option<String>,
     pub prompt: Option<String>,
+    pub parallel: Option<Vec<RawStep>>,
+    pub retry: Option<Whole<u32>>,
+    pub timeout: Option<Seconds>,
+    pub budget_usd: Option<Real>,
+    pub continue_on_error: Option<Flag>,
 }
 
 impl RawStep {
-    pub const KEYS: &[&str] = &["agent", "prompt"];
+    pub const KEYS: &[&str] = &[
+        "id",
+        "agent",
+        "prompt",
+        "parallel",
+        "retry",
+        "timeout",
+        "budget_usd",
+        "continue_on_error",
+    ];
 }

@@ -10,13 +10,13 @@ use super::diagnose::{Report, did_you_mean};
 use super::locate::KeyPath;
 use super::raw::{
     RawAgent, RawApproval, RawConfig, RawFallback, RawMcpServer, RawModel, RawProvider, RawReply,
-    RawServer, RawSettings, RawTask,
+    RawServer, RawSettings, RawStep, RawTask,
 };
 use super::scalar::{Flag, Real, Seconds, Whole};
 use super::{
     AgentSpec, BUILTIN_PROVIDERS, Config, Fallback, McpServerSpec, McpTransport, ModelSpec,
     ProviderKind, ProviderSpec, ScriptedReply, ScriptedStop, ScriptedToolCall, Server, Settings,
-    TaskSpec, TaskStep, ToolProtocol,
+    StepSpec, TaskSpec, TaskStep, ToolProtocol,
 };
 
 use crate::engine::mcp::naming;
@@ -541,29 +541,87 @@ fn scripted_reply(raw: RawReply, path: &KeyPath, report: &mut Report<'_>) -> Scr
 }
 
 fn task(name: &str, raw: RawTask, report: &mut Report<'_>) -> TaskSpec {
-    let path = KeyPath::root().key("tasks").key(name);
+    let steps_path = KeyPath::root().key("tasks").key(name).key("steps");
     let steps = raw
         .steps
         .unwrap_or_default()
         .into_iter()
         .enumerate()
-        .map(|(i, step)| {
-            // Kept (with no agent) so later steps keep their index for messages.
-            let agent = step.agent.unwrap_or_else(|| {
-                report.error_at_key(
-                    &path.key("steps").index(i),
-                    format!("step {} of task `{name}` names no `agent`", i + 1),
-                );
-                String::new()
+        .map(|(i, mut raw)| {
+            let path = steps_path.index(i);
+            let place = format!("step {} of task `{name}`", i + 1);
+            let Some(members) = raw.parallel.take() else {
+                return TaskStep::Single(step(raw, &path, &place, report));
+            };
+            check_group(&raw, members.is_empty(), &path, &place, report);
+            let members = members.into_iter().enumerate().map(|(j, member)| {
+                let place = format!("step {}.{} of task `{name}`", i + 1, j + 1);
+                let path = path.key("parallel").index(j);
+                if member.parallel.is_some() {
+                    report.error_at_key(
+                        &path.key("parallel"),
+                        format!("{place} is a parallel group inside a parallel group; list its steps in the outer group"),
+                    );
+                    return StepSpec::default();
+                }
+                step(member, &path, &place, report)
             });
-            TaskStep {
-                agent,
-                prompt: step.prompt.unwrap_or_default(),
-            }
+            TaskStep::Parallel(members.collect())
         })
         .collect();
     TaskSpec {
         description: raw.description.unwrap_or_default(),
         steps,
+        budget_usd: raw.budget_usd.map(|Real(usd)| usd),
+    }
+}
+
+/// A `parallel:` entry holds its steps and nothing else.
+fn check_group(
+    raw: &RawStep,
+    is_empty: bool,
+    path: &KeyPath,
+    place: &str,
+    report: &mut Report<'_>,
+) {
+    let own_keys = [
+        ("id", raw.id.is_some()),
+        ("agent", raw.agent.is_some()),
+        ("prompt", raw.prompt.is_some()),
+        ("retry", raw.retry.is_some()),
+        ("timeout", raw.timeout.is_some()),
+        ("budget_usd", raw.budget_usd.is_some()),
+        ("continue_on_error", raw.continue_on_error.is_some()),
+    ];
+    for (key, _) in own_keys.iter().filter(|(_, set)| *set) {
+        report.error_at_key(
+            &path.key(*key),
+            format!("{place} is a `parallel:` group and cannot have `{key}`; set it on the steps inside the group"),
+        );
+    }
+    if is_empty {
+        report.error_at_key(
+            &path.key("parallel"),
+            format!(
+                "{place} is an empty `parallel:` group; list at least one step in it, or remove it"
+            ),
+        );
+    }
+}
+
+fn step(raw: RawStep, path: &KeyPath, place: &str, report: &mut Report<'_>) -> StepSpec {
+    // Kept (with no agent) so later steps keep their index for messages.
+    let agent = raw.agent.unwrap_or_else(|| {
+        report.error_at_key(path, format!("{place} names no `agent`"));
+        String::new()
+    });
+    StepSpec {
+        id: raw.id,
+        agent,
+        prompt: raw.prompt.unwrap_or_default(),
+        retry: raw.retry.map_or(0, |Whole(n)| n),
+        timeout: raw.timeout.map(|Seconds(d)| d),
+        budget_usd: raw.budget_usd.map(|Real(usd)| usd),
+        continue_on_error: raw.continue_on_error.is_some_and(|Flag(on)| on),
     }
 }

@@ -1180,3 +1180,108 @@ fn a_compact_at_that_is_no_share_of_the_window_is_an_error() {
     );
     assert!(error("agents:\n  a:\n    compact_at: 0\n").contains("agent `a` has compact_at 0"));
 }
+
+// --- tasks ---
+
+const TASK_AGENTS: &str = "agents:\n  architect: {provider: scripted}\n  coder: {provider: scripted}\n  reviewer: {provider: scripted}\n";
+
+#[test]
+fn a_v6_task_loads_as_single_steps_and_new_keys_are_read() {
+    let text = format!(
+        "{TASK_AGENTS}tasks:\n  ship:\n    budget_usd: 2\n    steps:\n      - agent: architect\n        prompt: Design\n      - parallel:\n          - {{agent: coder, prompt: Build, id: build, retry: 2, timeout: 90, budget_usd: 0.5, continue_on_error: yes}}\n          - {{agent: reviewer, prompt: Review}}\n"
+    );
+    let task = &load(&text).config.tasks["ship"];
+    assert_eq!(task.budget_usd, Some(2.0));
+    assert_eq!(
+        task.steps[0],
+        TaskStep::Single(StepSpec {
+            agent: "architect".into(),
+            prompt: "Design".into(),
+            ..StepSpec::default()
+        })
+    );
+    let TaskStep::Parallel(group) = &task.steps[1] else {
+        panic!("a group: {:?}", task.steps[1]);
+    };
+    assert_eq!(
+        group[0],
+        StepSpec {
+            id: Some("build".into()),
+            agent: "coder".into(),
+            prompt: "Build".into(),
+            retry: 2,
+            timeout: Some(Duration::from_secs(90)),
+            budget_usd: Some(0.5),
+            continue_on_error: true,
+        }
+    );
+}
+
+#[test]
+fn a_step_naming_an_unknown_agent_inside_a_group_is_placed_and_suggests_the_nearest() {
+    let text = format!(
+        "{TASK_AGENTS}tasks:\n  t:\n    steps:\n      - parallel:\n          - agent: reviewr\n            prompt: x\n"
+    );
+    assert_eq!(
+        error(&text),
+        "/project/config.yaml:9:20: step 1.1 of task `t` names unknown agent `reviewr`; did you mean `reviewer`? (agents: architect, coder, reviewer)"
+    );
+}
+
+#[test]
+fn a_duplicate_step_id_is_an_error_at_the_second() {
+    let text = format!(
+        "{TASK_AGENTS}tasks:\n  t:\n    steps:\n      - {{agent: coder, prompt: a, id: x}}\n      - {{agent: coder, prompt: b, id: x}}\n"
+    );
+    assert_eq!(
+        error(&text),
+        "/project/config.yaml:9:39: step 2 of task `t` reuses the id `x` of an earlier step; give each step its own id"
+    );
+}
+
+#[test]
+fn a_placeholder_naming_a_later_or_unknown_step_is_an_error() {
+    let later = format!(
+        "{TASK_AGENTS}tasks:\n  t:\n    steps:\n      - {{agent: coder, prompt: 'use {{{{steps.plan.output}}}}'}}\n      - {{agent: architect, prompt: p, id: plan}}\n"
+    );
+    assert_eq!(
+        error(&later),
+        "/project/config.yaml:8:32: step 1 of task `t` uses {{steps.plan.output}}, but no earlier step has the id `plan` (no step before it has an id)"
+    );
+    let sibling = format!(
+        "{TASK_AGENTS}tasks:\n  t:\n    steps:\n      - {{agent: coder, prompt: a, id: plan}}\n      - parallel:\n          - {{agent: coder, prompt: b, id: build}}\n          - {{agent: reviewer, prompt: '{{{{steps.biuld.output}}}}'}}\n"
+    );
+    assert_eq!(
+        error(&sibling),
+        "/project/config.yaml:11:39: step 2.2 of task `t` uses {{steps.biuld.output}}, but no earlier step has the id `biuld` (steps before it: plan)"
+    );
+}
+
+#[test]
+fn an_empty_or_nested_group_is_refused() {
+    let empty = format!("{TASK_AGENTS}tasks:\n  t:\n    steps:\n      - parallel: []\n");
+    assert_eq!(
+        error(&empty),
+        "/project/config.yaml:8:9: step 1 of task `t` is an empty `parallel:` group; list at least one step in it, or remove it"
+    );
+    let nested = format!(
+        "{TASK_AGENTS}tasks:\n  t:\n    steps:\n      - parallel:\n          - parallel:\n              - {{agent: coder, prompt: a}}\n"
+    );
+    assert!(
+        error(&nested).ends_with(
+            "step 1.1 of task `t` is a parallel group inside a parallel group; list its steps in the outer group"
+        ),
+        "{}",
+        error(&nested)
+    );
+    let mixed = format!(
+        "{TASK_AGENTS}tasks:\n  t:\n    steps:\n      - agent: coder\n        parallel:\n          - {{agent: coder, prompt: a}}\n"
+    );
+    assert!(
+        error(&mixed).ends_with(
+            "step 1 of task `t` is a `parallel:` group and cannot have `agent`; set it on the steps inside the group"
+        ),
+        "{}",
+        error(&mixed)
+    );
+}

@@ -2,12 +2,13 @@
 //! providers, agents of a task) and numbers that must make sense (budgets, prices, turns).
 
 use crate::engine::mcp::naming;
+use crate::engine::pipeline::placeholder::{Placeholder, is_step_id, placeholders};
 use crate::engine::tools::ALL_TOOLS;
 use crate::engine::tools::approval::ApprovalPolicy;
 
 use super::diagnose::{Report, did_you_mean};
 use super::locate::{KeyPath, key_position};
-use super::{AgentSpec, BUILTIN_PROVIDERS, Config, Fallback, ProviderKind};
+use super::{AgentSpec, BUILTIN_PROVIDERS, Config, Fallback, ProviderKind, StepSpec, TaskStep};
 
 /// Reports every mistake of `config` to `report`.
 pub fn validate(config: &Config, report: &mut Report<'_>) {
@@ -392,28 +393,105 @@ fn is_mcp_server_name(name: &str) -> bool {
 }
 
 fn check_tasks(config: &Config, report: &mut Report<'_>) {
-    let agent_names: Vec<&str> = config.agents.keys().map(String::as_str).collect();
     for (task_name, task) in &config.tasks {
-        let steps = KeyPath::root()
-            .key("tasks")
-            .key(task_name.as_str())
-            .key("steps");
-        for (i, step) in task.steps.iter().enumerate() {
-            // A step with no agent at all was reported while resolving.
-            if step.agent.is_empty() || config.agents.contains_key(&step.agent) {
-                continue;
-            }
+        let path = KeyPath::root().key("tasks").key(task_name.as_str());
+        if let Some(budget) = task.budget_usd.filter(|b| *b < 0.0) {
             report.error_at_value(
-                &steps.index(i).key("agent"),
+                &path.key("budget_usd"),
                 format!(
-                    "step {} of task `{task_name}` names unknown agent `{}`{} (agents: {})",
-                    i + 1,
-                    step.agent,
-                    did_you_mean(&step.agent, agent_names.iter().copied()),
-                    agent_names.join(", ")
+                    "task `{task_name}` has a negative budget_usd ({budget}); it must be 0 or more"
                 ),
             );
         }
+        // Ids of the steps before the one being checked, with where each was defined.
+        let mut earlier: Vec<&str> = Vec::new();
+        for (i, entry) in task.steps.iter().enumerate() {
+            let mut in_this_entry: Vec<&str> = Vec::new();
+            for (j, step) in entry.members().iter().enumerate() {
+                let (place, step_path) = match entry {
+                    TaskStep::Single(_) => (
+                        format!("step {} of task `{task_name}`", i + 1),
+                        path.key("steps").index(i),
+                    ),
+                    TaskStep::Parallel(_) => (
+                        format!("step {}.{} of task `{task_name}`", i + 1, j + 1),
+                        path.key("steps").index(i).key("parallel").index(j),
+                    ),
+                };
+                check_step(config, step, &place, &step_path, &earlier, report);
+                if let Some(id) = step.id.as_deref() {
+                    if earlier.contains(&id) || in_this_entry.contains(&id) {
+                        report.error_at_value(
+                            &step_path.key("id"),
+                            format!("{place} reuses the id `{id}` of an earlier step; give each step its own id"),
+                        );
+                    }
+                    in_this_entry.push(id);
+                }
+            }
+            earlier.extend(in_this_entry);
+        }
+    }
+}
+
+/// One step: its agent exists, its id is a word, its placeholders name earlier steps.
+fn check_step(
+    config: &Config,
+    step: &StepSpec,
+    place: &str,
+    path: &KeyPath,
+    earlier: &[&str],
+    report: &mut Report<'_>,
+) {
+    // A step with no agent at all was reported while resolving.
+    if !step.agent.is_empty() && !config.agents.contains_key(&step.agent) {
+        let agent_names: Vec<&str> = config.agents.keys().map(String::as_str).collect();
+        report.error_at_value(
+            &path.key("agent"),
+            format!(
+                "{place} names unknown agent `{}`{} (agents: {})",
+                crate::sanitize::line_for_display(&step.agent),
+                did_you_mean(&step.agent, agent_names.iter().copied()),
+                agent_names.join(", ")
+            ),
+        );
+    }
+    if let Some(id) = step.id.as_deref().filter(|id| !is_step_id(id)) {
+        report.error_at_value(
+            &path.key("id"),
+            format!(
+                "{place} has the id `{}`; an id is letters, digits, `-` and `_`",
+                crate::sanitize::line_for_display(id)
+            ),
+        );
+    }
+    if let Some(budget) = step.budget_usd.filter(|b| *b < 0.0) {
+        report.error_at_value(
+            &path.key("budget_usd"),
+            format!("{place} has a negative budget_usd ({budget}); it must be 0 or more"),
+        );
+    }
+    for (_, placeholder) in placeholders(&step.prompt) {
+        let Placeholder::StepOutput(named) = placeholder else {
+            continue;
+        };
+        if earlier.contains(&named) {
+            continue;
+        }
+        let known = if earlier.is_empty() {
+            "no step before it has an id".to_owned()
+        } else {
+            format!("steps before it: {}", earlier.join(", "))
+        };
+        report.error_at_value(
+            &path.key("prompt"),
+            format!(
+                "{place} uses {{{{steps.{}.output}}}}, but no earlier step has the id `{}`{} ({known})",
+                crate::sanitize::line_for_display(named),
+                crate::sanitize::line_for_display(named),
+                did_you_mean(named, earlier.iter().copied()),
+            ),
+        );
     }
 }
 

@@ -7,9 +7,9 @@ use crate::engine::protocol::AgentCommand;
 use crate::tui::view;
 
 /// Every command, for `/help` and for "did you mean".
-pub const COMMANDS: [&str; 14] = [
+pub const COMMANDS: [&str; 15] = [
     "/status", "/agents", "/agent", "/logs", "/costs", "/health", "/reload", "/all", "/quit",
-    "/cancel", "/clear", "/compact", "/help", "/exit",
+    "/cancel", "/clear", "/compact", "/help", "/exit", "/task",
 ];
 
 pub fn submit(app: &mut App, text: String) -> Vec<Effect> {
@@ -70,6 +70,7 @@ fn command(app: &mut App, line: &str) -> Vec<Effect> {
             Vec::new()
         }
         "/status" => vec![Effect::Status],
+        "/task" => super::task::command(app, rest),
         "/health" => {
             app.ui.say("checking every agent's provider…");
             vec![Effect::Health]

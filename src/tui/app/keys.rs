@@ -66,10 +66,16 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         return Vec::new();
     }
 
+    if app.ui.view == View::Task
+        && let Some(effects) = super::task::key(app, key)
+    {
+        return effects;
+    }
+
     match key.code {
         KeyCode::Char('a') if ctrl => {
             app.ui.view = match app.ui.view {
-                View::Main => View::RunAll,
+                View::Main | View::Task => View::RunAll,
                 View::RunAll => View::Main,
             };
             app.ui.all_armed = false;
@@ -247,7 +253,7 @@ fn interrupt(app: &mut App) -> Vec<Effect> {
 /// Esc: cancel the selected agent's turn (the selected column's in the run-all view).
 pub fn cancel_selected(app: &mut App) -> Vec<Effect> {
     let index = match app.ui.view {
-        View::Main => app.ui.selected,
+        View::Main | View::Task => app.ui.selected,
         View::RunAll => app.ui.column,
     };
     let Some(agent) = app.model.agents.get(index) else {

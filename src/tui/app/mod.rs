@@ -7,6 +7,7 @@ mod commands;
 mod keys;
 mod reload_report;
 pub mod state;
+mod task;
 #[cfg(test)]
 pub mod tests;
 
@@ -22,6 +23,7 @@ use super::model::Model;
 use super::view::conversation::ConversationCache;
 use super::view::{self, Areas, approval};
 use crate::engine::orchestrator::{AgentInfo, EndpointStatus};
+use crate::engine::pipeline::TaskEvent;
 use crate::engine::protocol::{AgentCommand, AgentEvent, EventKind};
 
 /// Something that happened, for the app to take in.
@@ -56,6 +58,8 @@ pub enum AppEvent {
     ConfigWarnings {
         warnings: Vec<String>,
     },
+    /// Something happened in the task started with `/task`.
+    Task(TaskEvent),
 }
 
 /// What the runner must do.
@@ -74,6 +78,13 @@ pub enum Effect {
     /// Check every agent's provider and show the result as a report.
     Health,
     Reload,
+    /// Run a task from `tasks:` (`/task NAME [input]`); `resume` starts after the steps that
+    /// succeeded in its last run.
+    StartTask {
+        name: String,
+        input: Option<String>,
+        resume: bool,
+    },
     /// Follow this log in the log pane.
     FollowLog {
         path: PathBuf,
@@ -187,6 +198,10 @@ impl App {
                     };
                 }
                 self.config_warnings = warnings;
+                Vec::new()
+            }
+            AppEvent::Task(event) => {
+                task::apply(self, &event);
                 Vec::new()
             }
         };
@@ -412,6 +427,10 @@ impl App {
         let text = match (self.ui.view, self.ui.all_armed) {
             (View::RunAll, _) | (View::Main, true) => {
                 "Prompt for every agent (Enter sends, Alt+Enter new line)".to_owned()
+            }
+            (View::Task, _) => {
+                "Esc back to the agents, ↑↓←→ pick a step, Enter opens its agent, /task NAME runs another"
+                    .to_owned()
             }
             (View::Main, false) => match self.model.agents.get(self.ui.selected) {
                 Some(agent) => format!(

@@ -51,12 +51,14 @@ impl Focus {
     }
 }
 
-/// The main screen, or the run-all grid.
+/// The main screen, the run-all grid, or the task view.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum View {
     #[default]
     Main,
     RunAll,
+    /// The steps of the running (or last) task (`/task`).
+    Task,
 }
 
 /// A window over the panes.
@@ -112,6 +114,8 @@ pub struct UiState {
     pub log_scroll: usize,
     /// How far the approval window's body is scrolled, for the call it was scrolled on.
     pub approval_scroll: Option<(CallId, usize)>,
+    /// The selected step of the task view (index into the task's steps).
+    pub task_step: usize,
     /// `/all` was typed alone: the next prompt goes to every agent.
     pub all_armed: bool,
     pub status: Option<Status>,

@@ -4,6 +4,7 @@
 mod agent;
 mod costs;
 mod endpoints;
+pub mod task;
 mod trace;
 mod transcript;
 
@@ -29,6 +30,8 @@ pub struct Model {
     pub budget_usd: Option<f64>,
     /// The log the log pane follows, and its last lines.
     pub log: LogView,
+    /// The task running, or the last one run (`/task`).
+    pub task: Option<task::TaskView>,
 }
 
 /// The log pane's file and lines (the newest last).
@@ -54,6 +57,7 @@ impl Model {
             costs: CostView::default(),
             budget_usd,
             log: LogView::default(),
+            task: None,
         }
     }
 
@@ -61,8 +65,22 @@ impl Model {
         self.agents.iter().position(|a| a.info.name == name)
     }
 
+    /// Folds one of a task's events into the model.
+    pub fn apply_task(&mut self, event: &crate::engine::pipeline::TaskEvent) {
+        match (&mut self.task, event) {
+            (_, crate::engine::pipeline::TaskEvent::TaskStarted { task, steps }) => {
+                self.task = Some(task::TaskView::new(task, steps));
+            }
+            (Some(view), event) => view.apply(event),
+            (None, _) => {}
+        }
+    }
+
     /// Folds one engine event into the model.
     pub fn apply(&mut self, event: &AgentEvent) {
+        if let Some(task) = &mut self.task {
+            task.apply_agent(event);
+        }
         let Some(index) = self.agent_index(&event.agent) else {
             // An agent removed by /reload may still report its last events: nothing shows them.
             return;

@@ -69,6 +69,7 @@ const GROUPS: [Group; 7] = [
             ("/health", "breakers and limits"),
             ("/reload", "re-read the config"),
             ("/all [TEXT]", "prompt every agent"),
+            ("/task NAME", "run a task from tasks:"),
             ("/cancel", "cancel the turn"),
             ("/clear", "clear the conversation"),
             ("/compact", "summarise older messages"),

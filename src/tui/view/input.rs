@@ -10,8 +10,8 @@ use crate::tui::input::PromptInput;
 
 pub fn render(ctx: &Ctx<'_>, input: &PromptInput, area: Rect, buf: &mut Buffer) {
     let target = match (ctx.ui.view, ctx.ui.all_armed) {
-        (View::RunAll, _) | (View::Main, true) => "every agent".to_owned(),
-        (View::Main, false) => ctx
+        (View::RunAll, _) | (View::Main | View::Task, true) => "every agent".to_owned(),
+        (View::Main | View::Task, false) => ctx
             .model
             .agents
             .get(ctx.ui.selected)

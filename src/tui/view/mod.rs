@@ -14,6 +14,7 @@ pub mod outcome;
 pub mod report;
 pub mod runall;
 pub mod status;
+pub mod task;
 pub mod theme;
 pub mod tools;
 
@@ -147,6 +148,7 @@ pub fn render(
             log::render(ctx, areas.log, buf);
         }
         View::RunAll => runall::render(ctx, cache, areas.body, buf),
+        View::Task => task::render(ctx, areas.body, buf),
     }
     input::render(ctx, input, areas.input, buf);
     status::render(ctx, areas.status, buf);
@@ -252,3 +254,5 @@ mod hostile_names;
 mod reload_screens;
 #[cfg(test)]
 mod screens;
+#[cfg(test)]
+mod task_screens;

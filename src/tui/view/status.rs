@@ -53,6 +53,12 @@ fn hints(ctx: &Ctx<'_>) -> Line<'static> {
             ("Esc", "cancel"),
             ("Ctrl+C", "quit"),
         ],
+        View::Task => &[
+            ("↑↓←→", "step"),
+            ("Enter", "open its agent"),
+            ("Esc", "back"),
+            ("Ctrl+C", "quit"),
+        ],
         View::RunAll => &[
             ("←→", "column"),
             ("Enter", "open"),
