@@ -35,6 +35,7 @@ use crate::engine::provider::context_probe::WindowProbes;
 use crate::engine::provider::route::{self, Route};
 use crate::engine::redact::Redactor;
 use crate::engine::resilience::endpoint::Dialect;
+use crate::engine::session::{AgentReplay, SessionLog, SessionPlan};
 use crate::engine::tools::Toolbox;
 use crate::engine::tools::approval::{Asker, Gate};
 
@@ -57,6 +58,8 @@ pub enum StartError {
     },
     #[error("cannot set up HTTP: {0}")]
     Http(String),
+    #[error("cannot write the session journal: {0}; check the permissions of that directory")]
+    Session(crate::engine::log_dir::LogFileError),
 }
 
 /// A link names its own fix; any other failure is the directory's.
@@ -120,6 +123,12 @@ pub struct Orchestrator {
     /// Agents and MCP servers a reload let go, stopping in the background; awaited by
     /// `shutdown`.
     retiring: Vec<tokio::task::JoinHandle<()>>,
+    /// The journal of this run's session, if it keeps one.
+    session: Option<Arc<SessionLog>>,
+    /// What each agent starts with, from the session this run resumes (taken as it starts).
+    restored: std::collections::HashMap<String, AgentReplay>,
+    /// What the user should know about the resumed session (agents left out, lines skipped).
+    session_notes: Vec<String>,
 }
 
 impl std::fmt::Debug for Orchestrator {
@@ -160,6 +169,18 @@ impl Orchestrator {
         env: &Environment,
         asker: Asker,
     ) -> Result<(Self, UnboundedReceiver<AgentEvent>), StartError> {
+        Self::start_with(config, env, asker, None)
+    }
+
+    /// [`start`](Self::start), keeping a session journal: a new session, or going on with one
+    /// (each agent's conversation, a Claude CLI agent's session, the money spent so far; an
+    /// agent no longer in the config is left out with a note, a new one starts empty).
+    pub fn start_with(
+        config: Config,
+        env: &Environment,
+        asker: Asker,
+        session: Option<SessionPlan>,
+    ) -> Result<(Self, UnboundedReceiver<AgentEvent>), StartError> {
         let (events, receiver) = mpsc::unbounded_channel();
         let mut env = env.clone();
         env.learn_secrets_of(&config);
@@ -182,14 +203,77 @@ impl Orchestrator {
             next_turn: 1,
             window_probes: WindowProbes::default(),
             retiring: Vec::new(),
+            session: None,
+            restored: std::collections::HashMap::new(),
+            session_notes: Vec::new(),
             config,
         };
+        if let Some(plan) = session {
+            orchestrator.open_session(plan)?;
+        }
         let specs: Vec<AgentSpec> = orchestrator.config.agents.values().cloned().collect();
         for spec in specs {
             let slot = orchestrator.spawn_agent(spec, None)?;
             orchestrator.slots.insert(slot.spec.name.clone(), slot);
         }
         Ok((orchestrator, receiver))
+    }
+
+    fn open_session(&mut self, plan: SessionPlan) -> Result<(), StartError> {
+        let log = match plan {
+            SessionPlan::New { dir, config } => {
+                SessionLog::create(&self.journals, &dir, &config).map_err(StartError::Session)?
+            }
+            SessionPlan::Resume(replay) => {
+                let log =
+                    SessionLog::reopen(&self.journals, &replay).map_err(StartError::Session)?;
+                self.restore(*replay);
+                log
+            }
+        };
+        self.session = Some(Arc::new(log));
+        Ok(())
+    }
+
+    /// Takes what the agents of `replay` start with, and the money it spent.
+    fn restore(&mut self, replay: crate::engine::session::Replay) {
+        let id = &replay.header.id;
+        if replay.skipped > 0 {
+            self.session_notes.push(format!(
+                "session {id}: {} unreadable line(s) skipped",
+                replay.skipped
+            ));
+        }
+        let mut meter = self.meter.lock().unwrap_or_else(PoisonError::into_inner);
+        for event in &replay.events {
+            if let EventKind::Usage {
+                model,
+                usage,
+                cost_usd,
+                estimated,
+                ..
+            } = &event.kind
+            {
+                let cost = if cost_usd.is_finite() {
+                    cost_usd.max(0.0)
+                } else {
+                    0.0
+                };
+                meter.record(&event.agent, model, *usage, cost, *estimated);
+            }
+        }
+        drop(meter);
+        self.next_turn = replay.next_turn().0;
+        for (name, agent) in replay.agents {
+            if self.config.agents.contains_key(&name) {
+                self.restored.insert(name, agent);
+            } else if agent.turns > 0 || !agent.conversation.is_empty() {
+                self.session_notes.push(format!(
+                    "session {id}: agent `{}` is not in the config any more; its conversation is left out",
+                    crate::sanitize::line_for_display(&name)
+                ));
+            }
+        }
     }
 
     /// Builds one agent (route, endpoint, tools, journal) and starts its task, after
@@ -271,6 +355,16 @@ impl Orchestrator {
             error,
         })?;
         let name: Arc<str> = spec.name.as_str().into();
+        let restored = self.restored.remove(&spec.name).unwrap_or_default();
+        let cli_session = restored.cli_session.filter(|id| is_cli_session_id(id));
+        let mut backend = backend;
+        if let Some(id) = &cli_session {
+            backend.resume_cli_session(id.clone());
+        }
+        let session = self
+            .session
+            .as_ref()
+            .map(|log| log.tap(&spec.name, &restored.conversation, cli_session.as_deref()));
         let window = ContextWindow::for_model(&self.prices, &price_model);
         // Only a server that speaks the OpenAI dialect can be llama.cpp or Ollama.
         let reported = backend
@@ -314,7 +408,7 @@ impl Orchestrator {
                 None,
             ),
             startup_notes: info.notes.clone(),
-            conversation: Vec::new(),
+            conversation: restored.conversation,
             context,
             bridge,
         };
@@ -325,7 +419,8 @@ impl Orchestrator {
                 self.events.clone(),
                 Some(journal),
                 self.env.secrets().clone(),
-            ),
+            )
+            .with_session(session),
             predecessor,
         );
         Ok(Slot {
@@ -355,6 +450,17 @@ impl Orchestrator {
         let (bridge, requests) = Bridge::open(dir, slot, &program)
             .map_err(|e| format!("cannot open its socket in {}: {e}", dir.path().display()))?;
         Ok(BridgeLink { bridge, requests })
+    }
+
+    /// The journal of this run's session, if it keeps one: its id, and [`SessionLog::record`]
+    /// for other parts' records.
+    pub fn session(&self) -> Option<&Arc<SessionLog>> {
+        self.session.as_ref()
+    }
+
+    /// What the user should know about the session this run resumed.
+    pub fn session_notes(&self) -> &[String] {
+        &self.session_notes
     }
 
     pub fn config(&self) -> &Config {
@@ -455,6 +561,17 @@ impl Orchestrator {
             known: self.slots.keys().cloned().collect(),
         })
     }
+}
+
+/// Whether a Claude CLI session id read from a journal is one the CLI could have made (it goes
+/// on the CLI's command line).
+fn is_cli_session_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && !id.starts_with('-')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// A config from YAML text, as if read from `/project/config.yaml`, with only `vars` set.
