@@ -10,12 +10,14 @@ use clap::Parser;
 use tzzr::cli::args::{Args, Mode};
 use tzzr::cli::headless::{Finished, Interrupts, exit_status, run_task, run_turns};
 use tzzr::cli::print::{Format, Layout, Printer};
+use tzzr::cli::sessions;
 use tzzr::engine::config::{self, Config, ConfigFile};
 use tzzr::engine::env::{Environment, Origin};
 use tzzr::engine::health;
 use tzzr::engine::json_text;
 use tzzr::engine::mcp::bridge;
 use tzzr::engine::orchestrator::{self, Orchestrator};
+use tzzr::engine::session::SessionPlan;
 use tzzr::engine::tools::approval::Asker;
 use tzzr::logging::Secrets;
 use tzzr::report;
@@ -123,12 +125,21 @@ fn raise_open_file_limit() {
 
 fn run(args: Args, secrets: &Secrets) -> Result<ExitCode> {
     let mode = args.mode()?;
+    if let Some(code) = answer_from_sessions(&mode, &args, secrets)? {
+        return Ok(code);
+    }
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let user_dir =
         directories::ProjectDirs::from("", "", "tzzr").map(|d| d.config_dir().to_path_buf());
     let file = config::discover(args.config.as_deref(), &cwd, user_dir.as_deref())?;
-    let (config, env, warnings) = load(&file, &cwd)?;
+    let (config, env, mut warnings) = load(&file, &cwd)?;
     secrets.set(env.secrets().clone());
+    let session = match mode {
+        Mode::Tui | Mode::Prompt { .. } | Mode::All { .. } | Mode::Task { .. } => {
+            Some(sessions::plan(args.resume().as_ref(), &file.path)?)
+        }
+        Mode::Agents | Mode::Status | Mode::Health | Mode::Sessions | Mode::Export { .. } => None,
+    };
     if mode != Mode::Tui {
         for warning in &warnings {
             report_error(secrets, &format!("warning: {warning}"));
@@ -160,7 +171,9 @@ fn run(args: Args, secrets: &Secrets) -> Result<ExitCode> {
                     .map_err(|e| diagnostics.clean(&format!("{e:#}")))
             });
             block_on(async {
-                let (orch, events) = Orchestrator::start(config, &env, Asker::Interactive)?;
+                let (orch, events) =
+                    Orchestrator::start_with(config, &env, Asker::Interactive, session)?;
+                warnings.extend(orch.session_notes().iter().cloned());
                 tzzr::tui::run::run(orch, events, reloader, warnings).await
             })
         }
@@ -188,7 +201,14 @@ fn run(args: Args, secrets: &Secrets) -> Result<ExitCode> {
         }),
         Mode::Prompt { agent, prompt } => {
             let prompt = read_prompt(prompt)?;
-            run_headless(config, &env, vec![(agent, prompt)], Layout::Stream, &args)
+            run_headless(
+                config,
+                &env,
+                session,
+                vec![(agent, prompt)],
+                Layout::Stream,
+                &args,
+            )
         }
         Mode::All { prompt } => {
             let prompt = read_prompt(prompt)?;
@@ -197,8 +217,10 @@ fn run(args: Args, secrets: &Secrets) -> Result<ExitCode> {
                 .keys()
                 .map(|name| (name.clone(), prompt.clone()))
                 .collect();
-            run_headless(config, &env, prompts, Layout::Blocks, &args)
+            run_headless(config, &env, session, prompts, Layout::Blocks, &args)
         }
+        // Answered before the config was read.
+        Mode::Sessions | Mode::Export { .. } => Ok(ExitCode::SUCCESS),
         Mode::Task { name } => {
             let Some(task) = config.tasks.get(&name).cloned() else {
                 let known: Vec<&str> = config.tasks.keys().map(String::as_str).collect();
@@ -214,7 +236,9 @@ fn run(args: Args, secrets: &Secrets) -> Result<ExitCode> {
             anyhow::ensure!(!task.steps.is_empty(), "task `{name}` has no steps");
             block_on(async {
                 let mut interrupts = listen_for_interrupts()?;
-                let (mut orch, mut events) = Orchestrator::start(config, &env, asker(&args))?;
+                let (mut orch, mut events) =
+                    Orchestrator::start_with(config, &env, asker(&args), session)?;
+                report_session_notes(secrets, &orch);
                 let mut printer = printer(Layout::Stream, args.json);
                 let finished = run_task(
                     &mut orch,
@@ -231,6 +255,40 @@ fn run(args: Args, secrets: &Secrets) -> Result<ExitCode> {
     }
 }
 
+/// `--sessions` and `--export`, which read the sessions and need no config.
+fn answer_from_sessions(mode: &Mode, args: &Args, secrets: &Secrets) -> Result<Option<ExitCode>> {
+    match mode {
+        Mode::Sessions => {
+            let sessions = sessions::catalog()?.summaries();
+            if args.json {
+                print_stdout(secrets, &json_text::pretty(&sessions)?);
+            } else {
+                print_raw(secrets, &sessions::list_text(&sessions));
+            }
+        }
+        Mode::Export {
+            id,
+            format,
+            output,
+            agent,
+        } => {
+            let text =
+                sessions::export(id, format.as_deref(), output.as_deref(), agent.as_deref())?;
+            if let Some(text) = text {
+                print_raw(secrets, &text);
+            }
+        }
+        Mode::Tui
+        | Mode::Agents
+        | Mode::Status
+        | Mode::Health
+        | Mode::Prompt { .. }
+        | Mode::All { .. }
+        | Mode::Task { .. } => return Ok(None),
+    }
+    Ok(Some(ExitCode::SUCCESS))
+}
+
 fn printer(layout: Layout, json: bool) -> Printer<std::io::StdoutLock<'static>, std::io::Stderr> {
     let format = if json { Format::Json } else { Format::Text };
     let stdout = std::io::stdout();
@@ -244,6 +302,13 @@ fn asker(args: &Args) -> Asker {
         Asker::ApproveAll
     } else {
         Asker::Nobody
+    }
+}
+
+/// What the user should know about the session a headless run goes on with.
+fn report_session_notes(secrets: &Secrets, orch: &Orchestrator) {
+    for note in orch.session_notes() {
+        report_error(secrets, &format!("warning: {note}"));
     }
 }
 
@@ -265,13 +330,15 @@ fn listen_for_interrupts() -> Result<Interrupts> {
 fn run_headless(
     config: Config,
     env: &Environment,
+    session: Option<SessionPlan>,
     prompts: Vec<(String, String)>,
     layout: Layout,
     args: &Args,
 ) -> Result<ExitCode> {
     block_on(async {
         let mut interrupts = listen_for_interrupts()?;
-        let (mut orch, mut events) = Orchestrator::start(config, env, asker(args))?;
+        let (mut orch, mut events) = Orchestrator::start_with(config, env, asker(args), session)?;
+        report_session_notes(&Secrets::default(), &orch);
         let mut printer = printer(layout, args.json);
         let finished = run_turns(
             &mut orch,

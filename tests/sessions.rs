@@ -56,9 +56,13 @@ impl Project {
 
     /// Starts the config's agents in a new session, or going on with the last one.
     fn start(&self, resume: bool) -> Run {
+        self.start_with_env(resume, &[])
+    }
+
+    fn start_with_env(&self, resume: bool, vars: &[(&str, &str)]) -> Run {
         support::harness::use_built_tzzr();
         let yaml = std::fs::read_to_string(self.config_path()).unwrap();
-        let env = Environment::isolated(std::iter::empty::<(&str, &str)>());
+        let env = Environment::isolated(vars.iter().copied());
         let loaded = config::load_str_with(&yaml, &self.config_path(), &|k: &str| env.get(k))
             .unwrap_or_else(|e| panic!("config: {e}"));
         let plan = if resume {
@@ -224,6 +228,23 @@ async fn exports_hold_every_turn_in_markdown_and_json() {
 }
 
 #[tokio::test]
+async fn no_secret_reaches_the_journal() {
+    const KEY: &str = "sk-test-session-0123456789abcdef";
+    let mock = MockLlm::start().await;
+    let project = Project::new(&config_yaml(&mock));
+    let mut run = project.start_with_env(false, &[("OPENAI_API_KEY", KEY)]);
+    run.ask("bot", &format!("remember {KEY}")).await;
+    run.stop().await;
+    let id = &project.catalog().ids()[0];
+    let journal = std::fs::read_to_string(project.catalog().path_of(id)).unwrap();
+    assert!(!journal.contains(KEY), "{journal}");
+    assert!(
+        journal.contains(r#""role":"user","text":"remember ***""#),
+        "{journal}"
+    );
+}
+
+#[tokio::test]
 async fn the_journal_is_private_to_the_user() {
     use std::os::unix::fs::PermissionsExt;
     let mock = MockLlm::start().await;
@@ -234,4 +255,240 @@ async fn the_journal_is_private_to_the_user() {
     assert_eq!(mode(&project.sessions()), 0o700);
     let id = &project.catalog().ids()[0];
     assert_eq!(mode(&project.catalog().path_of(id)), 0o600);
+}
+
+/// The real binary in `project`, its state (and so its sessions) in the project's temp dir.
+fn tzzr(project: &Project) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tzzr"));
+    cmd.current_dir(project.dir.path())
+        .env("XDG_STATE_HOME", project.dir.path().join("state"))
+        .env("XDG_DATA_HOME", project.dir.path().join("data"))
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("ANTHROPIC_API_KEY");
+    cmd
+}
+
+/// Runs the binary to its end (off the runtime's threads, so the mock goes on serving).
+async fn run_tzzr(project: &Project, args: &[&str]) -> std::process::Output {
+    let mut cmd = tzzr(project);
+    cmd.args(args);
+    tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap()
+}
+
+fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headless_runs_list_continue_resume_and_export_their_sessions() {
+    let mock = MockLlm::start().await;
+    let project = Project::new(&config_yaml(&mock));
+    let first = run_tzzr(&project, &["--agent", "bot", "--prompt", "my name is Ada"]).await;
+    assert!(first.status.success(), "{}", stderr(&first));
+
+    let listed = run_tzzr(&project, &["--sessions", "--json"]).await;
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    let sessions: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(sessions.as_array().unwrap().len(), 1, "{sessions}");
+    assert_eq!(sessions[0]["turns"], 1);
+    assert_eq!(sessions[0]["agents"], serde_json::json!(["bot"]));
+    assert_eq!(sessions[0]["last_prompt"], "my name is Ada");
+    assert_eq!(
+        sessions[0]["config"].as_str().unwrap(),
+        project.config_path().to_str().unwrap()
+    );
+    let id = sessions[0]["id"].as_str().unwrap().to_owned();
+    let text = run_tzzr(&project, &["--sessions"]).await;
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.starts_with(&id) && text.contains("\"my name is Ada\""),
+        "{text}"
+    );
+
+    let second = run_tzzr(
+        &project,
+        &[
+            "--continue",
+            "--agent",
+            "bot",
+            "--prompt",
+            "what is my name?",
+        ],
+    )
+    .await;
+    assert!(second.status.success(), "{}", stderr(&second));
+    let request = &mock.chat_requests()[1];
+    assert_eq!(
+        roles(request.json()),
+        ["system", "user", "assistant", "user"]
+    );
+    assert_eq!(request.json()["messages"][1]["content"], "my name is Ada");
+
+    let third = run_tzzr(
+        &project,
+        &["--resume", &id[..8], "--all", "--prompt", "and now?"],
+    )
+    .await;
+    assert!(third.status.success(), "{}", stderr(&third));
+    let bot_request = mock
+        .chat_requests()
+        .into_iter()
+        .skip(2)
+        .find(|r| r.json()["messages"][0]["content"] == "# bot\n\nYou help.")
+        .unwrap();
+    assert_eq!(bot_request.json()["messages"].as_array().unwrap().len(), 6);
+
+    let out = project.dir.path().join("bot.json");
+    let exported = run_tzzr(
+        &project,
+        &[
+            "--export",
+            &id,
+            "--format",
+            "json",
+            "-o",
+            out.to_str().unwrap(),
+            "--agent",
+            "bot",
+        ],
+    )
+    .await;
+    assert!(exported.status.success(), "{}", stderr(&exported));
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let prompts: Vec<&str> = json["agents"][0]["turns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["prompt"].as_str().unwrap())
+        .collect();
+    assert_eq!(prompts, ["my name is Ada", "what is my name?", "and now?"]);
+    let md = run_tzzr(&project, &["--export", &id]).await;
+    let md = String::from_utf8_lossy(&md.stdout);
+    assert!(
+        md.contains("## quiet") && md.contains("echo: what is my name?"),
+        "{md}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_that_cannot_be_resumed_says_why_in_one_line() {
+    let mock = MockLlm::start().await;
+    let project = Project::new(&config_yaml(&mock));
+    let none = run_tzzr(
+        &project,
+        &["--continue", "--agent", "bot", "--prompt", "hi"],
+    )
+    .await;
+    assert!(!none.status.success());
+    assert!(stderr(&none).contains("no session of"), "{}", stderr(&none));
+    assert_eq!(stderr(&none).lines().count(), 1, "{}", stderr(&none));
+
+    run_tzzr(&project, &["--agent", "bot", "--prompt", "hi"]).await;
+    let unknown = run_tzzr(
+        &project,
+        &["--resume", "1999", "--agent", "bot", "--prompt", "hi"],
+    )
+    .await;
+    assert!(!unknown.status.success());
+    let message = stderr(&unknown);
+    assert!(
+        message.contains("no session `1999`; nearest: 20"),
+        "{message}"
+    );
+
+    let other = project.dir.path().join("other.yaml");
+    std::fs::write(&other, config_yaml(&mock)).unwrap();
+    let id = project.catalog().ids()[0].to_string();
+    let elsewhere = run_tzzr(
+        &project,
+        &[
+            "--config",
+            "other.yaml",
+            "--resume",
+            &id,
+            "--agent",
+            "bot",
+            "--prompt",
+            "hi",
+        ],
+    )
+    .await;
+    assert!(!elsewhere.status.success());
+    assert!(
+        stderr(&elsewhere).contains(&format!("session {id} is of ")),
+        "{}",
+        stderr(&elsewhere)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_killed_mid_stream_resumes_with_every_turn_before_it() {
+    let mock = MockLlm::start().await;
+    let project = Project::new(&config_yaml(&mock));
+    let first = run_tzzr(&project, &["--agent", "bot", "--prompt", "my name is Ada"]).await;
+    assert!(first.status.success(), "{}", stderr(&first));
+    let id = project.catalog().ids()[0].clone();
+    let journal = project.catalog().path_of(&id);
+
+    let mut child = tzzr(&project)
+        .args([
+            "--continue",
+            "--agent",
+            "bot",
+            "--prompt",
+            "[[stall]] tell me a story",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The stalled turn has started, and its start is on disk: the run is mid-stream.
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !std::fs::read_to_string(&journal)
+        .unwrap()
+        .contains("tell me a story")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the turn never started"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+
+    let resumed = run_tzzr(
+        &project,
+        &[
+            "--continue",
+            "--agent",
+            "bot",
+            "--prompt",
+            "what is my name?",
+        ],
+    )
+    .await;
+    assert!(resumed.status.success(), "{}", stderr(&resumed));
+    let last = mock.chat_requests().pop().unwrap();
+    assert_eq!(roles(last.json()), ["system", "user", "assistant", "user"]);
+    assert_eq!(
+        last.json()["messages"][2]["content"],
+        "echo: my name is Ada"
+    );
+    assert_eq!(last.json()["messages"][3]["content"], "what is my name?");
+
+    let replay = project
+        .catalog()
+        .find_for(None, &project.config_path())
+        .unwrap();
+    let interrupted = replay.events.iter().any(|e| {
+        matches!(&e.kind, EventKind::TurnFinished { outcome: Outcome::Failed { error, .. } } if error.starts_with("interrupted"))
+    });
+    assert!(
+        interrupted,
+        "the killed turn ends as interrupted in the replay"
+    );
+    assert_eq!(replay.turns(), 3);
 }

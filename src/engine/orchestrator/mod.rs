@@ -221,8 +221,18 @@ impl Orchestrator {
 
     fn open_session(&mut self, plan: SessionPlan) -> Result<(), StartError> {
         let log = match plan {
+            // A run the user did not ask to keep is not refused for want of a journal.
             SessionPlan::New { dir, config } => {
-                SessionLog::create(&self.journals, &dir, &config).map_err(StartError::Session)?
+                match SessionLog::create(&self.journals, &dir, &config) {
+                    Ok(log) => log,
+                    Err(e) => {
+                        tracing::warn!("no session journal: {e}");
+                        self.session_notes.push(format!(
+                            "this run is not kept as a session (it cannot be resumed): {e}"
+                        ));
+                        return Ok(());
+                    }
+                }
             }
             SessionPlan::Resume(replay) => {
                 let log =
