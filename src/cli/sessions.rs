@@ -9,8 +9,8 @@ use crate::engine::session::{self, Catalog, ExportFormat, FindError, SessionPlan
 /// Why a session flag could not be honoured.
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
-    #[error("no directory for sessions (HOME is not set); set HOME or XDG_STATE_HOME")]
-    NoDir,
+    #[error(transparent)]
+    NoDir(#[from] session::NoSessionDir),
     #[error(transparent)]
     Find(#[from] FindError),
     #[error("{0}")]
@@ -24,9 +24,7 @@ pub enum SessionError {
 
 /// The sessions directory.
 pub fn catalog() -> Result<Catalog, SessionError> {
-    session::default_dir()
-        .map(Catalog::new)
-        .ok_or(SessionError::NoDir)
+    Ok(session::catalog()?)
 }
 
 /// The session a run on `config_file` keeps: the one `resume` names, or a new one.

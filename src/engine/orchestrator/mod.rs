@@ -129,6 +129,8 @@ pub struct Orchestrator {
     restored: std::collections::HashMap<String, AgentReplay>,
     /// What the user should know about the resumed session (agents left out, lines skipped).
     session_notes: Vec<String>,
+    /// The resumed session's events, for a front end to rebuild its screen from.
+    restored_events: Vec<AgentEvent>,
 }
 
 impl std::fmt::Debug for Orchestrator {
@@ -206,6 +208,7 @@ impl Orchestrator {
             session: None,
             restored: std::collections::HashMap::new(),
             session_notes: Vec::new(),
+            restored_events: Vec::new(),
             config,
         };
         if let Some(plan) = session {
@@ -246,7 +249,7 @@ impl Orchestrator {
     }
 
     /// Takes what the agents of `replay` start with, and the money it spent.
-    fn restore(&mut self, replay: crate::engine::session::Replay) {
+    fn restore(&mut self, mut replay: crate::engine::session::Replay) {
         let id = &replay.header.id;
         if replay.skipped > 0 {
             self.session_notes.push(format!(
@@ -274,6 +277,7 @@ impl Orchestrator {
         }
         drop(meter);
         self.next_turn = replay.next_turn().0;
+        self.restored_events = std::mem::take(&mut replay.events);
         for (name, agent) in replay.agents {
             if self.config.agents.contains_key(&name) {
                 self.restored.insert(name, agent);
@@ -466,6 +470,12 @@ impl Orchestrator {
     /// for other parts' records.
     pub fn session(&self) -> Option<&Arc<SessionLog>> {
         self.session.as_ref()
+    }
+
+    /// The events of the session this run resumed (once; empty after), for a front end to
+    /// rebuild what it showed: transcripts, traces, costs, prompt history.
+    pub fn take_restored_events(&mut self) -> Vec<AgentEvent> {
+        std::mem::take(&mut self.restored_events)
     }
 
     /// What the user should know about the session this run resumed.

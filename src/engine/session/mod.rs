@@ -31,6 +31,16 @@ pub fn default_dir() -> Option<PathBuf> {
     Some(base.join("sessions"))
 }
 
+/// There is no user directory to keep sessions in.
+#[derive(Debug, thiserror::Error)]
+#[error("no directory for sessions (HOME is not set); set HOME or XDG_STATE_HOME")]
+pub struct NoSessionDir;
+
+/// The sessions in the user's sessions directory.
+pub fn catalog() -> Result<Catalog, NoSessionDir> {
+    default_dir().map(Catalog::new).ok_or(NoSessionDir)
+}
+
 /// How a run uses sessions: a new one in `dir`, or the one it resumes.
 #[derive(Debug)]
 pub enum SessionPlan {
