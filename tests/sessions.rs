@@ -492,3 +492,100 @@ async fn a_run_killed_mid_stream_resumes_with_every_turn_before_it() {
     );
     assert_eq!(replay.turns(), 3);
 }
+
+#[tokio::test]
+async fn a_resumed_run_counts_the_money_spent_before_it() {
+    use support::mock_llm::{MockReply, MockUsage};
+    let mock = MockLlm::start().await;
+    mock.push(MockReply::text(["priced"]).usage(MockUsage {
+        input: 1_000_000,
+        output: 0,
+        ..MockUsage::default()
+    }));
+    let project = Project::new(&config_yaml(&mock));
+    let mut run = project.start(false);
+    run.ask("bot", "spend").await;
+    let spent = run.orchestrator.costs();
+    run.stop().await;
+    assert!(spent.total_cost_usd > 0.0, "{spent:?}");
+
+    let run = project.start(true);
+    let restored = run.orchestrator.costs();
+    assert_eq!(restored.total_requests, spent.total_requests);
+    assert_eq!(restored.total_input_tokens, 1_000_000);
+    assert!((restored.total_cost_usd - spent.total_cost_usd).abs() < 1e-9);
+    assert!(restored.by_agent.contains_key("bot"));
+    run.stop().await;
+}
+
+#[tokio::test]
+async fn agents_gone_from_the_config_are_left_out_with_a_note_and_new_ones_start_empty() {
+    let mock = MockLlm::start().await;
+    let project = Project::new(&config_yaml(&mock));
+    let mut run = project.start(false);
+    run.ask("quiet", "remember me").await;
+    run.stop().await;
+    std::fs::write(
+        project.config_path(),
+        format!(
+            "agents:\n  bot:\n    role: You help.\n    provider: openai\n    model: gpt-4o\n    api_base: {}\n  fresh:\n    role: New.\n    provider: openai\n    model: gpt-4o\n    api_base: {}\n",
+            mock.openai_base(),
+            mock.openai_base()
+        ),
+    )
+    .unwrap();
+    let mut run = project.start(true);
+    let notes = run.orchestrator.session_notes().join("\n");
+    assert!(
+        notes.contains("agent `quiet` is not in the config any more"),
+        "{notes}"
+    );
+    let (_, outcome) = run.ask("fresh", "hello").await;
+    assert!(outcome.is_done());
+    run.stop().await;
+    let last = mock.chat_requests().pop().unwrap();
+    assert_eq!(roles(last.json()), ["system", "user"]);
+}
+
+/// A fake `claude` that answers in the session it was given (`--session-id`) or asked to resume
+/// (`--resume`), and logs which, one run a line.
+fn fake_claude(dir: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let script = format!(
+        r#"#!/bin/sh
+session=""
+previous=""
+for arg in "$@"; do
+  case "$previous" in --session-id|--resume) session="$arg"; echo "$previous $arg" >> '{dir}/sessions.log' ;; esac
+  previous="$arg"
+done
+printf '{{"type":"system","subtype":"init","session_id":"%s","tools":[]}}\n' "$session"
+printf '{{"type":"result","subtype":"success","is_error":false,"result":"ok"}}\n'
+"#,
+        dir = dir.display()
+    );
+    let path = dir.join("claude");
+    std::fs::write(&path, script).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+#[tokio::test]
+async fn a_claude_cli_agent_goes_on_with_its_cli_session() {
+    let fake = tempfile::tempdir().unwrap();
+    let claude = fake_claude(fake.path());
+    let project = Project::new("agents:\n  cc:\n    provider: claude\n    model: sonnet\n");
+    let vars = [("TZZR_CLAUDE_BIN", claude.to_str().unwrap())];
+    let mut run = project.start_with_env(false, &vars);
+    let (_, outcome) = run.ask("cc", "first").await;
+    assert!(outcome.is_done(), "{outcome:?}");
+    run.stop().await;
+
+    let mut run = project.start_with_env(true, &vars);
+    run.ask("cc", "second").await;
+    run.stop().await;
+    let log = std::fs::read_to_string(fake.path().join("sessions.log")).unwrap();
+    let runs: Vec<&str> = log.lines().collect();
+    let started = runs[0].strip_prefix("--session-id ").unwrap();
+    assert_eq!(runs[1], format!("--resume {started}"), "{log}");
+}

@@ -6,8 +6,8 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use super::Replay;
 use super::record::Record;
+use super::{Replay, SessionId};
 
 /// The longest line read; a longer one is skipped (a whole conversation after a compaction is
 /// far shorter).
@@ -58,9 +58,19 @@ pub fn read_file(path: &Path) -> Result<Replay, ReadError> {
         });
     }
     let lines = read_records(file).map_err(io_error)?;
-    Replay::from_lines(path, lines).ok_or_else(|| ReadError::NoHeader {
+    let mut replay = Replay::from_lines(path, lines).ok_or_else(|| ReadError::NoHeader {
         path: path.to_path_buf(),
-    })
+    })?;
+    // The file's name is the session's id: a header naming another session (copied, edited)
+    // must not send this run's records into that one's file.
+    if let Some(id) = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(SessionId::from_file_name)
+    {
+        replay.header.id = id;
+    }
+    Ok(replay)
 }
 
 /// The header of the journal at `path` (its first line only), if it is a session's.
@@ -165,6 +175,17 @@ mod tests {
         assert_eq!(lines.records.len(), 2);
         assert_eq!(lines.skipped, 5);
         assert!(!lines.torn);
+    }
+
+    #[test]
+    fn a_session_is_the_one_its_file_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("20261129-110000-ffff.jsonl");
+        std::fs::write(&path, format!("{HEADER}\n")).unwrap();
+        assert_eq!(
+            read_file(&path).unwrap().header.id.as_str(),
+            "20261129-110000-ffff"
+        );
     }
 
     #[test]

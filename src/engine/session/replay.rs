@@ -53,6 +53,7 @@ impl Replay {
             agents: IndexMap::new(),
             data: Vec::new(),
         };
+        // Turns started and not yet ended, in the order they started.
         let mut open_turns: IndexMap<(String, TurnId), ()> = IndexMap::new();
         for record in records {
             match record {
@@ -103,7 +104,18 @@ impl Replay {
             EventKind::TurnFinished { .. } => {
                 open.shift_remove(&key);
             }
-            _ => {}
+            EventKind::TextDelta { .. }
+            | EventKind::Reasoning { .. }
+            | EventKind::ToolCallRequested { .. }
+            | EventKind::ApprovalNeeded { .. }
+            | EventKind::ToolCallFinished { .. }
+            | EventKind::Retry { .. }
+            | EventKind::Waiting { .. }
+            | EventKind::Endpoint { .. }
+            | EventKind::FallbackTaken { .. }
+            | EventKind::Context { .. }
+            | EventKind::Compacted { .. }
+            | EventKind::Notice { .. } => {}
         }
     }
 
