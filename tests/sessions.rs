@@ -589,3 +589,33 @@ async fn a_claude_cli_agent_goes_on_with_its_cli_session() {
     let started = runs[0].strip_prefix("--session-id ").unwrap();
     assert_eq!(runs[1], format!("--resume {started}"), "{log}");
 }
+
+#[tokio::test]
+async fn a_session_open_in_one_run_cannot_be_resumed_by_another() {
+    let mock = MockLlm::start().await;
+    let project = Project::new(&config_yaml(&mock));
+    let first = project.start(false);
+    let yaml = std::fs::read_to_string(project.config_path()).unwrap();
+    let env = Environment::isolated(std::iter::empty::<(&str, &str)>());
+    let loaded =
+        config::load_str_with(&yaml, &project.config_path(), &|k: &str| env.get(k)).unwrap();
+    let replay = project
+        .catalog()
+        .find_for(None, &project.config_path())
+        .unwrap();
+    let error = Orchestrator::start_with(
+        loaded.config,
+        &env,
+        Asker::Nobody,
+        Some(SessionPlan::Resume(Box::new(replay))),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        error.contains("is open in another tzzr; quit that one first"),
+        "{error}"
+    );
+    first.stop().await;
+    let second = project.start(true);
+    second.stop().await;
+}

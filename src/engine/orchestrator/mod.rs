@@ -58,8 +58,8 @@ pub enum StartError {
     },
     #[error("cannot set up HTTP: {0}")]
     Http(String),
-    #[error("cannot write the session journal: {0}; check the permissions of that directory")]
-    Session(crate::engine::log_dir::LogFileError),
+    #[error(transparent)]
+    Session(crate::engine::session::OpenError),
 }
 
 /// A link names its own fix; any other failure is the directory's.

@@ -19,7 +19,7 @@ pub use id::SessionId;
 pub use read::{ReadError, read_file};
 pub use record::{ConversationRecord, Header, Record};
 pub use replay::{AgentReplay, Replay};
-pub use writer::{SessionLog, SessionTap};
+pub use writer::{OpenError, SessionLog, SessionTap};
 
 /// Where sessions are kept: `$XDG_STATE_HOME/tzzr/sessions` (history is state in the XDG
 /// sense), or the local data directory where there is no state directory.

@@ -17,9 +17,23 @@ use crate::engine::log_dir::{LogDir, LogFileError};
 use crate::engine::protocol::AgentEvent;
 use crate::engine::redact::Redactor;
 
-/// The journal of the running session, shared by every agent's [`SessionTap`].
+/// Why the session's journal could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot write the session journal: {0}; check the permissions of that directory")]
+    File(#[from] LogFileError),
+    #[error(
+        "session {id} is open in another tzzr; quit that one first, or start without --continue/--resume for a new session"
+    )]
+    Busy { id: SessionId },
+}
+
+/// The journal of the running session, shared by every agent's [`SessionTap`]. While it lives,
+/// the file is locked: two runs appending to one session would interleave its conversations.
 #[derive(Debug)]
 pub struct SessionLog {
+    /// Holds the lock.
+    _locked: std::fs::File,
     id: SessionId,
     config: PathBuf,
     file: Arc<LogFile>,
@@ -30,7 +44,7 @@ pub struct SessionLog {
 
 impl SessionLog {
     /// Starts a new session for `config` in `dir` (made private if it does not exist).
-    pub fn create(writer: &JournalWriter, dir: &Path, config: &Path) -> Result<Self, LogFileError> {
+    pub fn create(writer: &JournalWriter, dir: &Path, config: &Path) -> Result<Self, OpenError> {
         let log_dir = open_private_dir(dir)?;
         let started = jiff::Timestamp::now();
         let id = SessionId::new(started);
@@ -41,16 +55,18 @@ impl SessionLog {
             version: env!("CARGO_PKG_VERSION").to_owned(),
         });
         let mut file = log_dir.create_new(&id.file_name())?;
+        lock(&file, &id)?;
         write_line(&mut file, &header, &log_dir, &id)?;
-        Ok(Self::on(writer, log_dir, id, config.to_path_buf()))
+        Ok(Self::on(writer, log_dir, file, id, config.to_path_buf()))
     }
 
     /// Goes on with the session `replay` was read from: a `resumed` line, then this run's records.
-    pub fn reopen(writer: &JournalWriter, replay: &Replay) -> Result<Self, LogFileError> {
+    pub fn reopen(writer: &JournalWriter, replay: &Replay) -> Result<Self, OpenError> {
         let dir = replay.path.parent().unwrap_or_else(|| Path::new("."));
         let log_dir = open_private_dir(dir)?;
         let id = replay.header.id.clone();
         let mut file = log_dir.append(&id.file_name())?;
+        lock(&file, &id)?;
         if replay.torn {
             // The last run died mid-line: end that line so the next record starts its own.
             write_bytes(&mut file, b"\n", &log_dir, &id)?;
@@ -60,12 +76,25 @@ impl SessionLog {
             version: env!("CARGO_PKG_VERSION").to_owned(),
         };
         write_line(&mut file, &resumed, &log_dir, &id)?;
-        Ok(Self::on(writer, log_dir, id, replay.header.config.clone()))
+        Ok(Self::on(
+            writer,
+            log_dir,
+            file,
+            id,
+            replay.header.config.clone(),
+        ))
     }
 
-    fn on(writer: &JournalWriter, dir: LogDir, id: SessionId, config: PathBuf) -> Self {
+    fn on(
+        writer: &JournalWriter,
+        dir: LogDir,
+        locked: std::fs::File,
+        id: SessionId,
+        config: PathBuf,
+    ) -> Self {
         let file = Arc::new(LogFile::new(Arc::new(dir), &id.file_name()));
         Self {
+            _locked: locked,
             id,
             config,
             file,
@@ -225,6 +254,19 @@ impl SessionTap {
     /// Waits until every record made through this tap is on disk.
     pub async fn sync(&mut self) {
         self.queue.sync().await;
+    }
+}
+
+/// Takes the session's lock, or says who has it.
+fn lock(file: &std::fs::File, id: &SessionId) -> Result<(), OpenError> {
+    match rustix::fs::flock(file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(()),
+        Err(rustix::io::Errno::WOULDBLOCK) => Err(OpenError::Busy { id: id.clone() }),
+        // A file system without locks: the session is still written.
+        Err(e) => {
+            tracing::warn!("cannot lock session {id}: {e}");
+            Ok(())
+        }
     }
 }
 
