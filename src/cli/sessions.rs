@@ -106,7 +106,7 @@ pub fn export(
         session::export(&replay, format, agent).map_err(|e| SessionError::Export(e.to_string()))?;
     match output {
         Some(path) => {
-            std::fs::write(path, text.as_bytes()).map_err(|source| SessionError::Write {
+            session::write_export(path, &text).map_err(|source| SessionError::Write {
                 path: path.to_path_buf(),
                 source,
             })?;

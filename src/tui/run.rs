@@ -319,7 +319,7 @@ fn export_session(
                 crate::engine::session::read_file(session.path()).map_err(|e| e.to_string())?;
             let text =
                 crate::engine::session::export(&replay, format, None).map_err(|e| e.to_string())?;
-            std::fs::write(&file, text)
+            crate::engine::session::write_export(&file, &text)
                 .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
             Ok::<_, String>(file)
         })

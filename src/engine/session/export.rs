@@ -111,6 +111,31 @@ pub fn export(
     })
 }
 
+/// Writes an export to `path`, private to the user, never through a symbolic link (a cloned
+/// repository may hold `notes.md -> ~/.bashrc`).
+pub fn write_export(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "it is a symbolic link, and tzzr writes no export through a link; name another file",
+                )
+            } else {
+                e
+            }
+        })?;
+    file.write_all(text.as_bytes())
+}
+
 fn turns_of(replay: &Replay, agent: &str) -> Vec<Turn> {
     let mut turns: IndexMap<TurnId, Turn> = IndexMap::new();
     let mut args: IndexMap<String, serde_json::Value> = IndexMap::new();
@@ -215,4 +240,19 @@ fn fenced(text: &str) -> String {
     let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat((longest + 1).max(3));
     format!("{fence}\n{text}\n{fence}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_export_is_never_written_through_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("bashrc");
+        std::fs::write(&target, "mine").unwrap();
+        let link = dir.path().join("notes.md");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let error = super::write_export(&link, "transcript").unwrap_err();
+        assert!(error.to_string().contains("symbolic link"), "{error}");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "mine");
+    }
 }

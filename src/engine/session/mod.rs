@@ -14,7 +14,7 @@ mod writer;
 use std::path::PathBuf;
 
 pub use catalog::{Catalog, FindError, SessionSummary};
-pub use export::{ExportFormat, export};
+pub use export::{ExportFormat, export, write_export};
 pub use id::SessionId;
 pub use read::{ReadError, read_file};
 pub use record::{ConversationRecord, Header, Record};
