@@ -594,7 +594,8 @@ async fn a_claude_cli_agent_goes_on_with_its_cli_session() {
 async fn a_session_open_in_one_run_cannot_be_resumed_by_another() {
     let mock = MockLlm::start().await;
     let project = Project::new(&config_yaml(&mock));
-    let first = project.start(false);
+    let mut first = project.start(false);
+    first.ask("bot", "hello").await;
     let yaml = std::fs::read_to_string(project.config_path()).unwrap();
     let env = Environment::isolated(std::iter::empty::<(&str, &str)>());
     let loaded =

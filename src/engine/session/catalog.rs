@@ -97,7 +97,8 @@ impl Catalog {
         self.dir.join(id.file_name())
     }
 
-    /// Every readable session, newest first; unreadable ones are left out (and logged).
+    /// Every readable session that ran a turn, newest first; unreadable ones are left out (and
+    /// logged), and so are runs where nobody asked anything (a UI opened and closed).
     pub fn summaries(&self) -> Vec<SessionSummary> {
         self.ids()
             .iter()
@@ -108,6 +109,7 @@ impl Catalog {
                     None
                 }
             })
+            .filter(|s| s.turns > 0)
             .collect()
     }
 
@@ -133,18 +135,22 @@ impl Catalog {
         Ok(read_file(&self.path_of(&self.by_prefix(prefix)?))?)
     }
 
+    /// The newest session of `config` that ran a turn (a UI opened and closed is not the work
+    /// to go on with).
     fn last_of(&self, config: &Path) -> Result<Replay, FindError> {
-        let newest = self
-            .ids()
+        self.ids()
             .into_iter()
-            .find(|id| read_header(&self.path_of(id)).is_some_and(|h| h.config == config));
-        match newest {
-            Some(id) => Ok(read_file(&self.path_of(&id))?),
-            None => Err(FindError::NoneYet {
+            .filter(|id| read_header(&self.path_of(id)).is_some_and(|h| h.config == config))
+            .find_map(|id| {
+                read_file(&self.path_of(&id))
+                    .inspect_err(|e| tracing::warn!("{e}"))
+                    .ok()
+                    .filter(|replay| replay.turns() > 0)
+            })
+            .ok_or_else(|| FindError::NoneYet {
                 config: config.to_path_buf(),
                 dir: self.dir.clone(),
-            }),
-        }
+            })
     }
 
     fn by_prefix(&self, prefix: &str) -> Result<SessionId, FindError> {
@@ -158,7 +164,12 @@ impl Catalog {
             [] => {
                 let mut near: Vec<(f64, &SessionId)> = ids
                     .iter()
-                    .map(|id| (strsim::normalized_levenshtein(prefix, id.as_str()), id))
+                    // An id is typed as a prefix: compare it with as much of each id.
+                    .map(|id| {
+                        let head: String =
+                            id.as_str().chars().take(prefix.chars().count()).collect();
+                        (strsim::normalized_levenshtein(prefix, &head), id)
+                    })
                     .collect();
                 near.sort_by(|a, b| b.0.total_cmp(&a.0));
                 Err(FindError::Unknown {
@@ -171,5 +182,77 @@ impl Catalog {
                 matches: many.iter().take(5).map(ToString::to_string).collect(),
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_session(dir: &Path, id: &str, config: &str, prompts: &[&str]) {
+        let mut text = format!(
+            "{{\"record\":\"session\",\"id\":\"{id}\",\"config\":\"{config}\",\"started\":\"2026-11-29T10:00:00Z\",\"version\":\"0.1.0\"}}\n"
+        );
+        for (turn, prompt) in prompts.iter().enumerate() {
+            text.push_str(&format!(
+                "{{\"record\":\"event\",\"event\":{{\"agent\":\"a\",\"turn\":{},\"at\":\"2026-11-29T10:00:01Z\",\"event\":\"turn_started\",\"prompt\":\"{prompt}\"}}}}\n",
+                turn + 1
+            ));
+        }
+        std::fs::write(dir.join(format!("{id}.jsonl")), text).unwrap();
+    }
+
+    #[test]
+    fn continue_takes_the_newest_session_of_the_config_that_did_something() {
+        let dir = tempfile::tempdir().unwrap();
+        write_session(
+            dir.path(),
+            "20261129-100000-aaaa",
+            "/p/config.yaml",
+            &["work"],
+        );
+        write_session(
+            dir.path(),
+            "20261129-110000-bbbb",
+            "/other/config.yaml",
+            &["other"],
+        );
+        write_session(dir.path(), "20261129-120000-cccc", "/p/config.yaml", &[]);
+        let catalog = Catalog::new(dir.path());
+        let replay = catalog.find_for(None, Path::new("/p/config.yaml")).unwrap();
+        assert_eq!(replay.header.id.as_str(), "20261129-100000-aaaa");
+        let listed: Vec<String> = catalog
+            .summaries()
+            .iter()
+            .map(|s| s.id.to_string())
+            .collect();
+        assert_eq!(listed, ["20261129-110000-bbbb", "20261129-100000-aaaa"]);
+    }
+
+    #[test]
+    fn an_id_is_found_by_a_prefix_and_an_unknown_one_names_the_nearest() {
+        let dir = tempfile::tempdir().unwrap();
+        write_session(dir.path(), "20261129-100000-aaaa", "/p/config.yaml", &["x"]);
+        write_session(dir.path(), "20261129-110000-bbbb", "/p/config.yaml", &["y"]);
+        let catalog = Catalog::new(dir.path());
+        assert_eq!(
+            catalog.find("20261129-11").unwrap().header.id.as_str(),
+            "20261129-110000-bbbb"
+        );
+        let ambiguous = catalog.find("20261129").unwrap_err().to_string();
+        assert!(ambiguous.contains("could be any of"), "{ambiguous}");
+        let unknown = catalog.find("20261129-1000x").unwrap_err().to_string();
+        assert!(
+            unknown.contains("nearest: 20261129-100000-aaaa"),
+            "{unknown}"
+        );
+        let other = catalog
+            .find_for(Some("20261129-10"), Path::new("/q/config.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            other.contains("is of /p/config.yaml, not of /q/config.yaml"),
+            "{other}"
+        );
     }
 }
