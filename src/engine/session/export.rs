@@ -203,12 +203,15 @@ fn markdown(transcript: &Transcript<'_>) -> String {
         "# tzzr session {}\n\nConfig: {}  \nStarted: {}\n",
         transcript.id,
         transcript.config.display(),
-        transcript.started
+        utc(transcript.started)
     );
     for agent in &transcript.agents {
         out.push_str(&format!("\n## {}\n", agent.name));
         for turn in &agent.turns {
-            let when = turn.started.map(|t| format!(" ({t})")).unwrap_or_default();
+            let when = turn
+                .started
+                .map(|t| format!(" ({})", utc(t)))
+                .unwrap_or_default();
             out.push_str(&format!(
                 "\n### Turn {}{when}\n\n**Prompt**\n\n{}\n",
                 turn.turn, turn.prompt
@@ -233,6 +236,11 @@ fn markdown(transcript: &Transcript<'_>) -> String {
         }
     }
     crate::sanitize::for_plain_text(&out).into_owned()
+}
+
+/// A time to the second, for people.
+fn utc(at: jiff::Timestamp) -> String {
+    at.strftime("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
 /// `text` in a code fence longer than any run of backticks inside it.
