@@ -138,7 +138,7 @@ fn run(args: Args, secrets: &Secrets) -> Result<ExitCode> {
         Mode::Tui | Mode::Prompt { .. } | Mode::All { .. } | Mode::Task { .. } => {
             Some(sessions::plan(args.resume().as_ref(), &file.path)?)
         }
-        Mode::Agents | Mode::Status | Mode::Health | Mode::Sessions | Mode::Export { .. } => None,
+        Mode::Agents | Mode::Status | Mode::Health | Mode::Sessions | Mode::Export(_) => None,
     };
     if mode != Mode::Tui {
         for warning in &warnings {
@@ -220,7 +220,7 @@ fn run(args: Args, secrets: &Secrets) -> Result<ExitCode> {
             run_headless(config, &env, session, prompts, Layout::Blocks, &args)
         }
         // Answered before the config was read.
-        Mode::Sessions | Mode::Export { .. } => Ok(ExitCode::SUCCESS),
+        Mode::Sessions | Mode::Export(_) => Ok(ExitCode::SUCCESS),
         Mode::Task { name } => {
             let Some(task) = config.tasks.get(&name).cloned() else {
                 let known: Vec<&str> = config.tasks.keys().map(String::as_str).collect();
@@ -266,14 +266,13 @@ fn answer_from_sessions(mode: &Mode, args: &Args, secrets: &Secrets) -> Result<O
                 print_raw(secrets, &sessions::list_text(&sessions));
             }
         }
-        Mode::Export {
-            id,
-            format,
-            output,
-            agent,
-        } => {
-            let text =
-                sessions::export(id, format.as_deref(), output.as_deref(), agent.as_deref())?;
+        Mode::Export(export) => {
+            let text = sessions::export(
+                &export.id,
+                export.format.as_deref(),
+                export.output.as_deref(),
+                export.agent.as_deref(),
+            )?;
             if let Some(text) = text {
                 print_raw(secrets, &text);
             }

@@ -92,23 +92,20 @@ pub enum Mode {
     Agents,
     Status,
     Health,
-    Prompt {
-        agent: String,
-        prompt: String,
-    },
-    All {
-        prompt: String,
-    },
-    Task {
-        name: String,
-    },
+    Prompt { agent: String, prompt: String },
+    All { prompt: String },
+    Task { name: String },
     Sessions,
-    Export {
-        id: String,
-        format: Option<String>,
-        output: Option<PathBuf>,
-        agent: Option<String>,
-    },
+    Export(ExportRequest),
+}
+
+/// `--export ID [--format md|json] [-o FILE] [--agent NAME]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportRequest {
+    pub id: String,
+    pub format: Option<String>,
+    pub output: Option<PathBuf>,
+    pub agent: Option<String>,
 }
 
 /// A flag combination that makes no sense.
@@ -138,12 +135,12 @@ impl Args {
             return Ok(Mode::Sessions);
         }
         if let Some(id) = &self.export {
-            return Ok(Mode::Export {
+            return Ok(Mode::Export(ExportRequest {
                 id: id.clone(),
                 format: self.format.clone(),
                 output: self.output.clone(),
                 agent: self.agent.clone(),
-            });
+            }));
         }
         if let Some(name) = &self.task {
             return Ok(Mode::Task { name: name.clone() });
@@ -216,12 +213,12 @@ mod tests {
             mode(&[
                 "--export", "2026", "--format", "json", "-o", "t.json", "--agent", "a"
             ]),
-            Ok(Mode::Export {
+            Ok(Mode::Export(ExportRequest {
                 id: "2026".into(),
                 format: Some("json".into()),
                 output: Some("t.json".into()),
                 agent: Some("a".into()),
-            })
+            }))
         );
         assert!(Args::try_parse_from(["tzzr", "--continue", "--resume", "x"]).is_err());
         assert!(Args::try_parse_from(["tzzr", "--format", "md"]).is_err());
