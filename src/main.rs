@@ -10,13 +10,15 @@ use clap::Parser;
 use tzzr::cli::args::{Args, Mode};
 use tzzr::cli::headless::{Finished, Interrupts, TaskRequest, exit_status, run_task, run_turns};
 use tzzr::cli::print::{Format, Layout, Printer};
+use tzzr::cli::sessions;
 use tzzr::engine::config::{self, Config, ConfigFile, TaskStep};
 use tzzr::engine::env::{Environment, Origin};
 use tzzr::engine::health;
 use tzzr::engine::json_text;
 use tzzr::engine::mcp::bridge;
 use tzzr::engine::orchestrator::{self, Orchestrator};
-use tzzr::engine::pipeline::{StepRecord, TaskEvent, TaskState};
+use tzzr::engine::pipeline::{self, StepRecord, TaskEvent, TaskState};
+use tzzr::engine::session::SessionPlan;
 use tzzr::engine::tools::approval::Asker;
 use tzzr::logging::Secrets;
 use tzzr::report;
@@ -129,12 +131,21 @@ fn raise_open_file_limit() {
 
 fn run(args: Args, secrets: &Secrets) -> Result<ExitCode> {
     let mode = args.mode()?;
+    if let Some(code) = answer_from_sessions(&mode, &args, secrets)? {
+        return Ok(code);
+    }
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let user_dir =
         directories::ProjectDirs::from("", "", "tzzr").map(|d| d.config_dir().to_path_buf());
     let file = config::discover(args.config.as_deref(), &cwd, user_dir.as_deref())?;
-    let (config, env, warnings) = load(&file, &cwd)?;
+    let (config, env, mut warnings) = load(&file, &cwd)?;
     secrets.set(env.secrets().clone());
+    let session = match mode {
+        Mode::Tui | Mode::Prompt { .. } | Mode::All { .. } | Mode::Task { .. } => {
+            Some(sessions::plan(args.resume().as_ref(), &file.path)?)
+        }
+        Mode::Agents | Mode::Status | Mode::Health | Mode::Sessions | Mode::Export(_) => None,
+    };
     if mode != Mode::Tui {
         for warning in &warnings {
             report_error(secrets, &format!("warning: {warning}"));
@@ -166,7 +177,9 @@ fn run(args: Args, secrets: &Secrets) -> Result<ExitCode> {
                     .map_err(|e| diagnostics.clean(&format!("{e:#}")))
             });
             block_on(async {
-                let (orch, events) = Orchestrator::start(config, &env, Asker::Interactive)?;
+                let (orch, events) =
+                    Orchestrator::start_with(config, &env, Asker::Interactive, session)?;
+                warnings.extend(orch.session_notes().iter().cloned());
                 tzzr::tui::run::run(orch, events, reloader, warnings).await
             })
         }
@@ -194,7 +207,15 @@ fn run(args: Args, secrets: &Secrets) -> Result<ExitCode> {
         }),
         Mode::Prompt { agent, prompt } => {
             let prompt = read_prompt(prompt)?;
-            run_headless(config, &env, vec![(agent, prompt)], Layout::Stream, &args)
+            run_headless(
+                config,
+                &env,
+                session,
+                vec![(agent, prompt)],
+                Layout::Stream,
+                &args,
+                secrets,
+            )
         }
         Mode::All { prompt } => {
             let prompt = read_prompt(prompt)?;
@@ -203,8 +224,18 @@ fn run(args: Args, secrets: &Secrets) -> Result<ExitCode> {
                 .keys()
                 .map(|name| (name.clone(), prompt.clone()))
                 .collect();
-            run_headless(config, &env, prompts, Layout::Blocks, &args)
+            run_headless(
+                config,
+                &env,
+                session,
+                prompts,
+                Layout::Blocks,
+                &args,
+                secrets,
+            )
         }
+        // Answered before the config was read.
+        Mode::Sessions | Mode::Export(_) => Ok(ExitCode::SUCCESS),
         Mode::Task { name } => {
             let Some(task) = config.tasks.get(&name).cloned() else {
                 let known: Vec<&str> = config.tasks.keys().map(String::as_str).collect();
@@ -219,16 +250,29 @@ fn run(args: Args, secrets: &Secrets) -> Result<ExitCode> {
             };
             anyhow::ensure!(!task.steps.is_empty(), "task `{name}` has no steps");
             let input = args.input.clone().map(read_input).transpose()?;
-            let resume = match &args.resume_task {
-                None => Vec::new(),
-                Some(Some(file)) => task_records(file)?,
-                Some(None) => anyhow::bail!(
-                    "--resume-task without a file is not there yet (it will read the session journal); give it the JSON Lines an earlier `tzzr --task {name} --json` printed: --resume-task FILE"
-                ),
+            let from_file = match &args.resume_task {
+                Some(Some(file)) => Some(task_records(file)?),
+                Some(None) | None => None,
             };
+            let resumes_from_session = matches!(args.resume_task, Some(None));
             block_on(async {
                 let mut interrupts = listen_for_interrupts()?;
-                let (mut orch, mut events) = Orchestrator::start(config, &env, asker(&args))?;
+                let (mut orch, mut events) =
+                    Orchestrator::start_with(config, &env, asker(&args), session)?;
+                report_session_notes(secrets, &orch);
+                let resume = match from_file {
+                    Some(records) => records,
+                    None if !resumes_from_session => Vec::new(),
+                    // The session this run goes on with holds what the earlier run left.
+                    None => {
+                        let records = pipeline::recorded(&orch, &name);
+                        anyhow::ensure!(
+                            !records.is_empty(),
+                            "task `{name}` has not run in the session this run goes on with; run `tzzr --task {name}` first (or give --resume-task FILE the JSON Lines of an earlier --json run)"
+                        );
+                        records
+                    }
+                };
                 let layout = if task
                     .steps
                     .iter()
@@ -292,6 +336,39 @@ fn task_records(file: &Path) -> Result<Vec<StepRecord>> {
     Ok(StepRecord::from_events(&events))
 }
 
+/// `--sessions` and `--export`, which read the sessions and need no config.
+fn answer_from_sessions(mode: &Mode, args: &Args, secrets: &Secrets) -> Result<Option<ExitCode>> {
+    match mode {
+        Mode::Sessions => {
+            let sessions = sessions::catalog()?.summaries();
+            if args.json {
+                print_stdout(secrets, &json_text::pretty(&sessions)?);
+            } else {
+                print_raw(secrets, &sessions::list_text(&sessions));
+            }
+        }
+        Mode::Export(export) => {
+            let text = sessions::export(
+                &export.id,
+                export.format.as_deref(),
+                export.output.as_deref(),
+                export.agent.as_deref(),
+            )?;
+            if let Some(text) = text {
+                print_raw(secrets, &text);
+            }
+        }
+        Mode::Tui
+        | Mode::Agents
+        | Mode::Status
+        | Mode::Health
+        | Mode::Prompt { .. }
+        | Mode::All { .. }
+        | Mode::Task { .. } => return Ok(None),
+    }
+    Ok(Some(ExitCode::SUCCESS))
+}
+
 fn printer(layout: Layout, json: bool) -> Printer<std::io::StdoutLock<'static>, std::io::Stderr> {
     let format = if json { Format::Json } else { Format::Text };
     let stdout = std::io::stdout();
@@ -299,7 +376,8 @@ fn printer(layout: Layout, json: bool) -> Printer<std::io::StdoutLock<'static>, 
     Printer::new(stdout.lock(), std::io::stderr(), format, layout, clean)
 }
 
-/// Headless, nobody can answer an approval: `--yes` answers yes to all of them.
+/// The printer of a run driven from a runtime worker (a locked stdout cannot move between
+/// threads).
 fn shared_printer(layout: Layout, json: bool) -> Printer<std::io::Stdout, std::io::Stderr> {
     let format = if json { Format::Json } else { Format::Text };
     let stdout = std::io::stdout();
@@ -307,11 +385,19 @@ fn shared_printer(layout: Layout, json: bool) -> Printer<std::io::Stdout, std::i
     Printer::new(stdout, std::io::stderr(), format, layout, clean)
 }
 
+/// Headless, nobody can answer an approval: `--yes` answers yes to all of them.
 fn asker(args: &Args) -> Asker {
     if args.yes {
         Asker::ApproveAll
     } else {
         Asker::Nobody
+    }
+}
+
+/// What the user should know about the session a headless run goes on with.
+fn report_session_notes(secrets: &Secrets, orch: &Orchestrator) {
+    for note in orch.session_notes() {
+        report_error(secrets, &format!("warning: {note}"));
     }
 }
 
@@ -333,16 +419,20 @@ fn listen_for_interrupts() -> Result<Interrupts> {
 fn run_headless(
     config: Config,
     env: &Environment,
+    session: Option<SessionPlan>,
     prompts: Vec<(String, String)>,
     layout: Layout,
     args: &Args,
+    secrets: &Secrets,
 ) -> Result<ExitCode> {
     let env = env.clone();
     let asker = asker(args);
     let json = args.json;
+    let secrets = secrets.clone();
     block_on_worker(async move {
         let mut interrupts = listen_for_interrupts()?;
-        let (mut orch, mut events) = Orchestrator::start(config, &env, asker)?;
+        let (mut orch, mut events) = Orchestrator::start_with(config, &env, asker, session)?;
+        report_session_notes(&secrets, &orch);
         let mut printer = shared_printer(layout, json);
         let finished = run_turns(
             &mut orch,

@@ -41,8 +41,9 @@ pub struct Args {
     /// reads it from standard input
     #[arg(long, value_name = "TEXT", requires = "task")]
     pub input: Option<String>,
-    /// Resume the task after the steps that succeeded in an earlier run, from the JSON Lines
-    /// that run printed with --task NAME --json
+    /// Resume the task from the step that failed, with the answers of the steps that succeeded:
+    /// from the session this run goes on with (the last of this config, or --resume ID), or
+    /// from FILE, the JSON Lines an earlier --task NAME --json printed
     #[arg(long, value_name = "FILE", requires = "task", num_args = 0..=1)]
     pub resume_task: Option<Option<PathBuf>>,
     /// Print JSON (JSON Lines of the engine's events for --agent/--all, of the steps for --task)
@@ -51,6 +52,48 @@ pub struct Args {
     /// Approve every tool call that would ask (`approval: ask`); without it they are refused
     #[arg(long, short = 'y')]
     pub yes: bool,
+
+    // Sessions: every run is kept, and a later run can go on with one or export it.
+    /// List the sessions kept so far, newest first
+    #[arg(long, conflicts_with_all = ["agent", "all", "prompt", "task"])]
+    pub sessions: bool,
+    /// Go on with the last session of this config (the TUI, or with --agent/--all/--task)
+    #[arg(long = "continue", conflicts_with = "resume")]
+    pub continue_session: bool,
+    /// Go on with session ID (a prefix is enough); without ID, the last one of this config
+    #[arg(long, value_name = "ID", num_args = 0..=1, default_missing_value = "")]
+    pub resume: Option<String>,
+    /// Write the transcript of session ID: every agent's, or --agent's
+    #[arg(long, value_name = "ID", conflicts_with_all = ["all", "prompt", "task", "sessions", "continue_session", "resume"])]
+    pub export: Option<String>,
+    /// The export's format: md or json [default: md]
+    #[arg(long, value_name = "FORMAT", requires = "export")]
+    pub format: Option<String>,
+    /// Write the export to FILE instead of standard output
+    #[arg(long, short = 'o', value_name = "FILE", requires = "export")]
+    pub output: Option<PathBuf>,
+}
+
+/// Which earlier session a run goes on with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resume {
+    /// The last session of this config.
+    Last,
+    /// The session whose id starts with this.
+    Id(String),
+}
+
+impl Args {
+    /// The session to go on with, if `--continue` or `--resume` asked for one.
+    pub fn resume(&self) -> Option<Resume> {
+        // A task resumed from the session goes on in that session.
+        let resumes_task = matches!(self.resume_task, Some(None));
+        match (&self.resume, self.continue_session || resumes_task) {
+            (Some(id), _) if !id.is_empty() => Some(Resume::Id(id.clone())),
+            (Some(_), _) | (None, true) => Some(Resume::Last),
+            (None, false) => None,
+        }
+    }
 }
 
 /// What the command line asks for.
@@ -63,6 +106,17 @@ pub enum Mode {
     Prompt { agent: String, prompt: String },
     All { prompt: String },
     Task { name: String },
+    Sessions,
+    Export(ExportRequest),
+}
+
+/// `--export ID [--format md|json] [-o FILE] [--agent NAME]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportRequest {
+    pub id: String,
+    pub format: Option<String>,
+    pub output: Option<PathBuf>,
+    pub agent: Option<String>,
 }
 
 /// A flag combination that makes no sense.
@@ -87,6 +141,17 @@ impl Args {
         }
         if self.health {
             return Ok(Mode::Health);
+        }
+        if self.sessions {
+            return Ok(Mode::Sessions);
+        }
+        if let Some(id) = &self.export {
+            return Ok(Mode::Export(ExportRequest {
+                id: id.clone(),
+                format: self.format.clone(),
+                output: self.output.clone(),
+                agent: self.agent.clone(),
+            }));
         }
         if let Some(name) = &self.task {
             return Ok(Mode::Task { name: name.clone() });
@@ -140,6 +205,34 @@ mod tests {
                 name: "deploy".into()
             })
         );
+    }
+
+    #[test]
+    fn session_flags_pick_a_session_and_modes() {
+        let args = |argv: &[&str]| {
+            Args::try_parse_from(std::iter::once("tzzr").chain(argv.iter().copied())).unwrap()
+        };
+        assert_eq!(args(&["--continue"]).resume(), Some(Resume::Last));
+        assert_eq!(args(&["--resume"]).resume(), Some(Resume::Last));
+        assert_eq!(
+            args(&["--resume", "2026", "--agent", "a", "--prompt", "hi"]).resume(),
+            Some(Resume::Id("2026".into()))
+        );
+        assert_eq!(args(&[]).resume(), None);
+        assert_eq!(mode(&["--sessions"]), Ok(Mode::Sessions));
+        assert_eq!(
+            mode(&[
+                "--export", "2026", "--format", "json", "-o", "t.json", "--agent", "a"
+            ]),
+            Ok(Mode::Export(ExportRequest {
+                id: "2026".into(),
+                format: Some("json".into()),
+                output: Some("t.json".into()),
+                agent: Some("a".into()),
+            }))
+        );
+        assert!(Args::try_parse_from(["tzzr", "--continue", "--resume", "x"]).is_err());
+        assert!(Args::try_parse_from(["tzzr", "--format", "md"]).is_err());
     }
 
     #[test]

@@ -4,3 +4,4 @@
 pub mod args;
 pub mod headless;
 pub mod print;
+pub mod sessions;

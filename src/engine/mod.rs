@@ -22,5 +22,6 @@ pub mod protocol;
 pub mod provider;
 pub mod redact;
 pub mod resilience;
+pub mod session;
 pub mod tokens;
 pub mod tools;

@@ -64,7 +64,7 @@ pub enum Approval {
 }
 
 /// One thing that happened in an agent. Every event names its agent and turn and when it happened.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AgentEvent {
     pub agent: AgentName,
     pub turn: TurnId,
@@ -108,7 +108,7 @@ impl TokenUsage {
 }
 
 /// The state of an endpoint's circuit breaker.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum BreakerState {
     Closed,
@@ -121,7 +121,7 @@ pub enum BreakerState {
 }
 
 /// What an endpoint's rate limiter looks like right now.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LimiterSnapshot {
     /// Requests allowed per minute; `None` for no limit.
     pub rpm_limit: Option<u32>,
@@ -144,24 +144,25 @@ pub struct LimiterSnapshot {
     pub server_tokens: Option<ServerQuota>,
     /// No call starts for this long: the server answered 429.
     #[serde(
+        default,
         skip_serializing_if = "Option::is_none",
-        serialize_with = "millis::serialize_option"
+        with = "millis::option"
     )]
     pub paused_for: Option<Duration>,
 }
 
 /// One of a server's rate limits as its headers put it (counts past `u32::MAX` show as it).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ServerQuota {
     pub limit: Option<u32>,
     pub remaining: Option<u32>,
     /// Until the server restores the limit; `None` when it did not say.
-    #[serde(rename = "reset_in_ms", serialize_with = "millis::serialize_option")]
+    #[serde(rename = "reset_in_ms", default, with = "millis::option")]
     pub reset_in: Option<Duration>,
 }
 
 /// How a turn ended.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Outcome {
     /// The final assistant text of the turn.
@@ -285,7 +286,7 @@ pub enum EndpointHealth {
 }
 
 /// The payload of an [`AgentEvent`].
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EventKind {
     TurnStarted {
@@ -320,7 +321,7 @@ pub enum EventKind {
         #[serde(with = "millis")]
         duration: Duration,
         /// Where the whole output is kept when the model got only part of it.
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         full_output: Option<PathBuf>,
     },
     Retry {
@@ -396,14 +397,19 @@ pub enum EventKind {
     },
 }
 
-/// Serializes a `Duration` as whole milliseconds, the unit JSON consumers expect.
+/// Serializes a `Duration` as whole milliseconds, the unit JSON consumers expect (and reads it
+/// back, for a session's journal).
 pub mod millis {
     use std::time::Duration;
 
-    use serde::Serializer;
+    use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(Duration::from_millis)
     }
 
     /// `null`, or whole milliseconds.
@@ -411,6 +417,21 @@ pub mod millis {
         match d {
             Some(d) => serialize(d, s),
             None => s.serialize_none(),
+        }
+    }
+
+    /// `Option<Duration>` as `null` or whole milliseconds, both ways.
+    pub mod option {
+        use std::time::Duration;
+
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+            super::serialize_option(d, s)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+            Option::<u64>::deserialize(d).map(|ms| ms.map(Duration::from_millis))
         }
     }
 }

@@ -140,7 +140,8 @@ impl PromptInput {
         }
     }
 
-    fn remember(&mut self, text: &str) {
+    /// Adds a prompt to the history (sent now, or in the session this run resumed).
+    pub fn remember(&mut self, text: &str) {
         if self.history.last().map(String::as_str) != Some(text) {
             self.history.push(text.to_owned());
         }

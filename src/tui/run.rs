@@ -25,6 +25,8 @@ use crate::engine::env::Environment;
 use crate::engine::health;
 use crate::engine::orchestrator::Orchestrator;
 use crate::engine::protocol::AgentEvent;
+use crate::engine::session::{Replay, SessionPlan};
+use crate::engine::tools::approval::Asker;
 use crate::stop_signals::{StopSignal, StopSignals};
 
 /// The shortest time between two frames (30 a second).
@@ -49,6 +51,8 @@ enum Background {
     App(AppEvent),
     /// `/reload` read the config (off this task): the loop applies it to the orchestrator.
     ConfigRead(Box<ConfigRead>),
+    /// `/resume` read the config and the session (off this task): the loop starts the team on it.
+    SessionRead(Box<Result<(Config, Environment, Replay), String>>),
 }
 
 /// Runs the UI until the user quits or a stop signal comes. The terminal is restored on return,
@@ -75,6 +79,7 @@ pub async fn run(
         .size()
         .context("cannot read the terminal size")?;
     app.size = Rect::new(0, 0, size.width, size.height);
+    app.restore(orchestrator.take_restored_events());
 
     let (background, mut results) = mpsc::unbounded_channel::<Background>();
     let mut tail: Option<LogTail> = None;
@@ -95,6 +100,8 @@ pub async fn run(
     };
     let mut dirty = true;
     let mut last_frame = Instant::now() - FRAME;
+    // Teams left by `/resume`, stopping in the background; awaited before the run ends.
+    let mut retired: Vec<tokio::task::JoinHandle<()>> = Vec::new();
 
     let outcome: anyhow::Result<Option<StopSignal>> = 'ui: loop {
         while !pending.is_empty() {
@@ -206,6 +213,25 @@ pub async fn run(
                             pending.extend(app.handle(AppEvent::ConfigWarnings { warnings }));
                         }
                     }
+                    Some(Background::SessionRead(read)) => match switch_session(*read) {
+                        Ok((next, next_events)) => {
+                            let previous = std::mem::replace(&mut orchestrator, next);
+                            retired.push(tokio::spawn(previous.shutdown()));
+                            events = next_events;
+                            tail = None;
+                            let size = app.size;
+                            let agents: Vec<_> = orchestrator.agents().cloned().collect();
+                            app = App::new(
+                                &agents,
+                                &orchestrator.endpoints(),
+                                orchestrator.config().settings.budget_usd,
+                            );
+                            app.size = size;
+                            app.restore(orchestrator.take_restored_events());
+                            pending = app.start();
+                        }
+                        Err(error) => app.ui.complain(error),
+                    },
                     None => {}
                 }
                 dirty = true;
@@ -219,8 +245,15 @@ pub async fn run(
     // The terminal first (the user sees the shell at once), then the agents stop; a second
     // signal does not wait for them.
     drop(guard);
+    let everything_stopped = async {
+        orchestrator.shutdown().await;
+        for team in retired {
+            // A team that panicked while stopping has nothing left to stop.
+            let _ = team.await;
+        }
+    };
     tokio::select! {
-        () = orchestrator.shutdown() => {}
+        () = everything_stopped => {}
         _ = signals.recv() => crate::engine::tools::exec::kill_all_process_groups(),
     }
     Ok(match outcome? {
@@ -279,6 +312,101 @@ fn engine_event(
         effects.extend(app.handle(AppEvent::Task(task_event)));
     }
     effects
+}
+
+/// The team of the session `/resume` read, started (the running one stops once this one is up).
+fn switch_session(
+    read: Result<(Config, Environment, Replay), String>,
+) -> Result<(Orchestrator, UnboundedReceiver<AgentEvent>), String> {
+    let (config, env, replay) = read?;
+    let id = replay.header.id.clone();
+    Orchestrator::start_with(
+        config,
+        &env,
+        Asker::Interactive,
+        Some(SessionPlan::Resume(Box::new(replay))),
+    )
+    .map_err(|e| format!("/resume {id}: {e}"))
+}
+
+/// `/resume ID`, off the UI task: the config read again, and session `id` of it.
+fn read_session(
+    orchestrator: &Orchestrator,
+    id: String,
+    reload: &Reloader,
+    background: &UnboundedSender<Background>,
+) -> Result<(), String> {
+    let running = orchestrator.session().ok_or_else(|| {
+        "this run keeps no session, so it cannot switch to another; quit and run tzzr --resume ID"
+            .to_owned()
+    })?;
+    let running_id = running.id().clone();
+    let config = running.config().to_path_buf();
+    let reload = reload.clone();
+    let background = background.clone();
+    tokio::task::spawn_blocking(move || {
+        let read = crate::engine::session::catalog()
+            .map_err(|e| e.to_string())
+            .and_then(|catalog| {
+                catalog
+                    .find_for(Some(&id), &config)
+                    .map_err(|e| e.to_string())
+            })
+            .and_then(|replay| {
+                if replay.header.id == running_id {
+                    Err(format!("session {running_id} is the one running"))
+                } else {
+                    Ok(replay)
+                }
+            })
+            .and_then(|replay| reload().map(|(config, env, _warnings)| (config, env, replay)));
+        // The UI may have quit meanwhile: then nobody needs the session.
+        let _ = background.send(Background::SessionRead(Box::new(read)));
+    });
+    Ok(())
+}
+
+/// `/export`, in the background: the session's journal once every event so far is on disk,
+/// then its transcript, written to `file` or `tzzr-session-ID.md|json` here.
+fn export_session(
+    orchestrator: &Orchestrator,
+    format: crate::engine::session::ExportFormat,
+    file: Option<std::path::PathBuf>,
+    background: &UnboundedSender<Background>,
+) -> Result<(), String> {
+    let session = orchestrator
+        .session()
+        .cloned()
+        .ok_or_else(|| "this run keeps no session: nothing to export".to_owned())?;
+    let background = background.clone();
+    tokio::spawn(async move {
+        session.sync().await;
+        let written = tokio::task::spawn_blocking(move || {
+            let file = file.unwrap_or_else(|| {
+                let extension = match format {
+                    crate::engine::session::ExportFormat::Markdown => "md",
+                    crate::engine::session::ExportFormat::Json => "json",
+                };
+                format!("tzzr-session-{}.{extension}", session.id()).into()
+            });
+            let replay =
+                crate::engine::session::read_file(session.path()).map_err(|e| e.to_string())?;
+            let text =
+                crate::engine::session::export(&replay, format, None).map_err(|e| e.to_string())?;
+            crate::engine::session::write_export(&file, &text)
+                .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+            Ok::<_, String>(file)
+        })
+        .await
+        .unwrap_or_else(|e| Err(format!("the export failed: {e}")));
+        let (text, is_error) = match written {
+            Ok(file) => (format!("transcript written to {}", file.display()), false),
+            Err(error) => (format!("/export: {error}"), true),
+        };
+        // The UI may have quit meanwhile: then nobody needs the answer.
+        let _ = background.send(Background::App(AppEvent::Said { text, is_error }));
+    });
+    Ok(())
 }
 
 async fn next_log(tail: &mut Option<LogTail>) -> Option<LogUpdate> {
@@ -358,5 +486,39 @@ async fn execute(
         }
         // Started by the loop, which holds the task.
         Effect::Quit | Effect::StartTask { .. } => Vec::new(),
+        Effect::Export { format, file } => {
+            if let Err(error) = export_session(orchestrator, format, file, background) {
+                app.ui.complain(format!("/export: {error}"));
+            }
+            Vec::new()
+        }
+        Effect::ListSessions => {
+            let config = orchestrator.session().map(|s| s.config().to_path_buf());
+            let background = background.clone();
+            tokio::task::spawn_blocking(move || {
+                let event = match crate::engine::session::catalog() {
+                    Ok(catalog) => AppEvent::Sessions {
+                        sessions: catalog
+                            .summaries()
+                            .into_iter()
+                            .filter(|s| config.as_ref().is_none_or(|c| &s.config == c))
+                            .collect(),
+                    },
+                    Err(e) => AppEvent::Said {
+                        text: format!("/sessions: {e}"),
+                        is_error: true,
+                    },
+                };
+                // The UI may have quit meanwhile: then nobody needs the list.
+                let _ = background.send(Background::App(event));
+            });
+            Vec::new()
+        }
+        Effect::Resume { id } => {
+            if let Err(error) = read_session(orchestrator, id, reload, background) {
+                app.ui.complain(format!("/resume: {error}"));
+            }
+            Vec::new()
+        }
     }
 }

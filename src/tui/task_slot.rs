@@ -7,7 +7,7 @@ use tokio::time::Instant;
 
 use crate::engine::config::diagnose::did_you_mean;
 use crate::engine::orchestrator::Orchestrator;
-use crate::engine::pipeline::{StepRecord, TaskEvent, TaskRun};
+use crate::engine::pipeline::{self, StepRecord, TaskEvent, TaskRun};
 use crate::engine::protocol::AgentEvent;
 
 #[derive(Debug, Default)]
@@ -50,14 +50,20 @@ impl TaskSlot {
             return Err(format!("task `{name}` has no steps"));
         }
         let records = if resume {
-            self.records.get(name).cloned().ok_or_else(|| {
-                format!("task `{name}` has not run yet in this session: /task {name} runs it")
-            })?
+            // This run's last try, else what the resumed session kept of earlier runs.
+            self.records
+                .get(name)
+                .cloned()
+                .or_else(|| Some(pipeline::recorded(orchestrator, name)).filter(|r| !r.is_empty()))
+                .ok_or_else(|| {
+                    format!("task `{name}` has not run yet in this session: /task {name} runs it")
+                })?
         } else {
             Vec::new()
         };
         let mut run = TaskRun::new(name, &spec, input, records);
         let events = run.start(orchestrator, Instant::now());
+        pipeline::record(orchestrator, name, &events);
         self.keep(run);
         Ok(events)
     }
@@ -72,6 +78,7 @@ impl TaskSlot {
             return Vec::new();
         };
         let events = run.on_event(event, orchestrator, Instant::now());
+        pipeline::record(orchestrator, run.name(), &events);
         self.keep(run);
         events
     }

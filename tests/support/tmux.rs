@@ -15,7 +15,10 @@ pub struct Tmux {
 impl Tmux {
     /// Starts `command` in `dir` on a 120x35 screen.
     pub fn start(dir: &Path, command: &str) -> Self {
-        let session = format!("tzzr-test-{}", std::process::id());
+        // One session per test, also when a test binary runs several at once.
+        static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let session = format!("tzzr-test-{}-{n}", std::process::id());
         let status = Command::new("tmux")
             .args(["new-session", "-d", "-s", &session, "-x", "120", "-y", "35"])
             .arg(command)

@@ -6,9 +6,11 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc::UnboundedSender;
 
+use crate::engine::conversation::Message;
 use crate::engine::journal::Journal;
 use crate::engine::protocol::{AgentEvent, AgentName, EventKind, Outcome, TurnId};
 use crate::engine::redact::{Redactor, StreamMask};
+use crate::engine::session::SessionTap;
 use crate::sanitize;
 
 #[derive(Debug)]
@@ -18,6 +20,8 @@ pub struct Emitter {
     events: UnboundedSender<AgentEvent>,
     journal: Option<Journal>,
     journal_failed: bool,
+    /// The session's journal, when the run keeps one.
+    session: Option<SessionTap>,
     secrets: Arc<Redactor>,
     /// Streamed text and reasoning are masked across pieces: a key spelled out token by token
     /// never shows.
@@ -38,9 +42,24 @@ impl Emitter {
             events,
             journal,
             journal_failed: false,
+            session: None,
             secrets,
             text: StreamMask::default(),
             reasoning: StreamMask::default(),
+        }
+    }
+
+    /// Records every event in the session's journal too.
+    pub fn with_session(mut self, session: Option<SessionTap>) -> Self {
+        self.session = session;
+        self
+    }
+
+    /// Keeps the conversation (and a Claude CLI agent's session) in the session's journal, so
+    /// that a later run can go on with it.
+    pub fn record_conversation(&mut self, conversation: &[Message], cli_session: Option<&str>) {
+        if let Some(session) = &mut self.session {
+            session.conversation(conversation, cli_session, &self.secrets);
         }
     }
 
@@ -83,8 +102,13 @@ impl Emitter {
         let kind = self.masked(EventKind::TurnFinished { outcome });
         let event = AgentEvent::new(self.agent.clone(), self.turn, kind);
         self.journal_event(&event);
+        if let Some(session) = &mut self.session {
+            session.catch_up().await;
+        }
         if let Some(journal) = &mut self.journal {
             journal.sync().await;
+        } else if let Some(session) = &mut self.session {
+            session.sync().await;
         }
         // A closed receiver means the front end has shut down; the event is journaled already.
         let _ = self.events.send(event);
@@ -95,6 +119,9 @@ impl Emitter {
     pub async fn catch_up(&mut self) {
         if let Some(journal) = &mut self.journal {
             journal.catch_up().await;
+        }
+        if let Some(session) = &mut self.session {
+            session.catch_up().await;
         }
     }
 
@@ -172,6 +199,9 @@ impl Emitter {
 
     /// Hands the event to the journal; a journal that cannot be written is reported once.
     fn journal_event(&mut self, event: &AgentEvent) {
+        if let Some(session) = &mut self.session {
+            session.event(event);
+        }
         if let Some(journal) = &mut self.journal
             && let Err(e) = journal.record(event)
             && !self.journal_failed

@@ -114,10 +114,12 @@ async fn run(
                 Some(AgentCommand::Reset) => {
                     reset(&mut rt);
                     report_context(&rt, &mut out);
+                    out.record_conversation(&rt.conversation, rt.backend.cli_session());
                     continue;
                 }
                 Some(AgentCommand::Compact) => {
                     compact_now(&mut rt, &mut out, &CancellationToken::new()).await;
+                    out.record_conversation(&rt.conversation, rt.backend.cli_session());
                     continue;
                 }
                 // Nothing is running: nothing to cancel or approve.
@@ -170,6 +172,7 @@ async fn run(
                 format!("internal error: {what}; the conversation was reset"),
             )
         });
+        out.record_conversation(&rt.conversation, rt.backend.cli_session());
         out.finish(outcome).await;
         // Prompts queued behind a reset are not run: each still gets its ending.
         for turn in dropped {
@@ -181,6 +184,9 @@ async fn run(
             report_context(&rt, &mut out);
         } else if compact_after {
             compact_now(&mut rt, &mut out, &CancellationToken::new()).await;
+        }
+        if reset_after || compact_after {
+            out.record_conversation(&rt.conversation, rt.backend.cli_session());
         }
     }
 }

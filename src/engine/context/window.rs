@@ -43,7 +43,7 @@ pub const DEFAULT_WINDOW_TOKENS: u64 = 8_192;
 /// Windows outside this range are not believed (a hostile or broken server, a typo).
 const PLAUSIBLE: std::ops::RangeInclusive<u64> = 256..=100_000_000;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WindowSource {
     /// `models:` in the config, or the built-in price table.

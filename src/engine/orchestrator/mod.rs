@@ -36,6 +36,7 @@ use crate::engine::provider::context_probe::WindowProbes;
 use crate::engine::provider::route::{self, Route};
 use crate::engine::redact::Redactor;
 use crate::engine::resilience::endpoint::Dialect;
+use crate::engine::session::{AgentReplay, SessionLog, SessionPlan};
 use crate::engine::tools::Toolbox;
 use crate::engine::tools::approval::{Asker, Gate};
 use crate::engine::tools::protected::Protected;
@@ -59,6 +60,8 @@ pub enum StartError {
     },
     #[error("cannot set up HTTP: {0}")]
     Http(String),
+    #[error(transparent)]
+    Session(crate::engine::session::OpenError),
 }
 
 /// A link names its own fix; any other failure is the directory's.
@@ -126,6 +129,16 @@ pub struct Orchestrator {
     retiring: Vec<tokio::task::JoinHandle<()>>,
     /// The background probes, once a front end asked for them (`watch_health`).
     health: Option<HealthMonitor>,
+    /// The journal of this run's session, if it keeps one.
+    session: Option<Arc<SessionLog>>,
+    /// What each agent starts with, from the session this run resumes (taken as it starts).
+    restored: std::collections::HashMap<String, AgentReplay>,
+    /// What the user should know about the resumed session (agents left out, lines skipped).
+    session_notes: Vec<String>,
+    /// The resumed session's events, for a front end to rebuild its screen from.
+    restored_events: Vec<AgentEvent>,
+    /// The records other parts of tzzr kept in the resumed session (`kind`, `data`), in order.
+    restored_data: Vec<(String, serde_json::Value)>,
 }
 
 impl std::fmt::Debug for Orchestrator {
@@ -166,6 +179,18 @@ impl Orchestrator {
         env: &Environment,
         asker: Asker,
     ) -> Result<(Self, UnboundedReceiver<AgentEvent>), StartError> {
+        Self::start_with(config, env, asker, None)
+    }
+
+    /// [`start`](Self::start), keeping a session journal: a new session, or going on with one
+    /// (each agent's conversation, a Claude CLI agent's session, the money spent so far; an
+    /// agent no longer in the config is left out with a note, a new one starts empty).
+    pub fn start_with(
+        config: Config,
+        env: &Environment,
+        asker: Asker,
+        session: Option<SessionPlan>,
+    ) -> Result<(Self, UnboundedReceiver<AgentEvent>), StartError> {
         let (events, receiver) = mpsc::unbounded_channel();
         let mut env = env.clone();
         env.learn_secrets_of(&config);
@@ -191,14 +216,91 @@ impl Orchestrator {
             window_probes: WindowProbes::default(),
             retiring: Vec::new(),
             health: None,
+            session: None,
+            restored: std::collections::HashMap::new(),
+            session_notes: Vec::new(),
+            restored_events: Vec::new(),
+            restored_data: Vec::new(),
             config,
         };
+        if let Some(plan) = session {
+            orchestrator.open_session(plan)?;
+        }
         let specs: Vec<AgentSpec> = orchestrator.config.agents.values().cloned().collect();
         for spec in specs {
             let slot = orchestrator.spawn_agent(spec, None)?;
             orchestrator.slots.insert(slot.spec.name.clone(), slot);
         }
         Ok((orchestrator, receiver))
+    }
+
+    fn open_session(&mut self, plan: SessionPlan) -> Result<(), StartError> {
+        let log = match plan {
+            // A run the user did not ask to keep is not refused for want of a journal.
+            SessionPlan::New { dir, config } => {
+                match SessionLog::create(&self.journals, &dir, &config) {
+                    Ok(log) => log,
+                    Err(e) => {
+                        tracing::warn!("no session journal: {e}");
+                        self.session_notes.push(format!(
+                            "this run is not kept as a session (it cannot be resumed): {e}"
+                        ));
+                        return Ok(());
+                    }
+                }
+            }
+            SessionPlan::Resume(replay) => {
+                let log =
+                    SessionLog::reopen(&self.journals, &replay).map_err(StartError::Session)?;
+                self.restore(*replay);
+                log
+            }
+        };
+        self.session = Some(Arc::new(log));
+        Ok(())
+    }
+
+    /// Takes what the agents of `replay` start with, and the money it spent.
+    fn restore(&mut self, mut replay: crate::engine::session::Replay) {
+        let id = &replay.header.id;
+        if replay.skipped > 0 {
+            self.session_notes.push(format!(
+                "session {id}: {} unreadable line(s) skipped",
+                replay.skipped
+            ));
+        }
+        let mut meter = self.meter.lock().unwrap_or_else(PoisonError::into_inner);
+        for event in &replay.events {
+            if let EventKind::Usage {
+                model,
+                usage,
+                cost_usd,
+                estimated,
+                ..
+            } = &event.kind
+            {
+                let cost = if cost_usd.is_finite() {
+                    cost_usd.max(0.0)
+                } else {
+                    0.0
+                };
+                meter.record(&event.agent, model, *usage, cost, *estimated);
+            }
+        }
+        drop(meter);
+        self.next_turn = replay.next_turn().0;
+        self.restored_events = std::mem::take(&mut replay.events);
+        self.restored_data = std::mem::take(&mut replay.data);
+        for (name, agent) in replay.agents {
+            if self.config.agents.contains_key(&name) {
+                self.restored.insert(name, agent);
+            } else if agent.turns > 0 || !agent.conversation.is_empty() {
+                self.session_notes.push(format!(
+                    "session {id}: agent `{}` is not in the config any more; its conversation is left out",
+                    crate::sanitize::line_for_display(&name)
+                ));
+            }
+        }
     }
 
     /// Builds one agent (route, endpoint, tools, journal) and starts its task, after
@@ -299,6 +401,16 @@ impl Orchestrator {
             });
         info.notes.extend(fallback_notes);
         let name: Arc<str> = spec.name.as_str().into();
+        let restored = self.restored.remove(&spec.name).unwrap_or_default();
+        let cli_session = restored.cli_session.filter(|id| is_cli_session_id(id));
+        let mut backend = backend;
+        if let Some(id) = &cli_session {
+            backend.resume_cli_session(id.clone());
+        }
+        let session = self
+            .session
+            .as_ref()
+            .map(|log| log.tap(&spec.name, &restored.conversation, cli_session.as_deref()));
         let window = ContextWindow::for_model(&self.prices, &price_model);
         // Only a server that speaks the OpenAI dialect can be llama.cpp or Ollama.
         let reported = backend
@@ -342,7 +454,7 @@ impl Orchestrator {
                 None,
             ),
             startup_notes: info.notes.clone(),
-            conversation: Vec::new(),
+            conversation: restored.conversation,
             context,
             bridge,
         };
@@ -353,7 +465,8 @@ impl Orchestrator {
                 self.events.clone(),
                 Some(journal),
                 self.env.secrets().clone(),
-            ),
+            )
+            .with_session(session),
             predecessor,
         );
         Slot {
@@ -383,6 +496,35 @@ impl Orchestrator {
         let (bridge, requests) = Bridge::open(dir, slot, &program)
             .map_err(|e| format!("cannot open its socket in {}: {e}", dir.path().display()))?;
         Ok(BridgeLink { bridge, requests })
+    }
+
+    /// The journal of this run's session, if it keeps one: its id, and [`SessionLog::record`]
+    /// for other parts' records.
+    pub fn session(&self) -> Option<&Arc<SessionLog>> {
+        self.session.as_ref()
+    }
+
+    /// The events of the session this run resumed (once; empty after), for a front end to
+    /// rebuild what it showed: transcripts, traces, costs, prompt history.
+    pub fn take_restored_events(&mut self) -> Vec<AgentEvent> {
+        std::mem::take(&mut self.restored_events)
+    }
+
+    /// The records of `kind` the resumed session holds (see [`SessionLog::record`]), oldest
+    /// first; none when this run resumed no session.
+    pub fn restored_records<'a>(
+        &'a self,
+        kind: &'a str,
+    ) -> impl Iterator<Item = &'a serde_json::Value> + 'a {
+        self.restored_data
+            .iter()
+            .filter(move |(k, _)| k == kind)
+            .map(|(_, data)| data)
+    }
+
+    /// What the user should know about the session this run resumed.
+    pub fn session_notes(&self) -> &[String] {
+        &self.session_notes
     }
 
     pub fn config(&self) -> &Config {
@@ -518,6 +660,17 @@ impl Orchestrator {
             known: self.slots.keys().cloned().collect(),
         })
     }
+}
+
+/// Whether a Claude CLI session id read from a journal is one the CLI could have made (it goes
+/// on the CLI's command line).
+fn is_cli_session_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && !id.starts_with('-')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// A config from YAML text, as if read from `/project/config.yaml`, with only `vars` set.

@@ -29,7 +29,9 @@ pub async fn drive<E>(
     stop: impl Future<Output = ()>,
     mut show: impl FnMut(Progress<'_>) -> Result<(), E>,
 ) -> Result<TaskState, E> {
-    for event in run.start(orchestrator, Instant::now()) {
+    let started = run.start(orchestrator, Instant::now());
+    super::record(orchestrator, run.name(), &started);
+    for event in started {
         show(Progress::Task(&event))?;
     }
     tokio::pin!(stop);
@@ -47,7 +49,9 @@ pub async fn drive<E>(
                     continue;
                 }
                 show(Progress::Agent(&event))?;
-                for task_event in run.on_event(&event, orchestrator, Instant::now()) {
+                let task_events = run.on_event(&event, orchestrator, Instant::now());
+                super::record(orchestrator, run.name(), &task_events);
+                for task_event in task_events {
                     show(Progress::Task(&task_event))?;
                 }
             }

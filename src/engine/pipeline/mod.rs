@@ -6,10 +6,12 @@ pub mod drive;
 pub mod event;
 pub mod framing;
 pub mod placeholder;
+pub mod recorded;
 pub mod runner;
 mod step;
 
 pub use drive::{Progress, drive};
 pub use event::{StepRecord, StepRef, StepState, TaskEvent, TaskState};
 pub use framing::step_prompt;
+pub use recorded::{record, recorded};
 pub use runner::{TaskRun, Turns};

@@ -47,6 +47,22 @@ impl Backend {
         }
     }
 
+    /// A Claude CLI agent's session id, once it has one.
+    pub fn cli_session(&self) -> Option<&str> {
+        match self {
+            Backend::ClaudeCli(cli) => cli.session_id(),
+            Backend::Http(_) | Backend::Scripted(_) | Backend::Unavailable(_) => None,
+        }
+    }
+
+    /// Goes on with a Claude CLI session of an earlier run (`--resume`).
+    pub fn resume_cli_session(&mut self, id: String) {
+        match self {
+            Backend::ClaudeCli(cli) => cli.resume(id),
+            Backend::Http(_) | Backend::Scripted(_) | Backend::Unavailable(_) => {}
+        }
+    }
+
     pub fn endpoint(&self) -> Option<&Arc<Endpoint>> {
         match self {
             Backend::Http(endpoint) => Some(endpoint),

@@ -107,6 +107,11 @@ impl ClaudeCli {
         self.session = None;
     }
 
+    /// The next turn goes on with session `id` (an earlier run's, restored from its journal).
+    pub fn resume(&mut self, id: String) {
+        self.session = Some(id);
+    }
+
     pub fn session_id(&self) -> Option<&str> {
         self.session.as_deref()
     }

@@ -7,9 +7,25 @@ use crate::engine::protocol::AgentCommand;
 use crate::tui::view;
 
 /// Every command, for `/help` and for "did you mean".
-pub const COMMANDS: [&str; 15] = [
-    "/status", "/agents", "/agent", "/logs", "/costs", "/health", "/reload", "/all", "/quit",
-    "/cancel", "/clear", "/compact", "/help", "/exit", "/task",
+pub const COMMANDS: [&str; 18] = [
+    "/status",
+    "/agents",
+    "/agent",
+    "/logs",
+    "/costs",
+    "/health",
+    "/reload",
+    "/all",
+    "/quit",
+    "/cancel",
+    "/clear",
+    "/compact",
+    "/help",
+    "/exit",
+    "/task",
+    "/sessions",
+    "/resume",
+    "/export",
 ];
 
 pub fn submit(app: &mut App, text: String) -> Vec<Effect> {
@@ -175,6 +191,9 @@ fn command(app: &mut App, line: &str) -> Vec<Effect> {
                 command: AgentCommand::Compact,
             }]
         }
+        "/sessions" => super::resume::sessions_command(app),
+        "/resume" => super::resume::resume_command(app, rest),
+        "/export" => super::resume::export_command(app, rest),
         unknown => {
             let hint = crate::engine::config::diagnose::did_you_mean(unknown, COMMANDS);
             app.ui

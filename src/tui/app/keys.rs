@@ -56,6 +56,9 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         };
     }
 
+    if matches!(app.ui.overlay, Overlay::Sessions { .. }) {
+        return super::resume::picker_key(app, key);
+    }
     if app.ui.overlay != Overlay::None {
         if matches!(
             key.code,

@@ -6,6 +6,7 @@
 mod commands;
 mod keys;
 mod reload_report;
+mod resume;
 pub mod state;
 mod task;
 #[cfg(test)]
@@ -60,6 +61,15 @@ pub enum AppEvent {
     },
     /// Something happened in the task started with `/task`.
     Task(TaskEvent),
+    /// A one-line answer from background work (`/export`).
+    Said {
+        text: String,
+        is_error: bool,
+    },
+    /// `/sessions` read this config's sessions: the picker opens on them.
+    Sessions {
+        sessions: Vec<crate::engine::session::SessionSummary>,
+    },
 }
 
 /// What the runner must do.
@@ -88,6 +98,17 @@ pub enum Effect {
     /// Follow this log in the log pane.
     FollowLog {
         path: PathBuf,
+    },
+    /// Write the running session's transcript to `file` (a default name if `None`).
+    Export {
+        format: crate::engine::session::ExportFormat,
+        file: Option<PathBuf>,
+    },
+    /// Read this config's sessions for the picker.
+    ListSessions,
+    /// Go on with session `id` instead of the running one.
+    Resume {
+        id: String,
     },
     Quit,
 }
@@ -168,6 +189,21 @@ impl App {
                     }
                 }
                 effects
+            }
+            AppEvent::Said { text, is_error } => {
+                if is_error {
+                    self.ui.complain(text);
+                } else {
+                    self.ui.say(text);
+                }
+                Vec::new()
+            }
+            AppEvent::Sessions { sessions } => {
+                self.ui.overlay = Overlay::Sessions {
+                    sessions,
+                    selected: 0,
+                };
+                Vec::new()
             }
             AppEvent::ReloadFailed { error } => {
                 self.ui.complain(format!(

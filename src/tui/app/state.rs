@@ -76,6 +76,11 @@ pub enum Overlay {
     ToolCall {
         index: usize,
     },
+    /// `/sessions`: the sessions of this config to resume one of.
+    Sessions {
+        sessions: Vec<crate::engine::session::SessionSummary>,
+        selected: usize,
+    },
 }
 
 /// How far the conversation is scrolled up from its end; 0 follows the tail.

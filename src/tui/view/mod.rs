@@ -13,6 +13,7 @@ pub mod log;
 pub mod outcome;
 pub mod report;
 pub mod runall;
+pub mod sessions;
 pub mod status;
 pub mod task;
 pub mod theme;
@@ -157,6 +158,9 @@ pub fn render(
         Overlay::Help => help::render(ctx, area, buf),
         Overlay::Report { title, lines } => report::render(title, lines, area, buf),
         Overlay::ToolCall { index } => tools::render_detail(ctx, *index, area, buf),
+        Overlay::Sessions { sessions, selected } => {
+            sessions::render(sessions, *selected, ctx.now, area, buf);
+        }
     }
     if let Some(pending) = ctx.model.pending_approval() {
         let scroll = ctx.ui.approval_scroll(&pending.1.call);
