@@ -220,6 +220,56 @@ async fn a_failing_step_exits_1_naming_it_and_a_resumed_run_does_not_call_again_
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_task_resumed_from_the_session_journal_does_not_call_again_for_the_steps_that_succeeded()
+{
+    let mock = MockLlm::start().await;
+    let p = Project::new(
+        &mock,
+        "  ship:
+    steps:
+      - {agent: architect, prompt: PLAN}
+      - {agent: coder, prompt: BUILD}
+      - {agent: reviewer, prompt: CHECK}
+",
+    );
+    let none_yet = run(p.tzzr(&["--task", "ship", "--resume-task"])).await;
+    assert_eq!(none_yet.code, Some(1));
+    assert!(
+        none_yet.stderr.contains("no session"),
+        "{}",
+        none_yet.stderr
+    );
+    assert!(mock.chat_requests().is_empty());
+
+    mock.push_all([
+        MockReply::echo(),
+        MockReply::status(500).error_message("the GPU caught fire"),
+    ]);
+    // Text output: nothing saved by hand; the session journal keeps the steps.
+    let first = run(p.tzzr(&["--task", "ship"])).await;
+    assert_eq!(first.code, Some(1), "{}", first.stderr);
+    assert_eq!(mock.chat_requests().len(), 2);
+
+    let again = run(p.tzzr(&["--task", "ship", "--resume-task"])).await;
+    assert_eq!(again.code, Some(0), "{}", again.stderr);
+    let prompts = prompts_sent(&mock);
+    assert_eq!(prompts.len(), 4, "steps 2 and 3 only: {prompts:#?}");
+    assert_eq!(prompts[2], "echo: PLAN\n\n---\n\nBUILD");
+    assert!(
+        again
+            .stderr
+            .contains("── step 1/3: architect (done in an earlier run) ──\n"),
+        "{}",
+        again.stderr
+    );
+
+    // Once done, a task resumed again has nothing left to ask the server.
+    let done = run(p.tzzr(&["--task", "ship", "--resume-task"])).await;
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    assert_eq!(prompts_sent(&mock).len(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_failing_step_is_named_on_stderr() {
     let mock = MockLlm::start().await;
     let p = Project::new(
