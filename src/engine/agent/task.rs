@@ -118,7 +118,7 @@ async fn run(
                     continue;
                 }
                 Some(AgentCommand::Compact) => {
-                    compact_now(&mut rt, &mut out, &CancellationToken::new()).await;
+                    Box::pin(compact_now(&mut rt, &mut out, &CancellationToken::new())).await;
                     out.record_conversation(&rt.conversation, rt.backend.cli_session());
                     continue;
                 }
@@ -134,9 +134,10 @@ async fn run(
         let mut dropped: Vec<TurnId> = Vec::new();
         let finished = {
             // A bug in a turn must not take the agent (or the front end waiting on it) down.
-            let turn_run =
-                AssertUnwindSafe(run_turn(&mut rt, &mut out, text, &cancel)).catch_unwind();
-            tokio::pin!(turn_run);
+            // Boxed: a turn's state (12 KB) is held only while it runs, not by every idle agent.
+            let mut turn_run = Box::pin(
+                AssertUnwindSafe(run_turn(&mut rt, &mut out, text, &cancel)).catch_unwind(),
+            );
             loop {
                 tokio::select! {
                     finished = &mut turn_run => break finished,
@@ -183,7 +184,7 @@ async fn run(
             reset(&mut rt);
             report_context(&rt, &mut out);
         } else if compact_after {
-            compact_now(&mut rt, &mut out, &CancellationToken::new()).await;
+            Box::pin(compact_now(&mut rt, &mut out, &CancellationToken::new())).await;
         }
         if reset_after || compact_after {
             out.record_conversation(&rt.conversation, rt.backend.cli_session());
