@@ -23,11 +23,6 @@ use tzzr::engine::tools::approval::Asker;
 use tzzr::logging::Secrets;
 use tzzr::report;
 
-/// Many agents at once allocate from many threads in small pieces: mimalloc spends less time
-/// in the allocator and the kernel than glibc's (a tenth of the CPU of `--all` over 1,000 agents).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     // `tzzr __sandbox-exec …` is the bash sandbox helper: it must confine itself before
     // anything else runs (no thread may exist when it enters its namespaces).
@@ -40,12 +35,6 @@ fn main() -> ExitCode {
         return relay(argv.next());
     }
     tzzr::engine::own_program::register_current();
-    // mimalloc asks for transparent huge pages: each 2 MB page it touches is all resident, which
-    // doubled the memory of a large team (1,000 agents: 82 MB → 127 MB). Tools inherit it:
-    // harmless for them.
-    if let Err(e) = rustix::thread::disable_transparent_huge_pages(true) {
-        tracing::debug!("transparent huge pages stay on: {e}");
-    }
     let args = match Args::try_parse() {
         Ok(args) => args,
         Err(e) => {
