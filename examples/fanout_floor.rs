@@ -11,7 +11,8 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use futures::StreamExt;
 
-const BODY: &str = r#"{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
+const BODY: &str =
+    r#"{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
 
 #[tokio::main]
 async fn main() -> Result<()> {

@@ -20,6 +20,20 @@ fn have_tmux() -> bool {
     found
 }
 
+/// A directory whose config.yaml has one agent, `bot`, talking to `mock`.
+fn one_bot_project(mock: &MockLlm) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("config.yaml"),
+        format!(
+            "agents:\n  bot:\n    role: You answer.\n    provider: openai\n    model: gpt-4o\n    api_base: {}\n",
+            mock.openai_base()
+        ),
+    )
+    .unwrap();
+    dir
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn prompt_run_all_approve_and_quit_in_a_real_terminal() {
     if !have_tmux() {
@@ -117,15 +131,7 @@ async fn quit_then_continue_shows_the_conversation_and_the_agent_remembers_it() 
         return;
     }
     let mock = MockLlm::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("config.yaml"),
-        format!(
-            "agents:\n  bot:\n    role: You answer.\n    provider: openai\n    model: gpt-4o\n    api_base: {}\n",
-            mock.openai_base()
-        ),
-    )
-    .unwrap();
+    let dir = one_bot_project(&mock);
     let binary = env!("CARGO_BIN_EXE_tzzr");
     let state = dir.path().join("state");
     let command = format!(
@@ -198,15 +204,7 @@ async fn the_sessions_picker_switches_to_an_earlier_session() {
         return;
     }
     let mock = MockLlm::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("config.yaml"),
-        format!(
-            "agents:\n  bot:\n    role: You answer.\n    provider: openai\n    model: gpt-4o\n    api_base: {}\n",
-            mock.openai_base()
-        ),
-    )
-    .unwrap();
+    let dir = one_bot_project(&mock);
     let binary = env!("CARGO_BIN_EXE_tzzr");
     let state = dir.path().join("state");
     // An earlier session, run headless; then the UI in a new one.
