@@ -38,6 +38,7 @@ fn agent(name: &str) -> AgentInfo {
         scripted: false,
         problem: None,
         notes: vec![],
+        fallbacks: vec![],
         budget_usd: None,
         log: "/dev/null".into(),
     }

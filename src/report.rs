@@ -34,6 +34,10 @@ pub(crate) fn agent_details(agent: &AgentInfo) -> Vec<String> {
         .problem
         .iter()
         .map(|problem| format!("      cannot run: {problem}"))
+        .chain(
+            (!agent.fallbacks.is_empty())
+                .then(|| format!("      falls back to: {}", agent.fallbacks.join(", "))),
+        )
         .chain(agent.notes.iter().map(|note| format!("      note: {note}")))
         .collect()
 }
@@ -74,6 +78,7 @@ mod tests {
             scripted,
             problem: problem.map(str::to_owned),
             notes: vec![],
+            fallbacks: vec![],
             budget_usd: None,
             log: PathBuf::from("logs/x.md"),
         }

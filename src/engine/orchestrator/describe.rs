@@ -31,6 +31,9 @@ pub struct AgentInfo {
     pub problem: Option<String>,
     /// Things the user should know (tools this provider cannot use, …).
     pub notes: Vec<String>,
+    /// The models it goes on with when its own cannot answer, in order (`provider/model`, or
+    /// the model alone on its own provider).
+    pub fallbacks: Vec<String>,
     pub budget_usd: Option<f64>,
     /// Its markdown log.
     pub log: PathBuf,
@@ -107,6 +110,14 @@ pub(super) fn describe_agent(spec: &AgentSpec, route: &Route, config: &Config) -
         scripted: matches!(route, Route::Scripted { .. }),
         problem: problem.map(printable),
         notes: notes.into_iter().map(printable).collect(),
+        fallbacks: spec
+            .fallback
+            .iter()
+            .map(|f| match &f.provider {
+                Some(provider) => printable(format!("{provider}/{}", f.model)),
+                None => printable(f.model.clone()),
+            })
+            .collect(),
         budget_usd: spec.budget_usd,
         log: config
             .settings
@@ -166,6 +177,26 @@ mod tests {
     }
 
     #[test]
+    fn fallbacks_are_listed_in_order_with_their_provider_when_it_is_another() {
+        let [info] = described(
+            "agents:\n  coder:\n    provider: openai\n    model: gpt-4o\n    fallback: [gpt-4o-mini, {provider: anthropic, model: claude-haiku-4-5}]\n",
+            &[("OPENAI_API_KEY", "sk-test"), ("ANTHROPIC_API_KEY", "sk-ant-test")],
+        )
+        .try_into()
+        .unwrap();
+        assert_eq!(
+            info.fallbacks,
+            ["gpt-4o-mini", "anthropic/claude-haiku-4-5"],
+            "{info:?}"
+        );
+        let text = crate::report::agents_text(&[info]);
+        assert!(
+            text.contains("\n      falls back to: gpt-4o-mini, anthropic/claude-haiku-4-5\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn a_scripted_agent_is_said_to_reply_from_the_config() {
         let [info] = described(
             "settings:\n  log_dir: /project/logs\nagents:\n  demo:\n    provider: scripted\n    script: [hi]\n",
@@ -186,6 +217,7 @@ mod tests {
                 scripted: true,
                 problem: None,
                 notes: vec![],
+                fallbacks: vec![],
                 budget_usd: None,
                 log: Path::new("/project/logs").join(crate::engine::journal::md_file_name("demo")),
             }

@@ -59,6 +59,8 @@ pub struct AgentStatus {
     pub ready: bool,
     pub problem: Option<String>,
     pub notes: Vec<String>,
+    /// The models it goes on with when its own cannot answer, in order.
+    pub fallbacks: Vec<String>,
     pub log: PathBuf,
 }
 
@@ -120,6 +122,7 @@ impl Orchestrator {
                             ready: a.problem.is_none(),
                             problem: a.problem.clone(),
                             notes,
+                            fallbacks: a.fallbacks.clone(),
                             log: a.log.clone(),
                         },
                     )

@@ -25,6 +25,7 @@ pub fn info(name: &str) -> AgentInfo {
         scripted: true,
         problem: None,
         notes: vec![],
+        fallbacks: vec![],
         budget_usd: None,
         log: PathBuf::from(format!("/logs/{name}.md")),
     }

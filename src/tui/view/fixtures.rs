@@ -39,6 +39,7 @@ pub fn agent(name: &str) -> AgentInfo {
         scripted: false,
         problem: None,
         notes: Vec::new(),
+        fallbacks: Vec::new(),
         budget_usd: None,
         log: PathBuf::from(format!("logs/{name}.md")),
     }
