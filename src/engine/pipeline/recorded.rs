@@ -39,7 +39,7 @@ pub fn record(orchestrator: &Orchestrator, task: &str, events: &[TaskEvent]) {
 pub fn recorded(orchestrator: &Orchestrator, task: &str) -> Vec<StepRecord> {
     let events: Vec<TaskEvent> = orchestrator
         .restored_records(RECORD_KIND)
-        .filter_map(|data| serde_json::from_value::<Kept>(data.clone()).ok())
+        .filter_map(|data| Kept::deserialize(data).ok())
         .filter(|kept| kept.task == task)
         .map(|kept| kept.event)
         .collect();
